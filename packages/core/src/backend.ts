@@ -1,0 +1,156 @@
+// Tensor backend selection: tfjs-node-gpu, then tfjs-node, then wasm, then cpu. The native
+// bindings are optional dependencies that may be absent or fail to load (their install downloads
+// libtensorflow, which needs a network the build machines do not have); every skipped backend
+// is recorded with the reason, so logs and `vzero doctor` can say what was chosen and why.
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError, InvalidInputError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The environment variable that forces a backend (one of BACKEND_NAMES). */
+export const BACKEND_ENV = 'VZERO_BACKEND';
+
+export interface BackendAttempt {
+  readonly name: BackendName;
+  readonly ok: boolean;
+  /** Why it was skipped, or what was loaded. */
+  readonly detail: string;
+}
+
+export interface BackendReport {
+  readonly chosen: BackendName;
+  /** The tfjs backend name registered in the engine ("tensorflow", "wasm", "cpu"). */
+  readonly tfjsBackend: string;
+  /** Why this one: forced by the environment or option, or the first that loaded. */
+  readonly reason: string;
+  readonly attempts: readonly BackendAttempt[];
+}
+
+let current: BackendReport | undefined;
+let pending: Promise<BackendReport> | undefined;
+
+/** The report of the last selection, if a backend has been selected. */
+export function backendReport(): BackendReport | undefined {
+  return current;
+}
+
+/**
+ * Selects and initialises a tensor backend once per process (later calls return the same
+ * report unless `force` names a different backend). `prefer` or $VZERO_BACKEND forces one; a
+ * forced backend that fails to load is an error, never a silent fallback.
+ */
+export async function selectBackend(
+  options: { readonly prefer?: BackendName; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<BackendReport> {
+  const env = options.env ?? process.env;
+  const fromEnv = env[BACKEND_ENV];
+  let forced: BackendName | undefined = options.prefer;
+  let forcedBy = 'option prefer';
+  if (forced === undefined && fromEnv !== undefined && fromEnv !== '') {
+    if (!(BACKEND_NAMES as readonly string[]).includes(fromEnv)) {
+      throw new InvalidInputError(BACKEND_ENV, fromEnv, `expected one of ${BACKEND_NAMES.join(', ')}`);
+    }
+    forced = fromEnv as BackendName;
+    forcedBy = `$${BACKEND_ENV}`;
+  }
+  if (current && (forced === undefined || forced === current.chosen)) return current;
+  if (pending && forced === undefined) return pending;
+  pending = doSelect(forced, forcedBy);
+  try {
+    current = await pending;
+    return current;
+  } finally {
+    pending = undefined;
+  }
+}
+
+async function doSelect(forced: BackendName | undefined, forcedBy: string): Promise<BackendReport> {
+  const attempts: BackendAttempt[] = [];
+  const order = forced ? [forced] : BACKEND_NAMES;
+  for (const name of order) {
+    const attempt = await tryBackend(name);
+    attempts.push(attempt);
+    if (attempt.ok) {
+      const reason = forced
+        ? `forced by ${forcedBy}`
+        : `first available in order ${BACKEND_NAMES.join(' > ')}`;
+      return { chosen: name, tfjsBackend: tf.getBackend(), reason, attempts };
+    }
+  }
+  if (forced) {
+    throw new BackendError(
+      `backend "${forced}" (forced by ${forcedBy}) could not be used: ${attempts[0]?.detail}`,
+    );
+  }
+  throw new BackendError(
+    `no tensor backend could be used: ${attempts.map((a) => `${a.name}: ${a.detail}`).join('; ')}`,
+  );
+}
+
+async function tryBackend(name: BackendName): Promise<BackendAttempt> {
+  try {
+    switch (name) {
+      case 'node-gpu':
+      case 'node': {
+        const pkg = name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+        // Checking for the binding first avoids half-registering kernels from a broken install.
+        const missing = missingNativeBinding(pkg);
+        if (missing) return { name, ok: false, detail: missing };
+        await import(pkg);
+        if (!(await tf.setBackend('tensorflow')))
+          return { name, ok: false, detail: `${pkg} loaded but did not initialise` };
+        return { name, ok: true, detail: `${pkg} (libtensorflow)` };
+      }
+      case 'wasm': {
+        await import('@tensorflow/tfjs-backend-wasm');
+        if (!(await tf.setBackend('wasm')))
+          return { name, ok: false, detail: 'wasm backend did not initialise' };
+        return { name, ok: true, detail: '@tensorflow/tfjs-backend-wasm' };
+      }
+      case 'cpu': {
+        await import('@tensorflow/tfjs-backend-cpu');
+        // The cpu backend's "install tfjs-node" banner is noise here: the report says why.
+        tf.env().set('PROD', true);
+        if (!(await tf.setBackend('cpu')))
+          return { name, ok: false, detail: 'cpu backend did not initialise' };
+        return { name, ok: true, detail: '@tensorflow/tfjs-backend-cpu (plain JavaScript)' };
+      }
+    }
+  } catch (error) {
+    return { name, ok: false, detail: firstLine(error) };
+  }
+}
+
+/** Why a tfjs-node package cannot load, or undefined when its native binding is present. */
+function missingNativeBinding(pkg: string): string | undefined {
+  let root: string;
+  try {
+    root = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed (optional; install it on a machine that can download libtensorflow)`;
+  }
+  const lib = join(root, 'lib');
+  const built =
+    existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+  return built
+    ? undefined
+    : `${pkg} is installed but its native binding was not built (its install script downloads libtensorflow; run \`pnpm approve-builds\` or \`npm rebuild ${pkg}\` on a networked machine)`;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.split('\n')[0] ?? text;
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+/** One line for logs: "backend wasm (first available ...; skipped node-gpu: ..., node: ...)". */
+export function formatBackendReport(report: BackendReport): string {
+  const skipped = report.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.detail}`);
+  return `backend ${report.chosen} (${report.reason}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''})`;
+}
