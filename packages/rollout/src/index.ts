@@ -1,1 +1,9 @@
-export {};
+export {
+  DEFAULT_ROLLOUT_OPTIONS,
+  validateRolloutOptions,
+  type RolloutOptions,
+  type RolloutProgress,
+} from './options.js';
+export { sample, groupIdFor, PolicyOutputError } from './sample.js';
+export { padTrajectories, type PadOptions, type PaddedBatch } from './pad.js';
+export { rolloutStats, type RolloutStats } from './stats.js';
