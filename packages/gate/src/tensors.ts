@@ -1,0 +1,62 @@
+// A thin tfjs adapter: the gate is a handful of scalar statistics per sequence, so it reads the
+// [B, T] tensors once and runs the float64 array path. Its weights are constants by nature.
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
+import { DEFAULT_GATE_CONFIG, type GateConfig } from './config.js';
+import { computeGate, type GateResult, type GateSequence } from './gate.js';
+
+/**
+ * The gate of a padded batch: `positive`, `negative` and `mask` are [B, T]; `groups[b]` is the
+ * prompt id of row b. Reads the tensors synchronously; allocates no tensors; disposes nothing
+ * of the caller's.
+ */
+export function computeGateTensors(
+  positive: tf.Tensor2D,
+  negative: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  groups: readonly string[],
+  config: GateConfig = DEFAULT_GATE_CONFIG,
+): GateResult {
+  checkRank2('positive', positive);
+  checkRank2('negative', negative);
+  checkRank2('mask', mask);
+  const [b, t] = positive.shape;
+  const expected = `[${b}, ${t}] (as positive)`;
+  if (negative.shape[0] !== b || negative.shape[1] !== t) {
+    throw new ShapeMismatchError('negative', expected, `[${negative.shape.join(', ')}]`);
+  }
+  if (mask.shape[0] !== b || mask.shape[1] !== t) {
+    throw new ShapeMismatchError('mask', expected, `[${mask.shape.join(', ')}]`);
+  }
+  if (!Array.isArray(groups) || groups.length !== b) {
+    throw new ShapeMismatchError('groups', `${b} group ids (one per row)`, describeLength(groups));
+  }
+  const pos = positive.dataSync();
+  const neg = negative.dataSync();
+  const msk = mask.dataSync();
+  const sequences: GateSequence[] = [];
+  for (let i = 0; i < b; i++) {
+    sequences.push({
+      group: groups[i] as string,
+      positive: pos.subarray(i * t, (i + 1) * t),
+      negative: neg.subarray(i * t, (i + 1) * t),
+      mask: msk.subarray(i * t, (i + 1) * t),
+    });
+  }
+  return computeGate(sequences, config);
+}
+
+/** The weights as a float32 [B] tensor the caller owns (dispose it, or create it in a tidy). */
+export function weightsTensor(result: GateResult): tf.Tensor1D {
+  return tf.tensor1d(Float32Array.from(result.weights), 'float32');
+}
+
+function checkRank2(field: string, value: unknown): asserts value is tf.Tensor2D {
+  if (!(value instanceof tf.Tensor)) throw new InvalidInputError(field, value, 'expected a tf.Tensor2D');
+  if (value.rank !== 2)
+    throw new ShapeMismatchError(field, 'rank 2 [B, T]', `shape [${value.shape.join(', ')}]`);
+}
+
+function describeLength(value: unknown): string {
+  return Array.isArray(value) ? `${value.length}` : typeof value;
+}
