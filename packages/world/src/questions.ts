@@ -1,0 +1,102 @@
+// Question, option and response text. All text is written from WORLD_VOCABULARY words with
+// punctuation as separate tokens, so the word-level tokenizer of the small models can read it.
+import { InvalidInputError, optionLetter, type Rng } from '@vzero/core';
+import type { WorldFacts } from './scene.js';
+import { COLOURS, RELATIONS, tokenizeWords, type Colour } from './vocabulary.js';
+
+interface Question {
+  readonly question: string;
+  readonly options: readonly string[];
+  readonly answerIndex: number;
+}
+
+/**
+ * "what is the colour of the <shape> ?" with 4 colour options. The shape's usual colour is always
+ * an option, so a student that answers by prior picks it, and is wrong on counter-prior samples.
+ */
+export function attributeQuestion(rng: Rng, facts: Extract<WorldFacts, { kind: 'attribute' }>): Question {
+  const chosen: Colour[] = [facts.colour];
+  if (facts.usualColour !== facts.colour) chosen.push(facts.usualColour);
+  const rest = rng.shuffle(COLOURS.filter((c) => !chosen.includes(c)));
+  while (chosen.length < 4) chosen.push(rest.shift() as Colour);
+  const options = rng.shuffle(chosen);
+  return {
+    question: `what is the colour of the ${facts.shape} ?`,
+    options,
+    answerIndex: options.indexOf(facts.colour),
+  };
+}
+
+/** "is the <subject> on the left or right of the <reference> ?" with options left/right in seeded order. */
+export function spatialQuestion(rng: Rng, facts: Extract<WorldFacts, { kind: 'spatial' }>): Question {
+  const options = rng.shuffle(RELATIONS);
+  return {
+    question: `is the ${facts.subject} on the left or right of the ${facts.reference} ?`,
+    options,
+    answerIndex: options.indexOf(facts.relation),
+  };
+}
+
+/**
+ * The prompt text a model reads after its image(s): the question, then the lettered options,
+ * e.g. "what is the colour of the star ? options : A red , B blue , C white , D yellow ."
+ */
+export function formatPrompt(sample: {
+  readonly question: string;
+  readonly options: readonly string[];
+}): string {
+  const listed = sample.options.map((o, i) => `${optionLetter(i)} ${o}`).join(' , ');
+  return `${sample.question} options : ${listed} .`;
+}
+
+/**
+ * A short reasoning trajectory that states the evidence, then the answer:
+ * "the triangle is red . answer B" or "the star is on the left of the square . answer A".
+ * Uses labels: for pre-training the starting models and for defining the answer format.
+ */
+export function referenceResponse(sample: {
+  readonly options: readonly string[];
+  readonly answerIndex: number;
+  readonly facts: WorldFacts;
+}): string {
+  const { facts } = sample;
+  if (
+    !Number.isInteger(sample.answerIndex) ||
+    sample.answerIndex < 0 ||
+    sample.answerIndex >= sample.options.length
+  ) {
+    throw new InvalidInputError(
+      'answerIndex',
+      sample.answerIndex,
+      `expected an index into ${sample.options.length} options`,
+    );
+  }
+  const evidence =
+    facts.kind === 'attribute'
+      ? `the ${facts.shape} is ${facts.colour} .`
+      : `the ${facts.subject} is on the ${facts.relation} of the ${facts.reference} .`;
+  return `${evidence} answer ${optionLetter(sample.answerIndex)}`;
+}
+
+/**
+ * The option letter a response chose: the letter after the last "answer" (case-insensitive,
+ * optionally followed by ":"), else the one option whose text the response names, else undefined.
+ */
+export function extractAnswer(text: string, options: readonly string[]): string | undefined {
+  const words = tokenizeWords(text.replace(/([.,:;!?()"'])/g, ' $1 '));
+  const letters = options.map((_, i) => optionLetter(i));
+  for (let i = words.length - 1; i >= 0; i--) {
+    if (words[i]?.toLowerCase() !== 'answer') continue;
+    let j = i + 1;
+    while (j < words.length && (words[j] === ':' || words[j]?.toLowerCase() === 'is')) j++;
+    const candidate = words[j]?.toUpperCase();
+    if (candidate !== undefined && letters.includes(candidate)) return candidate;
+  }
+  // No usable letter: accept a response that names exactly one option's text.
+  const lower = ` ${words.join(' ').toLowerCase()} `;
+  const named = options
+    .map((o, i) => ({ i, text: tokenizeWords(o.toLowerCase()).join(' ') }))
+    .filter(({ text }) => text.length > 0 && lower.includes(` ${text} `));
+  if (named.length === 1 && named[0]) return letters[named[0].i];
+  return undefined;
+}
