@@ -1,0 +1,604 @@
+// The vision-language model: a linear patch encoder (per-slot position embeddings plus a learned
+// view embedding telling the full image from a crop) whose tokens form a prefix that a causal
+// text decoder attends to (block-causal by image, see layout.ts). Pre-LayerNorm blocks, ReLU
+// MLPs, tied input/output token embeddings. Every gather is a one-hot matmul, so gradients need
+// no UnsortedSegmentSum (which the wasm backend lacks).
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidInputError, Rng, ShapeMismatchError } from '@vzero/core';
+import type { ImageRole, PromptImage } from '@vzero/core';
+import { prefixLength, slotTokens, validateModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
+import { blockCausalMask, textLayout } from './layout.js';
+import type { KeyInfo, TextLayout } from './layout.js';
+import { patchify } from './pixels.js';
+
+/** A prompt as the model sees it: image slots in order, then the prompt's token ids. */
+export interface ModelPrompt {
+  readonly images: readonly PromptImage[];
+  readonly tokenIds: readonly number[];
+}
+
+/** Prompts and the response tokens to score under them, one response per prompt. */
+export interface ResponseBatch {
+  readonly prompts: readonly ModelPrompt[];
+  readonly responses: readonly (readonly number[])[];
+}
+
+/** Keys and values of every layer, [rows, heads, length, headWidth] each. */
+export type LayerCache = {
+  readonly k: tf.Tensor4D;
+  readonly v: tf.Tensor4D;
+};
+
+export interface NamedWeight {
+  readonly name: string;
+  readonly tensor: tf.Variable;
+}
+
+const ROLE_INDEX: Record<ImageRole, number> = { full: 0, crop: 1 };
+
+/** Padding id used in layouts; any id works because padded keys are masked. */
+const PAD = 0;
+
+export class VisionLanguageModel {
+  readonly config: ModelConfig;
+  /** Image tokens in the prefix. */
+  readonly prefixLength: number;
+  /** Longest prompt + response the model processes, image tokens included. */
+  readonly contextLength: number;
+  private readonly params = new Map<string, tf.Variable>();
+  private disposed = false;
+
+  constructor(config: ModelConfig) {
+    validateModelConfig(config);
+    this.config = config;
+    this.prefixLength = prefixLength(config);
+    this.contextLength = this.prefixLength + config.maxTextLength;
+    this.init();
+  }
+
+  // ---------- parameters ----------
+
+  private init(): void {
+    const { vocabSize: V, width: d, depth, mlpWidth: m, patchSize: p, maxTextLength } = this.config;
+    const rng = new Rng(this.config.initSeed);
+    const add = (name: string, shape: number[], std: number | 'ones' | 'zeros'): void => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(size);
+      if (std === 'ones') data.fill(1);
+      else if (std !== 'zeros') for (let i = 0; i < size; i++) data[i] = std * rng.normal();
+      this.params.set(name, tf.variable(tf.tensor(data, shape), true));
+    };
+    const residual = 1 / Math.sqrt(2 * depth);
+    add('tok_emb', [V, d], 1 / Math.sqrt(d));
+    add('text_pos', [maxTextLength, d], 0.1);
+    add('patch_w', [p * p * 3, d], 1 / Math.sqrt(p * p * 3));
+    add('patch_b', [d], 'zeros');
+    add('view_emb', [2, d], 0.1);
+    this.config.images.forEach((_s, i) => add(`slot${i}_pos`, [slotTokens(this.config, i), d], 0.1));
+    for (let l = 0; l < depth; l++) {
+      const b = `block${l}.`;
+      add(`${b}ln1_g`, [d], 'ones');
+      add(`${b}ln1_b`, [d], 'zeros');
+      for (const w of ['wq', 'wk', 'wv']) {
+        add(`${b}${w}`, [d, d], 1 / Math.sqrt(d));
+        add(`${b}b${w.slice(1)}`, [d], 'zeros');
+      }
+      add(`${b}wo`, [d, d], residual / Math.sqrt(d));
+      add(`${b}bo`, [d], 'zeros');
+      add(`${b}ln2_g`, [d], 'ones');
+      add(`${b}ln2_b`, [d], 'zeros');
+      add(`${b}w1`, [d, m], 1 / Math.sqrt(d));
+      add(`${b}b1`, [m], 'zeros');
+      add(`${b}w2`, [m, d], residual / Math.sqrt(m));
+      add(`${b}b2`, [d], 'zeros');
+    }
+    add('lnf_g', [d], 'ones');
+    add('lnf_b', [d], 'zeros');
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`internal: no parameter ${name}`);
+    return v;
+  }
+
+  /** Every weight, in a stable order (the variables themselves, not copies). */
+  getWeights(): NamedWeight[] {
+    return [...this.params].map(([name, tensor]) => ({ name, tensor }));
+  }
+
+  /** The variables an optimizer updates (all weights are trainable). */
+  get trainableVariables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  /** Number of scalar weights. */
+  get parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** Assigns weights by name; every weight must be given once with its exact shape. */
+  setWeights(weights: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>): void {
+    const entries = weights instanceof Map ? [...weights] : Object.entries(weights);
+    const given = new Map<string, tf.Tensor>(entries);
+    for (const name of given.keys()) {
+      if (!this.params.has(name))
+        throw new InvalidInputError(`weights.${name}`, name, 'the model has no weight of that name');
+    }
+    for (const [name, v] of this.params) {
+      const t = given.get(name);
+      if (!t) throw new InvalidInputError(`weights.${name}`, undefined, 'missing');
+      if (t.shape.join(',') !== v.shape.join(',')) {
+        throw new ShapeMismatchError(`weights.${name}`, `[${v.shape.join(', ')}]`, `[${t.shape.join(', ')}]`);
+      }
+    }
+    for (const [name, v] of this.params) v.assign(given.get(name) as tf.Tensor);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.params.values()) v.dispose();
+  }
+
+  // ---------- building blocks ----------
+
+  private layerNorm(x: tf.Tensor, g: string, b: string): tf.Tensor {
+    const mean = tf.mean(x, -1, true);
+    const xc = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(xc), -1, true);
+    return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, 1e-5))), this.p(g)), this.p(b));
+  }
+
+  private linear(x2d: tf.Tensor2D, w: string, b: string): tf.Tensor2D {
+    return tf.add(tf.matMul(x2d, this.p(w)), this.p(b));
+  }
+
+  /**
+   * Runs new tokens x [B, Tn, d] through every block, attending to `past` keys/values plus the
+   * new ones under `mask` [B, 1, Tn, Lpast + Tn] (null: everything visible). Returns the final
+   * normalised hidden states and the extended cache.
+   */
+  forwardChunk(
+    x: tf.Tensor3D,
+    past: readonly LayerCache[] | null,
+    mask: tf.Tensor4D | null,
+  ): { hidden: tf.Tensor3D; cache: LayerCache[] } {
+    const { width: d, heads: H, depth } = this.config;
+    const [B, Tn] = x.shape;
+    const dh = d / H;
+    const scale = 1 / Math.sqrt(dh);
+    const cache: LayerCache[] = [];
+    let h: tf.Tensor = x;
+    for (let l = 0; l < depth; l++) {
+      const pre = `block${l}.`;
+      const a = tf.reshape(this.layerNorm(h, `${pre}ln1_g`, `${pre}ln1_b`), [B * Tn, d]) as tf.Tensor2D;
+      const heads = (w: string, b: string): tf.Tensor4D =>
+        tf.transpose(tf.reshape(this.linear(a, w, b), [B, Tn, H, dh]), [0, 2, 1, 3]);
+      const q = heads(`${pre}wq`, `${pre}bq`);
+      let k = heads(`${pre}wk`, `${pre}bk`);
+      let v = heads(`${pre}wv`, `${pre}bv`);
+      const prev = past?.[l];
+      if (prev) {
+        k = tf.concat([prev.k, k], 2);
+        v = tf.concat([prev.v, v], 2);
+      }
+      cache.push({ k, v });
+      let scores: tf.Tensor = tf.mul(tf.matMul(q, k, false, true), scale);
+      if (mask) scores = tf.add(scores, mask);
+      const att = tf.matMul(tf.softmax(scores), v);
+      const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * Tn, d]) as tf.Tensor2D;
+      h = tf.add(h, tf.reshape(this.linear(merged, `${pre}wo`, `${pre}bo`), [B, Tn, d]));
+      const f = tf.reshape(this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`), [B * Tn, d]) as tf.Tensor2D;
+      const mlp = this.linear(tf.relu(this.linear(f, `${pre}w1`, `${pre}b1`)), `${pre}w2`, `${pre}b2`);
+      h = tf.add(h, tf.reshape(mlp, [B, Tn, d]));
+    }
+    return { hidden: this.layerNorm(h, 'lnf_g', 'lnf_b') as tf.Tensor3D, cache };
+  }
+
+  /** Log-softmax over the vocabulary of hidden states [B, T, d] -> [B, T, V]. */
+  logprobs(hidden: tf.Tensor3D): tf.Tensor3D {
+    const [B, T, d] = hidden.shape;
+    const logits = tf.matMul(tf.reshape(hidden, [B * T, d]) as tf.Tensor2D, this.p('tok_emb'), false, true);
+    return tf.reshape(tf.logSoftmax(logits), [B, T, this.config.vocabSize]);
+  }
+
+  /** Embeddings [U, N, d] of images for slot `slot` (already checked). */
+  embedImages(images: readonly PromptImage[], slot: number, field = 'images'): tf.Tensor3D {
+    const s = this.config.images[slot];
+    if (!s) throw new InvalidInputError('slot', slot, 'no such image slot');
+    const p = this.config.patchSize;
+    const n = slotTokens(this.config, slot);
+    const dim = p * p * 3;
+    const data = new Float32Array(images.length * n * dim);
+    images.forEach((img, u) => {
+      if (!img.pixels)
+        throw new InvalidInputError(`${field}[${u}].pixels`, undefined, 'a local model needs decoded pixels');
+      data.set(patchify(img.pixels, s.size, p, `${field}[${u}].pixels`), u * n * dim);
+    });
+    const patches = tf.tensor2d(data, [images.length * n, dim]);
+    const tokens = tf.reshape(this.linear(patches, 'patch_w', 'patch_b'), [
+      images.length,
+      n,
+      this.config.width,
+    ]);
+    const view = tf.slice(this.p('view_emb'), [ROLE_INDEX[s.role], 0], [1, this.config.width]);
+    return tf.add(tf.add(tokens, this.p(`slot${slot}_pos`)), view) as tf.Tensor3D;
+  }
+
+  /** Token + position embeddings of a text layout [B, T, d] (one-hot matmuls: no gather). */
+  embedText(layout: TextLayout): tf.Tensor3D {
+    const { rows, columns } = layout;
+    const ids = tf.oneHot(
+      tf.tensor1d(layout.ids, 'int32'),
+      this.config.vocabSize,
+      1,
+      0,
+      'float32',
+    ) as tf.Tensor2D;
+    const pos = tf.oneHot(
+      tf.tensor1d(layout.positions, 'int32'),
+      this.config.maxTextLength,
+      1,
+      0,
+      'float32',
+    ) as tf.Tensor2D;
+    const e = tf.add(tf.matMul(ids, this.p('tok_emb')), tf.matMul(pos, this.p('text_pos')));
+    return tf.reshape(e, [rows, columns, this.config.width]);
+  }
+
+  /** Key descriptors of the image prefix (all valid, grouped by slot). */
+  prefixKeys(): KeyInfo {
+    const group: number[] = [];
+    this.config.images.forEach((_s, i) => {
+      for (let t = 0; t < slotTokens(this.config, i); t++) group.push(i);
+    });
+    return { group, valid: group.map(() => true) };
+  }
+
+  /** Key descriptors of prefix + text columns of row `b` of a layout. */
+  layoutKeys(layout: TextLayout, b: number): KeyInfo {
+    const pre = this.prefixKeys();
+    const tg = this.config.images.length;
+    const group = [...pre.group];
+    const valid = [...pre.valid];
+    for (let c = 0; c < layout.columns; c++) {
+      group.push(tg);
+      valid.push(layout.valid[b * layout.columns + c] === 1);
+    }
+    return { group, valid };
+  }
+
+  // ---------- checks ----------
+
+  /** Checks a prompt's images against the slots and its token ids against the vocabulary. */
+  checkPrompt(prompt: ModelPrompt, field: string, responseLength = 0): void {
+    const slots = this.config.images;
+    if (prompt.images.length !== slots.length) {
+      throw new InvalidInputError(
+        `${field}.images`,
+        prompt.images.map((i) => i.role),
+        `this model takes ${slots.length} image(s) in the order ${slots.map((s) => s.role).join(', ')}`,
+      );
+    }
+    prompt.images.forEach((img, i) => {
+      if (img.role !== slots[i]?.role) {
+        throw new InvalidInputError(`${field}.images[${i}].role`, img.role, `expected "${slots[i]?.role}"`);
+      }
+      if (!img.pixels)
+        throw new InvalidInputError(
+          `${field}.images[${i}].pixels`,
+          undefined,
+          'a local model needs decoded pixels',
+        );
+    });
+    if (prompt.tokenIds.length === 0)
+      throw new InvalidInputError(`${field}.tokenIds`, [], 'a prompt needs at least one token');
+    this.checkIds(prompt.tokenIds, `${field}.tokenIds`);
+    const total = prompt.tokenIds.length + responseLength;
+    if (total > this.config.maxTextLength) {
+      throw new InvalidInputError(
+        `${field}`,
+        total,
+        `prompt (${prompt.tokenIds.length}) + response (${responseLength}) tokens exceed config.maxTextLength (${this.config.maxTextLength})`,
+      );
+    }
+  }
+
+  checkIds(ids: readonly number[], field: string): void {
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new InvalidInputError(
+          `${field}[${i}]`,
+          id,
+          `expected a token id in [0, ${this.config.vocabSize})`,
+        );
+      }
+    });
+  }
+
+  private checkBatch(batch: ResponseBatch): void {
+    if (batch.prompts.length !== batch.responses.length) {
+      throw new ShapeMismatchError(
+        'batch.responses',
+        `${batch.prompts.length} responses (one per prompt)`,
+        `${batch.responses.length}`,
+      );
+    }
+    if (batch.prompts.length === 0)
+      throw new InvalidInputError('batch.prompts', [], 'expected at least one prompt');
+    batch.prompts.forEach((p, b) => {
+      const r = batch.responses[b] ?? [];
+      this.checkIds(r, `batch.responses[${b}]`);
+      this.checkPrompt(p, `batch.prompts[${b}]`, r.length);
+    });
+  }
+
+  // ---------- full (uncached, differentiable) forward ----------
+
+  /**
+   * Log-softmax [B, M + extra, V] at the response positions: column k predicts response token k
+   * (M = longest response). With extra = 1 the last column predicts the token after the
+   * response. No cache, no sharing: every row encodes its own images (the training path).
+   */
+  fullLogprobs(batch: ResponseBatch, extra: 0 | 1 = 0): tf.Tensor3D {
+    const layout = textLayout(
+      batch.prompts.map((p) => p.tokenIds),
+      batch.responses,
+      PAD,
+    );
+    const slots = this.config.images.length;
+    const parts: tf.Tensor3D[] = [];
+    for (let s = 0; s < slots; s++) {
+      parts.push(
+        this.embedImages(
+          batch.prompts.map((p) => p.images[s] as PromptImage),
+          s,
+          `prompts[*].images[${s}]`,
+        ),
+      );
+    }
+    parts.push(this.embedText(layout));
+    const x = tf.concat(parts, 1);
+    const keys = batch.prompts.map((_p, b) => this.layoutKeys(layout, b));
+    const mask = blockCausalMask(keys, this.prefixLength + layout.columns, slots);
+    const { hidden } = this.forwardChunk(x, null, mask);
+    const width = layout.responseWidth + extra;
+    const start = this.prefixLength + layout.promptWidth - 1;
+    const h = tf.slice(hidden, [0, start, 0], [layout.rows, width, this.config.width]);
+    return this.logprobs(h);
+  }
+
+  /**
+   * Differentiable log-probs [B, T] of each response token under its prompt (T = longest
+   * response; padded entries are 0). Call inside tf.variableGrads / optimizer.minimize.
+   */
+  responseLogprobs(batch: ResponseBatch): tf.Tensor2D {
+    this.checkBatch(batch);
+    return tf.tidy(() => {
+      const lp = this.fullLogprobs(batch);
+      return pickTokens(lp, batch.responses, this.config.vocabSize);
+    });
+  }
+
+  /** Differentiable log-probs [B, T, K] of the given token ids at each response position. */
+  responseTopKLogprobs(batch: ResponseBatch, ids: tf.Tensor3D): tf.Tensor3D {
+    this.checkBatch(batch);
+    const T = Math.max(0, ...batch.responses.map((r) => r.length));
+    if (ids.shape[0] !== batch.prompts.length || ids.shape[1] !== T) {
+      throw new ShapeMismatchError('ids', `[${batch.prompts.length}, ${T}, K]`, `[${ids.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const lp = this.fullLogprobs(batch); // [B, T, V]
+      const oh = tf.oneHot(tf.cast(ids, 'int32'), this.config.vocabSize, 1, 0, 'float32'); // [B, T, K, V]
+      return tf.sum(tf.mul(oh, tf.expandDims(lp, 2)), -1) as tf.Tensor3D;
+    });
+  }
+
+  /** Mean negative log-likelihood of the response tokens (padding excluded): a scalar loss. */
+  supervisedLoss(batch: ResponseBatch): tf.Scalar {
+    const count = batch.responses.reduce((n, r) => n + r.length, 0);
+    if (count === 0)
+      throw new InvalidInputError('batch.responses', batch.responses, 'no response tokens to learn');
+    return tf.tidy(() => tf.div(tf.neg(tf.sum(this.responseLogprobs(batch))), count) as tf.Scalar);
+  }
+
+  // ---------- cached inference ----------
+
+  /**
+   * Keys/values of the image prefixes of `prompts` ([rows = prompts, ...]). With `share`, each
+   * distinct image chain (by PromptImage.id) is encoded once: slot s of a chain reuses the cache
+   * of its slots 0..s-1, so a teacher's two views of one prompt encode the full image once.
+   */
+  encodePrefix(images: readonly (readonly PromptImage[])[], share: boolean): LayerCache[] {
+    return tf.tidy(() => {
+      let chainKeys: string[] = images.map(() => '');
+      let cache: LayerCache[] | null = null;
+      let uniqueKeys: string[] = [];
+      for (let s = 0; s < this.config.images.length; s++) {
+        const keys = images.map((imgs, r) => `${chainKeys[r]}|${share ? `id:${imgs[s]?.id}` : `row:${r}`}`);
+        const next: string[] = [];
+        const firstRow: number[] = [];
+        for (let r = 0; r < keys.length; r++) {
+          if (!next.includes(keys[r] as string)) {
+            next.push(keys[r] as string);
+            firstRow.push(r);
+          }
+        }
+        const x = this.embedImages(
+          firstRow.map((r) => images[r]?.[s] as PromptImage),
+          s,
+          `images[*][${s}]`,
+        );
+        let past: LayerCache[] | null = null;
+        if (cache) {
+          const parent = firstRow.map((r) => uniqueKeys.indexOf(chainKeys[r] as string));
+          const idx = tf.tensor1d(parent, 'int32');
+          past = cache.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
+        }
+        cache = this.forwardChunk(x, past, null).cache;
+        uniqueKeys = next;
+        chainKeys = keys;
+      }
+      const rowIdx = tf.tensor1d(
+        chainKeys.map((k) => uniqueKeys.indexOf(k)),
+        'int32',
+      );
+      return (cache ?? []).map((c) => ({ k: tf.gather(c.k, rowIdx), v: tf.gather(c.v, rowIdx) }));
+    });
+  }
+
+  /**
+   * Teacher-forced log-softmax [B, M + extra, V] like fullLogprobs, but reading the image prefix
+   * from `prefix` (rows = batch rows, from encodePrefix).
+   */
+  cachedLogprobs(batch: ResponseBatch, prefix: readonly LayerCache[], extra: 0 | 1 = 0): tf.Tensor3D {
+    return tf.tidy(() => {
+      const layout = textLayout(
+        batch.prompts.map((p) => p.tokenIds),
+        batch.responses,
+        PAD,
+      );
+      const x = this.embedText(layout);
+      const keys = batch.prompts.map((_p, b) => this.layoutKeys(layout, b));
+      const mask = blockCausalMask(keys, layout.columns, this.config.images.length);
+      const { hidden } = this.forwardChunk(x, prefix, mask);
+      const width = layout.responseWidth + extra;
+      const h = tf.slice(hidden, [0, layout.promptWidth - 1, 0], [layout.rows, width, this.config.width]);
+      return this.logprobs(h);
+    });
+  }
+
+  /** Starts incremental decoding: prefix cache + prompt tokens; returns the state and next-token log-probs. */
+  startDecoding(
+    prompts: readonly ModelPrompt[],
+    prefix: readonly LayerCache[],
+  ): { state: DecodeState; logprobs: Float32Array } {
+    const layout = textLayout(
+      prompts.map((p) => p.tokenIds),
+      [],
+      PAD,
+    );
+    const keys = prompts.map((_p, b) => this.layoutKeys(layout, b));
+    const { cache, lp } = tf.tidy(() => {
+      const x = this.embedText(layout);
+      const mask = blockCausalMask(keys, layout.columns, this.config.images.length);
+      const out = this.forwardChunk(x, prefix, mask);
+      const last = tf.slice(out.hidden, [0, layout.columns - 1, 0], [layout.rows, 1, this.config.width]);
+      return { cache: out.cache, lp: this.logprobs(last) };
+    });
+    const logprobs = lp.dataSync() as Float32Array;
+    lp.dispose();
+    const state = new DecodeState(
+      this,
+      cache,
+      keys.map((k) => ({ group: [...k.group], valid: [...k.valid] })),
+      prompts.map((p) => p.tokenIds.length),
+    );
+    return { state, logprobs: Float32Array.from(logprobs) };
+  }
+}
+
+/**
+ * Incremental decoding state: per-layer key/value cache and per-row key descriptors. Owns its
+ * tensors: call dispose() when done.
+ */
+export class DecodeState {
+  constructor(
+    private readonly model: VisionLanguageModel,
+    private cache: LayerCache[],
+    private keys: { group: number[]; valid: boolean[] }[],
+    /** Text position of each row's next token. */
+    private positions: number[],
+  ) {}
+
+  get rows(): number {
+    return this.keys.length;
+  }
+
+  /** Keeps rows in the given order (repeats allowed): e.g. each prompt repeated G times. */
+  select(rows: readonly number[]): void {
+    const next = tf.tidy(() => {
+      const idx = tf.tensor1d(rows as number[], 'int32');
+      return this.cache.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
+    });
+    this.disposeCache();
+    this.cache = next;
+    this.keys = rows.map((r) => {
+      const k = this.keys[r] as { group: number[]; valid: boolean[] };
+      return { group: [...k.group], valid: [...k.valid] };
+    });
+    this.positions = rows.map((r) => this.positions[r] ?? 0);
+  }
+
+  /**
+   * Feeds one token per row (`active[r]` false: the row is finished and its token is padding)
+   * and returns next-token log-probs [rows * V].
+   */
+  step(tokens: readonly number[], active: readonly boolean[]): Float32Array {
+    const model = this.model;
+    const tg = model.config.images.length;
+    for (let r = 0; r < this.rows; r++) {
+      const k = this.keys[r] as { group: number[]; valid: boolean[] };
+      k.group.push(tg);
+      k.valid.push(active[r] === true);
+    }
+    const layout: TextLayout = {
+      rows: this.rows,
+      columns: 1,
+      promptWidth: 1,
+      responseWidth: 0,
+      ids: Int32Array.from(tokens),
+      positions: Int32Array.from(this.positions.map((p) => Math.min(p, model.config.maxTextLength - 1))),
+      valid: Uint8Array.from(active.map((a) => (a ? 1 : 0))),
+    };
+    const { cache, lp } = tf.tidy(() => {
+      const x = model.embedText(layout);
+      const mask = blockCausalMask(this.keys, 1, tg);
+      const out = model.forwardChunk(x, this.cache, mask);
+      return { cache: out.cache, lp: model.logprobs(out.hidden) };
+    });
+    this.disposeCache();
+    this.cache = cache;
+    this.positions = this.positions.map((p, r) => (active[r] ? p + 1 : p));
+    const data = Float32Array.from(lp.dataSync() as Float32Array);
+    lp.dispose();
+    return data;
+  }
+
+  private disposeCache(): void {
+    for (const c of this.cache) {
+      c.k.dispose();
+      c.v.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.disposeCache();
+    this.cache = [];
+  }
+}
+
+/** Log-probs [B, T] of `tokens[b][t]` from log-softmax rows [B, T, V]; padding gives 0. */
+export function pickTokens(
+  lp: tf.Tensor3D,
+  tokens: readonly (readonly number[])[],
+  vocabSize: number,
+): tf.Tensor2D {
+  const [B, T] = lp.shape;
+  const mask = new Float32Array(B * T * vocabSize);
+  tokens.forEach((r, b) =>
+    r.forEach((id, t) => {
+      if (t < T) mask[(b * T + t) * vocabSize + id] = 1;
+    }),
+  );
+  return tf.sum(tf.mul(lp, tf.tensor3d(mask, [B, T, vocabSize])), -1) as tf.Tensor2D;
+}
+
+/** A model with freshly initialised weights (seeded by config.initSeed). */
+export function createModel(config: ModelConfig): VisionLanguageModel {
+  return new VisionLanguageModel(config);
+}
