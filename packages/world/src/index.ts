@@ -52,3 +52,15 @@ export {
   type GenerateWorldHooks,
   type GenerateWorldResult,
 } from './generate.js';
+export { loadVStarBench, type VStarOptions, type BenchmarkSample } from './vstar.js';
+export { loadHRBench, parseTsv, type HRBenchSample } from './hrbench.js';
+export {
+  exportParquet,
+  exportSamplesParquet,
+  cropRegion,
+  PARQUET_COLUMNS,
+  NEGATIVE_MODES,
+  type NegativeMode,
+  type ExportParquetOptions,
+  type Region,
+} from './parquet.js';
