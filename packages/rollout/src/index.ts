@@ -4,6 +4,6 @@ export {
   type RolloutOptions,
   type RolloutProgress,
 } from './options.js';
-export { sample, groupIdFor, PolicyOutputError } from './sample.js';
+export { sample, groupIdFor, isPromptSeeded, PolicyOutputError, type PromptSeededPolicy } from './sample.js';
 export { padTrajectories, type PadOptions, type PaddedBatch } from './pad.js';
 export { rolloutStats, type RolloutStats } from './stats.js';

@@ -1,6 +1,7 @@
 // On-policy rollouts: n responses per prompt from any Policy, batched across prompts, checked
 // and turned into the pipeline's Trajectory records.
 import {
+  deriveSeed,
   InvalidInputError,
   ShapeMismatchError,
   VZeroError,
@@ -15,6 +16,22 @@ import { validateRolloutOptions, type RolloutOptions } from './options.js';
 /** The group id of prompt `promptId`'s rollouts under `seed`: unique per prompt and step. */
 export function groupIdFor(promptId: string, seed: number): string {
   return `${promptId}@${seed}`;
+}
+
+/**
+ * A Policy that promises per-prompt seeding: with `samplingSeedScope: 'prompt-id'`, a prompt's
+ * rollouts depend only on (options.seed, prompt.id, the prompt, the other options), never on
+ * which other prompts share the call or where the prompt sits in it. Such policies are sampled
+ * in chunks of `batchSize` prompts; any other policy gets one call per prompt with the seed
+ * `deriveSeed(seed, prompt.id)`, which gives the same guarantee at the cost of batching.
+ */
+export interface PromptSeededPolicy extends Policy {
+  readonly samplingSeedScope: 'prompt-id';
+}
+
+/** Whether `policy` seeds each prompt from its id (and so may be batched reproducibly). */
+export function isPromptSeeded(policy: Policy): policy is PromptSeededPolicy {
+  return (policy as Partial<PromptSeededPolicy>).samplingSeedScope === 'prompt-id';
 }
 
 /** A policy returned something that breaks the Policy contract. */
@@ -88,10 +105,11 @@ function toTrajectory(
 /**
  * Samples `options.n` rollouts for every prompt: result[i][g] is rollout g of prompt i.
  *
- * Prompts go to the policy in chunks of `batchSize`. Reproducibility: the Policy contract has
- * the policy seed each prompt's stream with `deriveSeed(options.seed, prompt.id)` (core), so a
- * prompt's rollouts depend on (seed, prompt id) only, never on its batch neighbours or on
- * `batchSize`. Prompt ids must therefore be unique within a call.
+ * Reproducibility: a prompt's rollouts depend on (seed, prompt id), never on `batchSize` or on
+ * the prompt's neighbours. A policy that declares `samplingSeedScope: 'prompt-id'` gets chunks of
+ * `batchSize` prompts per call with `options.seed`; any other policy gets one call per prompt
+ * with `deriveSeed(seed, prompt.id)` (the only way to give it a per-prompt seed through the
+ * Policy contract). Prompt ids must therefore be unique within a call.
  */
 export async function sample(
   policy: Policy,
@@ -100,8 +118,9 @@ export async function sample(
 ): Promise<Trajectory[][]> {
   validateRolloutOptions(options);
   checkPrompts(prompts);
-  const batchSize = options.batchSize ?? Math.max(1, prompts.length);
-  const sampling: SamplingOptions = {
+  const batched = isPromptSeeded(policy);
+  const batchSize = batched ? (options.batchSize ?? Math.max(1, prompts.length)) : 1;
+  const base: SamplingOptions = {
     n: options.n,
     temperature: options.temperature,
     topP: options.topP,
@@ -114,7 +133,8 @@ export async function sample(
   let tokens = 0;
   for (let start = 0; start < prompts.length; start += batchSize) {
     const chunk = prompts.slice(start, start + batchSize);
-    const responses = await policy.sample(chunk, sampling);
+    const seed = batched ? options.seed : deriveSeed(options.seed, (chunk[0] as Prompt).id);
+    const responses = await policy.sample(chunk, { ...base, seed });
     if (!Array.isArray(responses) || responses.length !== chunk.length) {
       throw new ShapeMismatchError(
         `${policy.name}.sample result`,
