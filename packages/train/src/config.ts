@@ -1,0 +1,194 @@
+// The training app's config: one typed schema with documented defaults (like TRL's *_config
+// files). User config is validated at the boundary; an unknown key is an error naming the key.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InvalidInputError, UnknownKeyError } from '@vzero/core';
+
+export const METHODS = ['vzero', 'opd', 'sft', 'grpo'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const NEGATIVE_MODES = [
+  'outside-downsampled',
+  'downsample-crop',
+  'random-crop',
+  'blank',
+  'noise',
+] as const;
+
+const positive = z.number().positive();
+const nonNegative = z.number().min(0);
+const int = (min: number) => z.number().int().min(min);
+
+const dataSchema = z.strictObject({
+  /** Dataset folder written by `vzero world generate` (manifest + images; labels kept apart). */
+  dir: z.string().default('runs/world'),
+  split: z.string().default('train'),
+  /** Use only the first N samples of the split (0 = all). */
+  limit: int(0).default(0),
+});
+
+const viewsSchema = z.strictObject({
+  /** Negative view for the gate (VZERO.md): the paper's default is outside-downsampled. */
+  negative: z.enum(NEGATIVE_MODES).default('outside-downsampled'),
+  /** Downsampling factor of the negative view. */
+  factor: positive.default(2),
+  /** Padding around the target box, as a fraction of the box size. */
+  padding: nonNegative.default(0.5),
+  /** Replace the positive crop with a random crop (the paper's "Rand." ablation: random crops for both views). */
+  randomPositive: z.boolean().default(false),
+});
+
+const rolloutSchema = z.strictObject({
+  /** G: rollouts per prompt. */
+  n: int(1).default(8),
+  temperature: nonNegative.default(1),
+  topP: z.number().gt(0).max(1).default(1),
+  topK: int(0).default(0),
+  maxTokens: int(1).default(12),
+});
+
+const gateSchema = z.strictObject({
+  preset: z.enum(['paper', 'reference']).default('reference'),
+  alpha: z.number().optional(),
+  gamma: nonNegative.optional(),
+  wMin: z.number().optional(),
+  wMax: z.number().optional(),
+  eps: positive.optional(),
+});
+
+const lossSchema = z.strictObject({
+  estimator: z.enum(['k1', 'abs', 'k2', 'k3', 'forward-kl-topk']).default('k1'),
+  mode: z.enum(['pg', 'direct']).default('pg'),
+  aggregation: z
+    .enum(['token-mean', 'seq-mean-token-mean', 'seq-mean-token-sum', 'seq-mean-token-sum-norm'])
+    .default('token-mean'),
+  clamp: positive.default(10),
+  /** Teacher top-K for the forward-KL estimator. */
+  topK: int(1).default(8),
+});
+
+const optimSchema = z.strictObject({
+  lr: positive.default(1e-3),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  weightDecay: nonNegative.default(0.01),
+  gradClip: positive.default(1),
+  /** Prompts per step (the reference: 32). */
+  promptsPerStep: int(1).default(8),
+  /** Mini-batches per step (the reference: 2, one PPO epoch). */
+  miniBatches: int(1).default(2),
+});
+
+const modelsSchema = z.strictObject({
+  /** Folder of the student's starting checkpoint (built by `vzero pretrain student`). */
+  student: z.string().default('runs/models/student'),
+  /** Folder of the frozen teacher (built by `vzero pretrain teacher`). */
+  teacher: z.string().default('runs/models/teacher'),
+});
+
+const evalSchema = z.strictObject({
+  splits: z.array(z.string()).default(['val']),
+  /** Evaluate every N steps (0 = only before and after). */
+  every: int(0).default(0),
+  limit: int(0).default(0),
+});
+
+export const trainConfigSchema = z.strictObject({
+  method: z.enum(METHODS).default('vzero'),
+  seed: int(0).default(0),
+  steps: int(1).default(20),
+  /** Run folder: resolved config, metrics.jsonl, checkpoints. */
+  out: z.string().default('runs/train'),
+  checkpointEvery: int(0).default(10),
+  data: dataSchema.prefault({}),
+  models: modelsSchema.prefault({}),
+  views: viewsSchema.prefault({}),
+  rollout: rolloutSchema.prefault({}),
+  gate: gateSchema.prefault({}),
+  loss: lossSchema.prefault({}),
+  optim: optimSchema.prefault({}),
+  eval: evalSchema.prefault({}),
+});
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** Validates a raw config object; unknown keys and bad values become typed errors naming the key. */
+export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
+  const result = trainConfigSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw new InvalidInputError(where, raw, 'invalid config');
+  const path = [where, ...issue.path.map(String)].join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const parentShape = shapeAt(issue.path.map(String));
+    throw new UnknownKeyError(path, issue.keys[0] ?? '?', parentShape);
+  }
+  throw new InvalidInputError(path, valueAt(raw, issue.path.map(String)), issue.message);
+}
+
+function shapeAt(path: readonly string[]): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let shape: any = trainConfigSchema.shape;
+  for (const key of path) {
+    let inner = shape?.[key];
+    while (inner && !inner.shape && inner.def?.innerType) inner = inner.def.innerType;
+    shape = inner?.shape;
+  }
+  return shape ? Object.keys(shape) : [];
+}
+
+function valueAt(raw: unknown, path: readonly string[]): unknown {
+  let v = raw;
+  for (const key of path)
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
+}
+
+/** Reads a JSON or YAML config file. */
+export async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(
+      '--config',
+      path,
+      `cannot read the file (${(error as NodeJS.ErrnoException).code})`,
+    );
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new InvalidInputError(
+      '--config',
+      path,
+      `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Applies `key.path=value` overrides (values parsed as YAML scalars: numbers, booleans, strings,
+ * [lists]) onto a raw config object, before validation.
+ */
+export function applyOverrides(raw: unknown, overrides: readonly string[]): Record<string, unknown> {
+  const out = structuredClone((raw ?? {}) as Record<string, unknown>);
+  for (const entry of overrides) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new InvalidInputError('--set', entry, 'expected key.path=value');
+    const keys = entry.slice(0, eq).split('.');
+    const value: unknown = parseYaml(entry.slice(eq + 1));
+    let node: Record<string, unknown> = out;
+    for (const key of keys.slice(0, -1)) {
+      const next = node[key];
+      if (next === undefined) node[key] = {};
+      else if (next === null || typeof next !== 'object')
+        throw new InvalidInputError('--set', entry, `${key} is not a section`);
+      node = node[key] as Record<string, unknown>;
+    }
+    node[keys[keys.length - 1] as string] = value;
+  }
+  return out;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli.js';
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('vzero doctor', () => {
+  it('reports node, the backend chosen and why, and sharp/libvips', async () => {
+    const r = await run(['doctor', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(report.node).toBe(process.version);
+    expect(['node-gpu', 'node', 'wasm', 'cpu']).toContain(report.backend.chosen);
+    expect(report.backend.attempts.at(-1).ok).toBe(true);
+    expect(report.sharp.libvips).toMatch(/^\d+\.\d+/);
+    const text = await run(['doctor']);
+    expect(text.out).toMatch(/^backend {5}\w+/m);
+    expect(text.out).toMatch(/libvips/);
+  });
+
+  it('fails clearly on an unknown command', async () => {
+    const r = await run(['dcotor']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/unknown command 'dcotor'/);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  appendMetrics,
+  latestCheckpoint,
+  prepareRunDir,
+  readMetrics,
+  saveCheckpoint,
+  truncateMetrics,
+} from '../src/run-dir.js';
+
+describe('run folder', () => {
+  it('refuses to overwrite an existing run unless resuming', async () => {
+    const root = join(await mkdtemp(join(tmpdir(), 'vzero-run-')), 'run');
+    const dir = await prepareRunDir(root, { a: 1 }, false);
+    await appendMetrics(dir, { step: 1, loss: 0.5 });
+    await expect(prepareRunDir(root, { a: 1 }, false)).rejects.toThrow(/already holds a run; pass --resume/);
+    await expect(prepareRunDir(root, { a: 1 }, true)).resolves.toBeDefined();
+  });
+
+  it('writes checkpoints atomically and finds the latest', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vzero-run-'));
+    const dir = await prepareRunDir(root, {}, false);
+    expect(await latestCheckpoint(dir)).toBeUndefined();
+    await saveCheckpoint(dir, 2, async (f) => writeFile(join(f, 'state.json'), '{"step":2}'));
+    await saveCheckpoint(dir, 4, async (f) => writeFile(join(f, 'state.json'), '{"step":4}'));
+    expect(await latestCheckpoint(dir)).toEqual({ step: 4, folder: join(dir.checkpointsDir, 'step-000004') });
+    // A writer that dies leaves only a temporary folder, never a half checkpoint under its real name.
+    await expect(saveCheckpoint(dir, 6, async () => Promise.reject(new Error('killed')))).rejects.toThrow(
+      'killed',
+    );
+    expect((await readdir(dir.checkpointsDir)).filter((n) => n.startsWith('step-'))).toEqual([
+      'step-000002',
+      'step-000004',
+    ]);
+    expect((await latestCheckpoint(dir))?.step).toBe(4);
+    await rm(join(dir.checkpointsDir, 'latest.json'));
+    expect((await latestCheckpoint(dir))?.step).toBe(4);
+  });
+
+  it('truncates metrics past a checkpoint step', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vzero-run-'));
+    const dir = await prepareRunDir(root, {}, false);
+    for (const step of [1, 2, 3, 4]) await appendMetrics(dir, { step });
+    await appendMetrics(dir, { event: 'eval' });
+    await truncateMetrics(dir, 2);
+    expect(await readMetrics(dir)).toEqual([{ step: 1 }, { step: 2 }, { event: 'eval' }]);
+  });
+});
