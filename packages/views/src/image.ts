@@ -149,12 +149,12 @@ export async function loadImage(
         `${meta.width}x${meta.height} = ${pixels} pixels exceeds the pixel limit of ${maxPixels}`,
       );
     }
-    const { data, info } = await pipeline
-      .flatten({ background: { r, g, b } })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    // Plain 3-channel sRGB input (the common case) needs no conversion pass.
+    if (meta.hasAlpha) pipeline = pipeline.flatten({ background: { r, g, b } });
+    if (meta.space !== 'srgb' || meta.channels !== 3 || meta.hasAlpha) {
+      pipeline = pipeline.toColourspace('srgb').removeAlpha();
+    }
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) {
       throw new InvalidInputError('image', what, `decoded to ${info.channels} channels, expected 3`);
     }
