@@ -57,10 +57,8 @@ export { loadHRBench, parseTsv, type HRBenchSample } from './hrbench.js';
 export {
   exportParquet,
   exportSamplesParquet,
-  cropRegion,
   PARQUET_COLUMNS,
   NEGATIVE_MODES,
   type NegativeMode,
   type ExportParquetOptions,
-  type Region,
 } from './parquet.js';

@@ -5,7 +5,8 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '@vzero/core';
-import { cropRegion, exportParquet, generateWorld, loadLabelled, PARQUET_COLUMNS } from '../src/index.js';
+import { buildViews } from '@vzero/views';
+import { COLOUR_RGB, exportParquet, generateWorld, loadLabelled, PARQUET_COLUMNS } from '../src/index.js';
 
 let root: string;
 
@@ -37,7 +38,7 @@ describe('exportParquet', () => {
     const out = join(root, 'val.parquet');
     const progress: number[] = [];
     const result = await exportParquet(root, 'val', out, {
-      negative: 'paper',
+      negative: 'outside-downsampled',
       onProgress: (d) => progress.push(d),
     });
     expect(result.rows).toBe(5);
@@ -60,11 +61,32 @@ describe('exportParquet', () => {
       // The full image is the PNG on disk; the crop has the crop region's size.
       const full = await sharp(row.images[0]!.bytes).metadata();
       expect([full.width, full.height]).toEqual([s.width, s.height]);
-      const region = cropRegion(s.boxes, s.width, s.height);
-      const crop = await sharp(row.teacher_images[1]!.bytes).metadata();
-      expect([crop.width, crop.height]).toEqual([region.width, region.height]);
+      // The crop is the positive view @vzero/views builds for the same box and settings.
+      const views = await buildViews(
+        (s.image as { path: string }).path,
+        s.boxes,
+        {
+          cropSize: 'native',
+          padding: 0.5,
+          minSize: 32,
+          fallback: 'random-crop',
+        },
+        { key: s.id },
+      );
+      const crop = await sharp(row.teacher_images[1]!.bytes).raw().toBuffer({ resolveWithObject: true });
+      expect([crop.info.width, crop.info.height]).toEqual([views.positive.width, views.positive.height]);
+      expect(Buffer.compare(crop.data, Buffer.from(views.positive.rgb))).toBe(0);
+      // An attribute target's colour is visible in the positive crop.
+      if (s.facts?.kind === 'attribute') {
+        const [r, g, b] = COLOUR_RGB[s.facts.colour];
+        let hits = 0;
+        for (let p = 0; p < crop.data.length; p += 3) {
+          if (Math.hypot(crop.data[p]! - r, crop.data[p + 1]! - g, crop.data[p + 2]! - b) < 30) hits++;
+        }
+        expect(hits).toBeGreaterThan(20);
+      }
       const neg = await sharp(row.teacher_neg_images[1]!.bytes).metadata();
-      expect(neg.width).toBeLessThanOrEqual(region.width);
+      expect([neg.width, neg.height]).toEqual([views.positive.width, views.positive.height]);
     }
   });
 
@@ -78,24 +100,10 @@ describe('exportParquet', () => {
 
   it('rejects an unknown negative mode by name', async () => {
     await expect(
-      exportParquet(root, 'val', join(root, 'x.parquet'), { negative: 'nope' as 'paper' }),
+      exportParquet(root, 'val', join(root, 'x.parquet'), { negative: 'nope' as 'blank' }),
     ).rejects.toThrow(InvalidInputError);
-  });
-});
-
-describe('cropRegion', () => {
-  it('pads the union of the boxes and clamps to the image', () => {
-    expect(cropRegion([{ x0: 10, y0: 10, x1: 20, y1: 30 }], 100, 100, 0.5)).toEqual({
-      left: 5,
-      top: 0,
-      width: 20,
-      height: 40,
-    });
-    expect(cropRegion([{ x0: 90, y0: 90, x1: 100, y1: 100 }], 100, 100, 1)).toEqual({
-      left: 80,
-      top: 80,
-      width: 20,
-      height: 20,
-    });
+    await expect(
+      exportParquet(root, 'val', join(root, 'x.parquet'), { negative: 'nope' as 'blank' }),
+    ).rejects.toThrow(/negative = "nope"/);
   });
 });
