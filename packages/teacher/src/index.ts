@@ -1,1 +1,8 @@
-export {};
+export {
+  replay,
+  AlignmentError,
+  type ReplayViews,
+  type ViewsByPrompt,
+  type ReplayOptions,
+  type ReplayProgress,
+} from './replay.js';
