@@ -6,3 +6,5 @@ export type { KeyInfo, TextLayout } from './layout.js';
 export * from './model.js';
 export * from './sampling.js';
 export * from './policy.js';
+export * from './checkpoint.js';
+export * from './pretrain.js';

@@ -4,6 +4,8 @@
 // MLPs, tied input/output token embeddings. Every gather is a one-hot matmul, so gradients need
 // no UnsortedSegmentSum (which the wasm backend lacks).
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients; training needs them on every backend.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { InvalidInputError, Rng, ShapeMismatchError } from '@vzero/core';
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, validateModelConfig } from './config.js';
@@ -232,20 +234,8 @@ export class VisionLanguageModel {
   /** Token + position embeddings of a text layout [B, T, d] (one-hot matmuls: no gather). */
   embedText(layout: TextLayout): tf.Tensor3D {
     const { rows, columns } = layout;
-    const ids = tf.oneHot(
-      tf.tensor1d(layout.ids, 'int32'),
-      this.config.vocabSize,
-      1,
-      0,
-      'float32',
-    ) as tf.Tensor2D;
-    const pos = tf.oneHot(
-      tf.tensor1d(layout.positions, 'int32'),
-      this.config.maxTextLength,
-      1,
-      0,
-      'float32',
-    ) as tf.Tensor2D;
+    const ids = oneHot(layout.ids, this.config.vocabSize);
+    const pos = oneHot(layout.positions, this.config.maxTextLength);
     const e = tf.add(tf.matMul(ids, this.p('tok_emb')), tf.matMul(pos, this.p('text_pos')));
     return tf.reshape(e, [rows, columns, this.config.width]);
   }
@@ -391,9 +381,13 @@ export class VisionLanguageModel {
     if (ids.shape[0] !== batch.prompts.length || ids.shape[1] !== T) {
       throw new ShapeMismatchError('ids', `[${batch.prompts.length}, ${T}, K]`, `[${ids.shape.join(', ')}]`);
     }
+    const [B, , K] = ids.shape;
+    const flatIds = ids.dataSync();
+    this.checkIds(Array.from(flatIds), 'ids');
     return tf.tidy(() => {
       const lp = this.fullLogprobs(batch); // [B, T, V]
-      const oh = tf.oneHot(tf.cast(ids, 'int32'), this.config.vocabSize, 1, 0, 'float32'); // [B, T, K, V]
+      const V = this.config.vocabSize;
+      const oh = tf.reshape(oneHot(flatIds, V), [B, T, K, V]);
       return tf.sum(tf.mul(oh, tf.expandDims(lp, 2)), -1) as tf.Tensor3D;
     });
   }
@@ -596,6 +590,16 @@ export function pickTokens(
     }),
   );
   return tf.sum(tf.mul(lp, tf.tensor3d(mask, [B, T, vocabSize])), -1) as tf.Tensor2D;
+}
+
+/**
+ * One-hot rows [n, depth] built in JavaScript: the wasm backend's OneHot kernel ignores a float
+ * dtype, and ids are known on the JS side anyway.
+ */
+export function oneHot(ids: ArrayLike<number>, depth: number): tf.Tensor2D {
+  const data = new Float32Array(ids.length * depth);
+  for (let i = 0; i < ids.length; i++) data[i * depth + (ids[i] ?? 0)] = 1;
+  return tf.tensor2d(data, [ids.length, depth]);
 }
 
 /** A model with freshly initialised weights (seeded by config.initSeed). */

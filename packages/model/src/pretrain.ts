@@ -1,0 +1,239 @@
+// Supervised pre-training on (prompt, target response) pairs: mean token NLL, AdamW with
+// decoupled weight decay, global-norm gradient clipping, linear warm-up. The `vzero pretrain`
+// CLI feeds world data into this; it only needs prompts with pixels and target texts.
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidInputError, Rng, resolveConfig } from '@vzero/core';
+import type { Prompt } from '@vzero/core';
+import type { ResponseBatch, VisionLanguageModel } from './model.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export interface AdamWOptions {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** Decoupled weight decay, applied to matrices (rank >= 2) only, not to biases and norms. */
+  readonly weightDecay: number;
+}
+
+export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 };
+
+/** AdamW over a fixed list of variables; the learning rate is given per step. */
+export class AdamW {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private t = 0;
+  readonly options: AdamWOptions;
+
+  constructor(
+    private readonly variables: readonly tf.Variable[],
+    options: Partial<AdamWOptions> = {},
+  ) {
+    this.options = resolveConfig(ADAMW_DEFAULTS, options, 'adamw');
+    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  /** Steps taken so far. */
+  get iterations(): number {
+    return this.t;
+  }
+
+  /** Applies gradients (same order as the variables) with learning rate `lr`. */
+  step(grads: readonly tf.Tensor[], lr: number): void {
+    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    this.t += 1;
+    const c1 = 1 - beta1 ** this.t;
+    const c2 = 1 - beta2 ** this.t;
+    tf.tidy(() => {
+      this.variables.forEach((x, i) => {
+        const g = grads[i] as tf.Tensor;
+        const m = this.m[i] as tf.Variable;
+        const v = this.v[i] as tf.Variable;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
+        const decayed = x.rank >= 2 && weightDecay > 0 ? tf.mul(x, 1 - lr * weightDecay) : x;
+        x.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}
+
+/** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
+export function clipByGlobalNorm(
+  grads: tf.Tensor[],
+  maxNorm: number,
+): { clipped: tf.Tensor[]; norm: number } {
+  const normT = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+  const norm = (normT.dataSync() as Float32Array)[0] ?? 0;
+  normT.dispose();
+  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm))
+    return { clipped: grads.map((g) => g.clone()), norm };
+  const scale = maxNorm / (norm + 1e-6);
+  return { clipped: grads.map((g) => tf.mul(g, scale)), norm };
+}
+
+/**
+ * One supervised step: loss, gradients, clipping, AdamW. Returns the loss and the gradient
+ * norm before clipping. Leaves no tensors behind.
+ */
+export function supervisedStep(
+  model: VisionLanguageModel,
+  optimizer: AdamW,
+  batch: ResponseBatch,
+  settings: { readonly learningRate: number; readonly clipNorm: number },
+): { loss: number; gradNorm: number } {
+  const vars = model.trainableVariables;
+  const { value, grads } = tf.variableGrads(() => model.supervisedLoss(batch), vars);
+  const ordered = vars.map((v) => grads[v.name] as tf.Tensor);
+  const { clipped, norm } = clipByGlobalNorm(ordered, settings.clipNorm);
+  optimizer.step(clipped, settings.learningRate);
+  const loss = (value.dataSync() as Float32Array)[0] ?? NaN;
+  value.dispose();
+  tf.dispose(ordered);
+  tf.dispose(clipped);
+  if (!Number.isFinite(loss))
+    throw new InvalidInputError('loss', loss, 'training diverged (non-finite loss)');
+  return { loss, gradNorm: norm };
+}
+
+/** A (prompt, target response) pair; the response is words, <eos> is appended. */
+export interface PretrainExample {
+  readonly prompt: Prompt;
+  readonly response: string;
+}
+
+export interface PretrainProgress {
+  readonly step: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly learningRate: number;
+  readonly stepsPerSecond: number;
+  readonly elapsedMs: number;
+}
+
+export interface PretrainOptions {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Linear warm-up from 0 over this many steps. */
+  readonly warmupSteps: number;
+  readonly weightDecay: number;
+  /** Global-norm gradient clip (0 disables). */
+  readonly clipNorm: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  /** Seed of the batch order. */
+  readonly seed: number;
+  /** Called after every step; a returned promise is awaited. */
+  readonly onProgress: ((progress: PretrainProgress) => void | Promise<void>) | undefined;
+  /** Stops early (after the current step) when aborted. */
+  readonly signal: AbortSignal | undefined;
+}
+
+export const PRETRAIN_DEFAULTS: PretrainOptions = {
+  steps: 300,
+  batchSize: 16,
+  learningRate: 3e-3,
+  warmupSteps: 20,
+  weightDecay: 0.01,
+  clipNorm: 1,
+  beta1: 0.9,
+  beta2: 0.999,
+  seed: 0,
+  onProgress: undefined,
+  signal: undefined,
+};
+
+export interface PretrainResult {
+  /** Loss of every step taken. */
+  readonly losses: number[];
+  readonly steps: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Trains `model` on examples by teacher forcing (mean token NLL of the target responses),
+ * shuffling each epoch with a seeded Rng. Unknown words fail up front, naming the example.
+ */
+export async function pretrain(
+  model: VisionLanguageModel,
+  tokenizer: Tokenizer,
+  examples: readonly PretrainExample[],
+  options: Partial<PretrainOptions> = {},
+): Promise<PretrainResult> {
+  const o = resolveConfig(PRETRAIN_DEFAULTS, options, 'pretrain');
+  for (const key of ['steps', 'batchSize'] as const) {
+    if (!Number.isInteger(o[key]) || o[key] < 1)
+      throw new InvalidInputError(`pretrain.${key}`, o[key], 'expected a positive integer');
+  }
+  if (!(o.learningRate > 0))
+    throw new InvalidInputError('pretrain.learningRate', o.learningRate, 'expected a number > 0');
+  if (examples.length === 0) throw new InvalidInputError('examples', [], 'expected at least one example');
+  if (model.config.vocabSize !== tokenizer.size) {
+    throw new InvalidInputError(
+      'tokenizer',
+      tokenizer.id,
+      `has ${tokenizer.size} tokens, the model ${model.config.vocabSize}`,
+    );
+  }
+  const encoded = examples.map((e, i) => {
+    const prompt = {
+      images: e.prompt.images,
+      tokenIds: [tokenizer.bosId, ...tokenizer.encode(e.prompt.text, `examples[${i}].prompt.text`)],
+    };
+    const response = [...tokenizer.encode(e.response, `examples[${i}].response`), tokenizer.eosId];
+    model.checkPrompt(prompt, `examples[${i}].prompt`, response.length);
+    return { prompt, response };
+  });
+  const rng = new Rng(o.seed);
+  const optimizer = new AdamW(model.trainableVariables, {
+    beta1: o.beta1,
+    beta2: o.beta2,
+    weightDecay: o.weightDecay,
+  });
+  const losses: number[] = [];
+  let order: number[] = [];
+  const start = performance.now();
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      if (o.signal?.aborted) break;
+      const rows: number[] = [];
+      while (rows.length < Math.min(o.batchSize, encoded.length)) {
+        if (order.length === 0) order = rng.shuffle(encoded.map((_e, i) => i));
+        rows.push(order.pop() as number);
+      }
+      const batch: ResponseBatch = {
+        prompts: rows.map((r) => encoded[r]!.prompt),
+        responses: rows.map((r) => encoded[r]!.response),
+      };
+      const learningRate = o.learningRate * Math.min(1, (step + 1) / Math.max(1, o.warmupSteps));
+      const { loss, gradNorm } = supervisedStep(model, optimizer, batch, {
+        learningRate,
+        clipNorm: o.clipNorm,
+      });
+      losses.push(loss);
+      const elapsedMs = performance.now() - start;
+      if (o.onProgress) {
+        await o.onProgress({
+          step: step + 1,
+          steps: o.steps,
+          loss,
+          gradNorm,
+          learningRate,
+          stepsPerSecond: (step + 1) / (elapsedMs / 1000),
+          elapsedMs,
+        });
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { losses, steps: losses.length, elapsedMs: performance.now() - start };
+}
