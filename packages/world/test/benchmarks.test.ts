@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, withoutAnswer } from '@vzero/core';
-import { loadHRBench, loadVStarBench, parseTsv } from '../src/index.js';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { exportSamplesParquet, loadHRBench, loadVStarBench, parseTsv } from '../src/index.js';
 
 let root: string;
 
@@ -126,6 +127,17 @@ describe('HR-Bench TSV layout', () => {
     const bytes = (samples[1]!.image as { bytes: Uint8Array }).bytes;
     const { data } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
     expect(data[1]).toBeGreaterThan(150);
+    // Box-less samples still export (the whole image stands in for the region), with answers when labelled.
+    const out = join(root, 'hr.parquet');
+    await exportSamplesParquet(
+      samples.map((sample) => ({ sample, split: 'test' })),
+      out,
+      { negative: 'blank' },
+    );
+    const exported = (await parquetReadObjects({ file: await asyncBufferFromFile(out), utf8: false })) as {
+      reward_model: { ground_truth: string };
+    }[];
+    expect(exported.map((r) => r.reward_model.ground_truth)).toEqual(['A', 'D', 'B']);
   });
 
   it('rejects a missing column and a bad answer letter by name', async () => {
