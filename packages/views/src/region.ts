@@ -186,25 +186,44 @@ export function sampleOutsideRegion(
     }
   }
   const sampled = { x0: qx, y0: qy, x1: qx + w, y1: qy + h };
-  return { ok: true, sampled, source: toSource(sampled, factor, image), downsampled: down, forbidden };
+  return {
+    ok: true,
+    sampled,
+    source: toSource(sampled, factor, image, box, forbidden),
+    downsampled: down,
+    forbidden,
+  };
 }
 
 /**
- * Integer positions q in [0, n) whose span [q, q + len) overlaps (zero-area excluded) the open
- * interval (a, b): q > a - len and q < b, i.e. floor(a - len) + 1 <= q <= ceil(b) - 1.
+ * Integer positions q in [0, n) whose span [q, q + len) overlaps the interval (a, b) with
+ * positive length: q + len > a and q < b. With integers on the left these are exact:
+ * q >= floor(a) + 1 - len and q <= ceil(b) - 1 (no float subtraction that could round).
  */
 function blockedRange(a: number, b: number, len: number, n: number): { lo: number; hi: number } {
-  const lo = Math.max(0, Math.floor(a - len) + 1);
+  const lo = Math.max(0, Math.floor(a) + 1 - len);
   const hi = Math.min(n, Math.ceil(b));
   return hi > lo ? { lo, hi } : { lo: 0, hi: 0 };
 }
 
-/** Downsampled region -> source pixels, snapped inwards so it never grows into the box. */
-function toSource(r: Box, factor: number, image: ImageSize): Box {
-  const x0 = Math.ceil(r.x0 * factor - 1e-9);
-  const y0 = Math.ceil(r.y0 * factor - 1e-9);
-  const x1 = Math.min(image.width, Math.max(x0 + 1, Math.floor(r.x1 * factor + 1e-9)));
-  const y1 = Math.min(image.height, Math.max(y0 + 1, Math.floor(r.y1 * factor + 1e-9)));
+/**
+ * Downsampled region -> source pixels, snapped inwards. The region lies on some side of the
+ * forbidden zone; the matching source edge is also clamped to the box itself, so float
+ * rounding in box / factor can never let the source region reach into the box.
+ */
+function toSource(r: Box, factor: number, image: ImageSize, box: Box, zone: Box): Box {
+  let x0 = Math.ceil(r.x0 * factor - 1e-9);
+  let y0 = Math.ceil(r.y0 * factor - 1e-9);
+  let x1 = Math.min(image.width, Math.floor(r.x1 * factor + 1e-9));
+  let y1 = Math.min(image.height, Math.floor(r.y1 * factor + 1e-9));
+  const side = r.x1 <= zone.x0 ? 'left' : r.x0 >= zone.x1 ? 'right' : r.y1 <= zone.y0 ? 'above' : 'below';
+  if (side === 'left') x1 = Math.min(x1, Math.floor(box.x0));
+  if (side === 'right') x0 = Math.max(x0, Math.ceil(box.x1));
+  if (side === 'above') y1 = Math.min(y1, Math.floor(box.y0));
+  if (side === 'below') y0 = Math.max(y0, Math.ceil(box.y1));
+  // A region under two source pixels wide can snap to nothing: widen it away from the box.
+  if (x1 <= x0) [x0, x1] = side === 'left' ? [x1 - 1, x1] : [x0, x0 + 1];
+  if (y1 <= y0) [y0, y1] = side === 'above' ? [y1 - 1, y1] : [y0, y0 + 1];
   return { x0, y0, x1, y1 };
 }
 

@@ -3,8 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
+import fc from 'fast-check';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { NEGATIVE_MODES, ViewCache, buildViews, loadImage, toPixelBox, toPromptImage } from '../src/index.js';
+import {
+  NEGATIVE_MODES,
+  ViewCache,
+  buildViews,
+  intersectionArea,
+  loadImage,
+  toPixelBox,
+  toPromptImage,
+} from '../src/index.js';
 import type { NegativeMode, SampleViews } from '../src/index.js';
 import { maxRed, pixelAt, testPng, testRgb } from './fixtures.js';
 
@@ -114,6 +123,30 @@ describe('negative views', () => {
       expect(overlapX <= 0 || overlapY <= 0).toBe(true);
       expect(v.negativeBox).toEqual({ x0: s.x0 * 2, y0: s.y0 * 2, x1: s.x1 * 2, y1: s.y1 * 2 });
     }
+  });
+
+  it('outside-downsampled never shows the target, over random real images, boxes and factors', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 40, max: 200 }),
+        fc.integer({ min: 40, max: 200 }),
+        fc.tuple(fc.double({ min: 0, max: 0.9, noNaN: true }), fc.double({ min: 0, max: 0.9, noNaN: true })),
+        fc.tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 60 })),
+        fc.constantFrom(1, 1.5, 2, 3),
+        fc.integer({ min: 0, max: 1000 }),
+        async (w, h, [fx, fy], [bw, bh], factor, seed) => {
+          const x0 = Math.floor(fx * w);
+          const y0 = Math.floor(fy * h);
+          const rect = { x0, y0, x1: Math.min(w, x0 + bw), y1: Math.min(h, y0 + bh) };
+          const img = await testPng(w, h, rect);
+          const v = await buildViews(img, rect, { seed, factor, minSize: 8, cropSize: 'native' });
+          if (!v.negative.ok) return;
+          expect(maxRed(v.negative.rgb)).toBe(0);
+          expect(intersectionArea(v.negativeBox!, rect)).toBe(0);
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it('outside-downsampled is the source region at half resolution', async () => {
