@@ -4,15 +4,17 @@
 // MLPs, tied input/output token embeddings. Every gather is a one-hot matmul, so gradients need
 // no UnsortedSegmentSum (which the wasm backend lacks).
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradients; training needs them on every backend.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { InvalidInputError, Rng, ShapeMismatchError } from '@vzero/core';
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
+import { ensureGradients } from './gradients.js';
 import { patchify } from './pixels.js';
+
+// Training needs tfjs-core's gradient registrations (see gradients.ts).
+await ensureGradients();
 
 /** A prompt as the model sees it: image slots in order, then the prompt's token ids. */
 export interface ModelPrompt {
@@ -69,7 +71,9 @@ export class VisionLanguageModel {
       const data = new Float32Array(size);
       if (std === 'ones') data.fill(1);
       else if (std !== 'zeros') for (let i = 0; i < size; i++) data[i] = std * rng.normal();
-      this.params.set(name, tf.variable(tf.tensor(data, shape), true));
+      const initial = tf.tensor(data, shape);
+      this.params.set(name, tf.variable(initial, true));
+      initial.dispose();
     };
     const residual = 1 / Math.sqrt(2 * depth);
     add('tok_emb', [V, d], 1 / Math.sqrt(d));

@@ -29,8 +29,14 @@ export class AdamW {
     options: Partial<AdamWOptions> = {},
   ) {
     this.options = resolveConfig(ADAMW_DEFAULTS, options, 'adamw');
-    this.m = variables.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = variables.map((x) => tf.variable(tf.zerosLike(x), false));
+    const slot = (x: tf.Variable): tf.Variable => {
+      const zeros = tf.zerosLike(x);
+      const v = tf.variable(zeros, false);
+      zeros.dispose();
+      return v;
+    };
+    this.m = variables.map(slot);
+    this.v = variables.map(slot);
   }
 
   /** Steps taken so far. */

@@ -84,6 +84,25 @@ describe.each(['cpu', 'wasm'] as const)('training on %s', (backend) => {
     opt.dispose();
     policy.model.dispose();
   });
+
+  it('frees every tensor it created once the model and optimizer are disposed', () => {
+    const start = tf.memory().numTensors;
+    const policy = tinyPolicy();
+    const opt = new AdamW(policy.model.trainableVariables);
+    supervisedStep(
+      policy.model,
+      opt,
+      policy.batch(somePrompts(), [
+        [5, 2],
+        [6, 2],
+        [7, 2],
+      ]),
+      { learningRate: 1e-3, clipNorm: 1 },
+    );
+    opt.dispose();
+    policy.model.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  });
 });
 
 describe('pretrain end to end', () => {
