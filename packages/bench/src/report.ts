@@ -182,7 +182,7 @@ function barChart(title: string, groups: readonly string[], series: readonly Ser
         `<line x1="${cx}" y1="${y(c.ci95.hi)}" x2="${cx}" y2="${y(c.ci95.lo)}" stroke="#111" stroke-width="1.5"/>`,
         `<line x1="${cx - 5}" y1="${y(c.ci95.hi)}" x2="${cx + 5}" y2="${y(c.ci95.hi)}" stroke="#111" stroke-width="1.5"/>`,
         `<line x1="${cx - 5}" y1="${y(c.ci95.lo)}" x2="${cx + 5}" y2="${y(c.ci95.lo)}" stroke="#111" stroke-width="1.5"/>`,
-        `<text x="${cx}" y="${y(c.ci95.hi) - 6}" text-anchor="middle" font-size="${series.length > 2 ? 10 : 12}" fill="#111">${pct(c.accuracy)}</text>`,
+        `<text x="${cx}" y="${y(c.ci95.hi) - 6}" text-anchor="middle" font-size="${series.length > 2 ? 10 : 12}" fill="#111">${pct(c.accuracy)}%</text>`,
       );
     });
     const cx = gx + (series.length * barWidth) / 2;

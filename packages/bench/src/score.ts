@@ -78,7 +78,7 @@ export interface ScoreSummary extends Breakdown {
   readonly aggregate: Aggregate;
   /** Responses per question. */
   readonly samplesPerQuestion: number;
-  /** Present when any sample has a `cycle`. */
+  /** Over the samples that have a `cycle`; present when any has one. */
   readonly cyclic?: CyclicSummary;
   /**
    * Stricter circular rule (MMBench CircularEval) over `groupKey`: a question counts as correct
@@ -281,13 +281,13 @@ export function scorePredictions(
     return predict(sample, list, aggregate);
   });
   const base = breakdown(predictions);
-  const hasCycles = samples.some((s) => s.cycle !== undefined);
+  const cycled = predictions.filter((p) => p.cycle !== undefined);
   const strict = strictSummary(predictions);
   return {
     aggregate,
     samplesPerQuestion: perQuestion ?? 0,
     ...base,
-    ...(hasCycles ? { cyclic: cyclicSummary(predictions) } : {}),
+    ...(cycled.length > 0 ? { cyclic: cyclicSummary(cycled) } : {}),
     ...(strict ? { strict } : {}),
     predictions,
   };

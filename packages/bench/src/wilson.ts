@@ -20,5 +20,6 @@ export function wilsonInterval(successes: number, trials: number, z = Z95): Inte
   const denom = 1 + z2 / trials;
   const centre = (p + z2 / (2 * trials)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denom;
-  return { lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
+  // Clamped so that rounding never puts the estimate outside its interval (p = 0 gives lo = 0).
+  return { lo: Math.min(p, Math.max(0, centre - half)), hi: Math.max(p, Math.min(1, centre + half)) };
 }
