@@ -25,10 +25,13 @@ export default defineConfig({
     pool: 'forks',
     projects: [
       ...packageDirs.map((d) => ({
+        // Inherit the root's timeouts and pool: project configs do not, unless asked to.
+        extends: true as const,
         resolve: { alias },
         test: { name: `@vzero/${d}`, root: join(root, 'packages', d), include: ['test/**/*.test.ts'] },
       })),
       ...toolDirs.map((d) => ({
+        extends: true as const,
         resolve: { alias },
         test: { name: `tools/${d}`, root: join(root, 'tools', d), include: ['test/**/*.test.ts'] },
       })),

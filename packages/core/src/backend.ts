@@ -70,7 +70,21 @@ export async function selectBackend(
   }
 }
 
+let gradients: Promise<void> | undefined;
+
+/**
+ * Registers tfjs's gradient functions. tfjs-core alone registers none, and its per-file ESM
+ * build cannot be loaded by Node's own module loader (extensionless imports), so they come from
+ * the @tensorflow/tfjs bundle, which registers them into the same global registry. Called by
+ * selectBackend; idempotent.
+ */
+export function registerGradients(): Promise<void> {
+  gradients ??= import('@tensorflow/tfjs').then(() => undefined);
+  return gradients;
+}
+
 async function doSelect(forced: BackendName | undefined, forcedBy: string): Promise<BackendReport> {
+  await registerGradients();
   const attempts: BackendAttempt[] = [];
   const order = forced ? [forced] : BACKEND_NAMES;
   for (const name of order) {
