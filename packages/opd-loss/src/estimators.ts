@@ -2,14 +2,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Estimator } from './config.js';
 
-/** k3 works on c = clamp(t - s, -20, 20) and clamps its result to [-10, 10] (the reference). */
+/** k3 works on c = clamp(t - s, -20, 20) and clamps its result to at most 10 (the reference). */
 export const K3_LOG_RATIO_CLAMP = 20;
 export const K3_VALUE_CLAMP = 10;
 
 /**
  * The per-token value of a sampled-token estimator, s = student log-prob, t = teacher log-prob:
  * k1 = s - t; abs = |s - t|; k2 = 0.5 (s - t)^2; k3 = exp(c) - c - 1, c = clamp(t - s, -20, 20),
- * clamped to [-10, 10]. No masking: callers zero padded positions first.
+ * clamped to [0, 10] (the reference clamps to [-10, 10]; k3 is never negative, so the lower
+ * bound only removes float32 rounding). No masking: callers zero padded positions first.
  */
 export function tokenEstimator(
   estimator: Exclude<Estimator, 'forward-kl-topk'>,
@@ -26,8 +27,11 @@ export function tokenEstimator(
         return tf.mul(0.5, tf.square(tf.sub(student, teacher)));
       case 'k3': {
         const c = tf.clipByValue(tf.sub(teacher, student), -K3_LOG_RATIO_CLAMP, K3_LOG_RATIO_CLAMP);
-        const value = tf.sub(tf.sub(tf.exp(c), c), 1);
-        return tf.clipByValue(value, -K3_VALUE_CLAMP, K3_VALUE_CLAMP);
+        // expm1(c) - c is exp(c) - c - 1 without the cancellation that makes it slightly
+        // negative in float32 for small c; the lower clip at 0 removes the last rounding residue
+        // (the exact value is never negative), the upper one is the reference's 10.
+        const value = tf.sub(tf.expm1(c), c);
+        return tf.clipByValue(value, 0, K3_VALUE_CLAMP);
       }
     }
   });

@@ -121,7 +121,7 @@ export function opdLossMetrics(
     ratioMean: at(5),
     ratioMin: at(6),
     ratioMax: at(7),
-    approxKl: at(8),
+    approxKl: at(8) + 0, // + 0 turns -0 into 0
     tokens: at(9),
     ...(topK ? { topKTeacherMass: at(10), topKStudentMass: at(11) } : {}),
   };
