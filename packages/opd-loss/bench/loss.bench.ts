@@ -4,20 +4,12 @@
 // Run: npx tsx packages/opd-loss/bench/loss.bench.ts [cpu|wasm]
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
 import { Rng, selectBackend, type BackendName } from '@vzero/core';
 import { opdLoss, opdLossConfig, opdLossMetrics, type OpdLossConfig } from '../src/index.js';
 
-// tfjs-core registers no gradients and its ESM registration file does not load under plain
-// Node; the union package @tensorflow/tfjs (a dependency of the optional tfjs-node) registers
-// them from its CommonJS bundle into the shared registry. Borrow it through @vzero/core.
-const fromCore = createRequire(createRequire(import.meta.url).resolve('@vzero/core/package.json'));
-const fromNode = createRequire(fromCore.resolve('@tensorflow/tfjs-node/package.json'));
-fromNode('@tensorflow/tfjs');
-if (!tf.getGradient('Sum')) throw new Error('no gradients registered');
-
 const backend = (process.argv[2] ?? 'cpu') as BackendName;
-await selectBackend({ prefer: backend });
+await selectBackend({ prefer: backend }); // also registers tfjs's gradient functions
+if (!tf.getGradient('Sum')) throw new Error('no gradients registered');
 const b = 128;
 const t = 2048;
 const rng = new Rng(3);

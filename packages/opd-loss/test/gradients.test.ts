@@ -9,7 +9,6 @@ import {
   type OpdLossInputs,
 } from '../src/index.js';
 import { MASK, S, STUDENT_P, T, TEACHER_P, W } from './fixtures.js';
-import './setup-gradients.js';
 
 // Student values moved off the kinks (|d| at 0, clip boundaries) for finite differences.
 const S2 = [

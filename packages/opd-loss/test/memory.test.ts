@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, type BackendName } from '@vzero/core';
 import { opdLoss, opdLossConfig, opdLossMetrics, type OpdLossConfig } from '../src/index.js';
 import { S, STUDENT_P, disposeAll, fixture } from './fixtures.js';
-import './setup-gradients.js';
 
 const configs: Partial<OpdLossConfig>[] = [
   {},

@@ -10,7 +10,6 @@ import {
   type OpdLossConfig,
   type OpdLossInputs,
 } from '../src/index.js';
-import './setup-gradients.js';
 
 const logprob = fc.float({ min: -12, max: 0, noNaN: true });
 const garbage = fc.oneof(fc.float(), fc.constantFrom(Number.NaN, Infinity, -Infinity));
