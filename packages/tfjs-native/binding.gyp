@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "tfjs_native",
+      "sources": ["src/native/addon.cc"],
+      "cflags": ["<!@(node scripts/blas-flags.mjs cflags)"],
+      "cflags_cc": ["-O3", "-std=c++17"],
+      "libraries": ["<!@(node scripts/blas-flags.mjs libs)"]
+    }
+  ]
+}

@@ -1,0 +1,14 @@
+// @vzero/tfjs-native: optional native (BLAS) kernels for TensorFlow.js's cpu and wasm backends.
+export {
+  registerNativeKernels,
+  unregisterNativeKernels,
+  nativeKernelsReport,
+  nativeKernelsAvailable,
+  NATIVE_BACKENDS,
+  THREADS_ENV,
+  type RegisterNativeKernelsOptions,
+  type NativeKernelsReport,
+} from './register.js';
+export { NATIVE_KERNEL_NAMES, type NativeKernelName } from './kernels/kernels.js';
+export type { NativeBackendName } from './kernels/io.js';
+export { planMatmul, rowBroadcastable, type MatmulPlan } from './kernels/shapes.js';

@@ -1,0 +1,569 @@
+// Native float32 kernels for TensorFlow.js over a system CBLAS (OpenBLAS). Plain N-API (no C++
+// wrapper dependency). Every function writes only into the output array it is given; inputs are
+// owned by the tfjs backend and are never written. Parallelism: OpenBLAS runs single-threaded and
+// this file splits work over its own small pool whose idle workers block on a condition variable
+// (no spinning: on 2 cores spinning threads starve the JS thread and V8's GC).
+#include <node_api.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------- thread pool (passive waits)
+class Pool {
+ public:
+  ~Pool() { Resize(1); }
+  int Size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void Resize(int threads) {
+    threads = std::max(1, std::min(threads, 64));
+    if (threads == Size()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      ++generation_;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { Loop(i); });
+  }
+
+  // Runs fn(part) for part in [0, parts) with parts <= Size(); the caller runs part 0.
+  void Run(int parts, const std::function<void(int)>& fn) {
+    parts = std::min(parts, Size());
+    if (parts <= 1) {
+      fn(0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &fn;
+      parts_ = parts;
+      pending_ = parts - 1;
+      ++generation_;
+    }
+    cv_.notify_all();
+    fn(0);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void Loop(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        if (index >= parts_) continue;
+        job = job_;
+      }
+      (*job)(index);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --pending_;
+      }
+      done_cv_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0;
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+Pool& ThePool() {
+  static Pool pool;
+  return pool;
+}
+
+// Splits [0, n) into `parts` contiguous ranges; returns range `p`.
+inline void Range(int64_t n, int parts, int p, int64_t* begin, int64_t* end) {
+  const int64_t base = n / parts, extra = n % parts;
+  *begin = p * base + std::min<int64_t>(p, extra);
+  *end = *begin + base + (p < extra ? 1 : 0);
+}
+
+// Below this many multiply-adds (or elements) waking the pool costs more than it saves.
+constexpr int64_t kParallelMinWork = 1 << 16;
+
+int PartsFor(int64_t work) {
+  const int size = ThePool().Size();
+  if (size <= 1 || work < kParallelMinWork) return 1;
+  return static_cast<int>(std::min<int64_t>(size, work / kParallelMinWork));
+}
+
+// ---------------------------------------------------------------- N-API helpers
+struct F32 {
+  float* data = nullptr;
+  size_t length = 0;
+};
+
+bool Throw(napi_env env, const std::string& message) {
+  napi_throw_type_error(env, nullptr, message.c_str());
+  return false;
+}
+
+bool GetF32(napi_env env, napi_value v, const char* name, F32* out, bool nullable = false) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (nullable && (type == napi_null || type == napi_undefined)) return true;
+  bool is_typed = false;
+  napi_is_typedarray(env, v, &is_typed);
+  if (!is_typed) return Throw(env, std::string(name) + " must be a Float32Array");
+  napi_typedarray_type t;
+  void* data;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, v, &t, &out->length, &data, &ab, &offset);
+  if (t != napi_float32_array) return Throw(env, std::string(name) + " must be a Float32Array");
+  out->data = static_cast<float*>(data);
+  return true;
+}
+
+bool GetI32Array(napi_env env, napi_value v, const char* name, std::vector<int32_t>* out,
+                 bool nullable = false) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (nullable && (type == napi_null || type == napi_undefined)) return true;
+  bool is_typed = false;
+  napi_is_typedarray(env, v, &is_typed);
+  napi_typedarray_type t = napi_float32_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (is_typed) napi_get_typedarray_info(env, v, &t, &length, &data, nullptr, nullptr);
+  if (!is_typed || t != napi_int32_array) return Throw(env, std::string(name) + " must be an Int32Array");
+  auto* p = static_cast<int32_t*>(data);
+  out->assign(p, p + length);
+  return true;
+}
+
+bool GetInt(napi_env env, napi_value v, const char* name, int64_t* out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) return Throw(env, std::string(name) + " must be a number");
+  return true;
+}
+
+bool GetDouble(napi_env env, napi_value v, const char* name, double* out) {
+  if (napi_get_value_double(env, v, out) != napi_ok) return Throw(env, std::string(name) + " must be a number");
+  return true;
+}
+
+bool GetBool(napi_env env, napi_value v, const char* name, bool* out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) return Throw(env, std::string(name) + " must be a boolean");
+  return true;
+}
+
+template <size_t N>
+bool Args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < N) return Throw(env, "expected " + std::to_string(N) + " arguments");
+  return true;
+}
+
+napi_value Undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// ---------------------------------------------------------------- info / threads
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  const char* core = openblas_get_corename();
+  napi_create_string_utf8(env, core ? core : "unknown", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "corename", v);
+  const char* config = openblas_get_config();
+  napi_create_string_utf8(env, config ? config : "unknown", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "config", v);
+  napi_create_int32(env, ThePool().Size(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, obj, "blasThreads", v);
+  napi_create_int32(env, static_cast<int32_t>(std::thread::hardware_concurrency()), &v);
+  napi_set_named_property(env, obj, "hardwareThreads", v);
+  return obj;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  int64_t n;
+  if (!GetInt(env, argv[0], "threads", &n)) return nullptr;
+  if (n < 1 || n > 64) {
+    Throw(env, "threads must be in [1, 64]");
+    return nullptr;
+  }
+  // OpenBLAS itself stays single-threaded; the pool parallelises over batch items and rows.
+  openblas_set_num_threads(1);
+  ThePool().Resize(static_cast<int>(n));
+  return Undefined(env);
+}
+
+// ---------------------------------------------------------------- matmul
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5, kPrelu = 6 };
+
+struct Epilogue {
+  const float* bias = nullptr;
+  int64_t bias_len = 0;  // 1 (scalar) or n (per column)
+  int act = kLinear;
+  float alpha = 0;
+  const float* prelu = nullptr;
+  int64_t prelu_len = 0;  // 1 or n
+};
+
+inline void ApplyEpilogue(float* row, int64_t n, const Epilogue& e) {
+  if (e.bias) {
+    if (e.bias_len == 1) {
+      const float b = e.bias[0];
+      for (int64_t j = 0; j < n; ++j) row[j] += b;
+    } else {
+      for (int64_t j = 0; j < n; ++j) row[j] += e.bias[j];
+    }
+  }
+  switch (e.act) {
+    case kLinear:
+      break;
+    case kRelu:
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0 ? 0 : row[j];
+      break;
+    case kRelu6:
+      for (int64_t j = 0; j < n; ++j) row[j] = std::min(6.f, std::max(0.f, row[j]));
+      break;
+    case kElu:
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] >= 0 ? row[j] : std::expm1(row[j]);
+      break;
+    case kSigmoid:
+      for (int64_t j = 0; j < n; ++j) row[j] = 1.f / (1.f + std::exp(-row[j]));
+      break;
+    case kLeakyRelu:
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0 ? e.alpha * row[j] : row[j];
+      break;
+    case kPrelu:
+      for (int64_t j = 0; j < n; ++j) {
+        const float w = e.prelu_len == 1 ? e.prelu[0] : e.prelu[j];
+        row[j] = row[j] < 0 ? w * row[j] : row[j];
+      }
+      break;
+  }
+}
+
+// One GEMM block: rows [r0, r1) and columns [c0, c1) of C = op(A) op(B).
+void GemmBlock(const float* A, const float* B, float* C, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+               int64_t r0, int64_t r1, int64_t c0, int64_t c1, const Epilogue& e) {
+  if (r1 <= r0 || c1 <= c0) return;
+  const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  const float* a = ta ? A + r0 : A + r0 * lda;
+  const float* b = tb ? B + c0 * ldb : B + c0;
+  float* c = C + r0 * n + c0;
+  if (k == 0) {
+    for (int64_t i = r0; i < r1; ++i) std::fill(C + i * n + c0, C + i * n + c1, 0.f);
+  } else {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                static_cast<int>(r1 - r0), static_cast<int>(c1 - c0), static_cast<int>(k), 1.f, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), 0.f, c, static_cast<int>(n));
+  }
+  if (e.bias || e.act != kLinear) {
+    Epilogue shifted = e;
+    if (shifted.bias && shifted.bias_len > 1) shifted.bias += c0;
+    if (shifted.prelu && shifted.prelu_len > 1) shifted.prelu += c0;
+    for (int64_t i = r0; i < r1; ++i) ApplyEpilogue(C + i * n + c0, c1 - c0, shifted);
+  }
+}
+
+// matmul(a, b, out, batch, m, n, k, transA, transB, aIndex, bIndex, aBatches, bBatches,
+//        bias|null, activation, alpha, prelu|null)
+// aIndex/bIndex (Int32Array of length batch) give, for each output matrix, the matrix of a and
+// of b it multiplies: general batch broadcasting is resolved by the caller.
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  napi_value argv[17];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 a, b, out, bias, prelu;
+  int64_t batch, m, n, k, a_batches, b_batches, act;
+  bool ta, tb;
+  double alpha;
+  std::vector<int32_t> a_index, b_index;
+  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "out", &out) ||
+      !GetInt(env, argv[3], "batch", &batch) || !GetInt(env, argv[4], "m", &m) || !GetInt(env, argv[5], "n", &n) ||
+      !GetInt(env, argv[6], "k", &k) || !GetBool(env, argv[7], "transA", &ta) ||
+      !GetBool(env, argv[8], "transB", &tb) || !GetI32Array(env, argv[9], "aIndex", &a_index) ||
+      !GetI32Array(env, argv[10], "bIndex", &b_index) || !GetInt(env, argv[11], "aBatches", &a_batches) ||
+      !GetInt(env, argv[12], "bBatches", &b_batches) || !GetF32(env, argv[13], "bias", &bias, true) ||
+      !GetInt(env, argv[14], "activation", &act) || !GetDouble(env, argv[15], "alpha", &alpha) ||
+      !GetF32(env, argv[16], "prelu", &prelu, true))
+    return nullptr;
+  if (batch < 0 || m < 0 || n < 0 || k < 0 || a_batches < 1 || b_batches < 1 || m > INT32_MAX ||
+      n > INT32_MAX || k > INT32_MAX) {
+    Throw(env, "matmul: bad dimensions");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(a.length) != a_batches * m * k || static_cast<int64_t>(b.length) != b_batches * k * n ||
+      static_cast<int64_t>(out.length) != batch * m * n || static_cast<int64_t>(a_index.size()) != batch ||
+      static_cast<int64_t>(b_index.size()) != batch) {
+    Throw(env, "matmul: array lengths do not match the dimensions");
+    return nullptr;
+  }
+  for (int64_t i = 0; i < batch; ++i) {
+    if (a_index[i] < 0 || a_index[i] >= a_batches || b_index[i] < 0 || b_index[i] >= b_batches) {
+      Throw(env, "matmul: batch index out of range");
+      return nullptr;
+    }
+  }
+  if (act < kLinear || act > kPrelu) {
+    Throw(env, "matmul: unknown activation");
+    return nullptr;
+  }
+  Epilogue e;
+  e.act = static_cast<int>(act);
+  e.alpha = static_cast<float>(alpha);
+  if (bias.data) {
+    if (bias.length != 1 && static_cast<int64_t>(bias.length) != n) {
+      Throw(env, "matmul: bias must have 1 or n elements");
+      return nullptr;
+    }
+    e.bias = bias.data;
+    e.bias_len = static_cast<int64_t>(bias.length);
+  }
+  if (e.act == kPrelu) {
+    if (!prelu.data || (prelu.length != 1 && static_cast<int64_t>(prelu.length) != n)) {
+      Throw(env, "matmul: prelu weights must have 1 or n elements");
+      return nullptr;
+    }
+    e.prelu = prelu.data;
+    e.prelu_len = static_cast<int64_t>(prelu.length);
+  }
+  if (batch == 0 || m == 0 || n == 0) return Undefined(env);
+
+  auto matrix = [&](int64_t i, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    GemmBlock(a.data + a_index[i] * m * k, b.data + b_index[i] * k * n, out.data + i * m * n, m, n, k, ta, tb, r0,
+              r1, c0, c1, e);
+  };
+  const int parts = PartsFor(batch * m * n * std::max<int64_t>(k, 1));
+  if (parts <= 1) {
+    for (int64_t i = 0; i < batch; ++i) matrix(i, 0, m, 0, n);
+  } else if (batch >= parts) {
+    // Many small GEMMs (attention): one single-threaded GEMM per item, items spread over threads.
+    ThePool().Run(parts, [&](int p) {
+      int64_t b0, b1;
+      Range(batch, parts, p, &b0, &b1);
+      for (int64_t i = b0; i < b1; ++i) matrix(i, 0, m, 0, n);
+    });
+  } else {
+    // Few large GEMMs: split each by rows (or by columns when there are few rows).
+    const bool by_rows = m >= n || m >= 4 * parts;
+    for (int64_t i = 0; i < batch; ++i) {
+      ThePool().Run(parts, [&](int p) {
+        int64_t s0, s1;
+        Range(by_rows ? m : n, parts, p, &s0, &s1);
+        if (by_rows)
+          matrix(i, s0, s1, 0, n);
+        else
+          matrix(i, 0, m, s0, s1);
+      });
+    }
+  }
+  return Undefined(env);
+}
+
+// ---------------------------------------------------------------- transpose
+// transpose(x, out, shape: Int32Array, perm: Int32Array)
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, out;
+  std::vector<int32_t> shape, perm;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &out) ||
+      !GetI32Array(env, argv[2], "shape", &shape) || !GetI32Array(env, argv[3], "perm", &perm))
+    return nullptr;
+  const size_t rank = shape.size();
+  if (perm.size() != rank) {
+    Throw(env, "transpose: perm length must equal rank");
+    return nullptr;
+  }
+  int64_t size = 1;
+  std::vector<bool> seen(rank, false);
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] < 0 || perm[d] < 0 || static_cast<size_t>(perm[d]) >= rank || seen[perm[d]]) {
+      Throw(env, "transpose: bad shape or perm");
+      return nullptr;
+    }
+    seen[perm[d]] = true;
+    size *= shape[d];
+  }
+  if (static_cast<int64_t>(x.length) != size || static_cast<int64_t>(out.length) != size) {
+    Throw(env, "transpose: array lengths do not match the shape");
+    return nullptr;
+  }
+  if (size == 0) return Undefined(env);
+  // Drop size-1 dims, then merge input dims that stay adjacent and in order in the output.
+  std::vector<int64_t> in_strides(rank);
+  {
+    int64_t s = 1;
+    for (size_t d = rank; d-- > 0;) {
+      in_strides[d] = s;
+      s *= shape[d];
+    }
+  }
+  std::vector<int64_t> dims, strides;  // output dims with their input strides
+  for (size_t d = 0; d < rank; ++d) {
+    const int p = perm[d];
+    if (shape[p] == 1) continue;
+    if (!dims.empty() && strides.back() == in_strides[p] * shape[p]) {
+      dims.back() *= shape[p];
+      strides.back() = in_strides[p];
+    } else {
+      dims.push_back(shape[p]);
+      strides.push_back(in_strides[p]);
+    }
+  }
+  if (dims.empty() || (dims.size() == 1 && strides[0] == 1)) {
+    std::memcpy(out.data, x.data, size * sizeof(float));
+    return Undefined(env);
+  }
+  const size_t r = dims.size();
+  const int64_t inner = dims[r - 1], inner_stride = strides[r - 1];
+  const int64_t rows = size / inner;
+  // A 2-D tile transpose when the last two output dims swap strides (the usual [.., a, b] ->
+  // [.., b, a]): cache-friendlier than a strided gather.
+  const bool tile = r >= 2 && strides[r - 2] == 1 && inner_stride == dims[r - 2];
+  auto run = [&](int64_t row0, int64_t row1) {
+    if (tile) {
+      const int64_t R = dims[r - 2], C = inner;  // out block is R x C; input block is C x R
+      const int64_t blocks0 = row0 / R, blocks1 = (row1 + R - 1) / R;
+      for (int64_t blk = blocks0; blk < blocks1; ++blk) {
+        // Input offset of this block from the outer dims.
+        int64_t rem = blk, off = 0;
+        for (size_t d = r - 2; d-- > 0;) {
+          off += (rem % dims[d]) * strides[d];
+          rem /= dims[d];
+        }
+        const float* src = x.data + off;
+        float* dst = out.data + blk * R * C;
+        const int64_t i0 = std::max<int64_t>(row0 - blk * R, 0), i1 = std::min<int64_t>(row1 - blk * R, R);
+        constexpr int64_t T = 32;
+        for (int64_t ib = i0; ib < i1; ib += T)
+          for (int64_t jb = 0; jb < C; jb += T)
+            for (int64_t i = ib; i < std::min(ib + T, i1); ++i)
+              for (int64_t j = jb; j < std::min(jb + T, C); ++j) dst[i * C + j] = src[j * R + i];
+      }
+      return;
+    }
+    std::vector<int64_t> idx(r - 1, 0);
+    int64_t rem = row0;
+    for (size_t d = r - 1; d-- > 0;) {
+      idx[d] = rem % dims[d];
+      rem /= dims[d];
+    }
+    for (int64_t row = row0; row < row1; ++row) {
+      int64_t off = 0;
+      for (size_t d = 0; d + 1 < r; ++d) off += idx[d] * strides[d];
+      const float* src = x.data + off;
+      float* dst = out.data + row * inner;
+      if (inner_stride == 1) {
+        std::memcpy(dst, src, inner * sizeof(float));
+      } else {
+        for (int64_t j = 0; j < inner; ++j) dst[j] = src[j * inner_stride];
+      }
+      for (size_t d = r - 1; d-- > 0;) {
+        if (++idx[d] < dims[d]) break;
+        idx[d] = 0;
+      }
+    }
+  };
+  // Rows split among threads; in the tile case split on whole R-row blocks.
+  const int parts = PartsFor(size);
+  if (parts <= 1) {
+    run(0, rows);
+  } else {
+    const int64_t unit = tile ? dims[r - 2] : 1, units = rows / unit;
+    ThePool().Run(parts, [&](int p) {
+      int64_t u0, u1;
+      Range(units, parts, p, &u0, &u1);
+      run(u0 * unit, u1 * unit);
+    });
+  }
+  return Undefined(env);
+}
+
+// ---------------------------------------------------------------- softmax over the last axis
+// softmax(x, out, rows, cols)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, out;
+  int64_t rows, cols;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &out) || !GetInt(env, argv[2], "rows", &rows) ||
+      !GetInt(env, argv[3], "cols", &cols))
+    return nullptr;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(x.length) != rows * cols ||
+      static_cast<int64_t>(out.length) != rows * cols) {
+    Throw(env, "softmax: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* src = x.data + r * cols;
+      float* dst = out.data + r * cols;
+      float mx = src[0];
+      for (int64_t j = 1; j < cols; ++j) mx = std::max(mx, src[j]);
+      float sum = 0;
+      for (int64_t j = 0; j < cols; ++j) {
+        dst[j] = std::exp(src[j] - mx);
+        sum += dst[j];
+      }
+      const float inv = 1.f / sum;
+      for (int64_t j = 0; j < cols; ++j) dst[j] *= inv;
+    }
+  };
+  const int parts = PartsFor(rows * cols * 8);
+  if (parts <= 1) {
+    run(0, rows);
+  } else {
+    ThePool().Run(parts, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, parts, p, &r0, &r1);
+      run(r0, r1);
+    });
+  }
+  return Undefined(env);
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  openblas_set_num_threads(1);
+  const napi_property_descriptor props[] = {
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,161 @@
+// Explicit, reversible registration of the native kernels into tfjs's kernel registry. The
+// original kernel config of each replaced kernel is kept (tf.getKernel) as the fallback and is
+// registered back by unregisterNativeKernels; tfjs looks kernels up on every call, so both take
+// effect at once.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { availableParallelism } from 'node:os';
+import { InvalidInputError } from '@vzero/core';
+import { ADDON_PATH, loadAddon } from './addon.js';
+import type { NativeBackendName } from './kernels/io.js';
+import { makeKernel, NATIVE_KERNEL_NAMES, type NativeKernelName } from './kernels/kernels.js';
+
+export const NATIVE_BACKENDS = ['cpu', 'wasm'] as const satisfies readonly NativeBackendName[];
+/** Environment variable with the default thread count of the native kernels. */
+export const THREADS_ENV = 'VZERO_NATIVE_THREADS';
+
+export interface RegisterNativeKernelsOptions {
+  /** Backends to register into (default both; a backend whose module is not loaded is skipped). */
+  readonly backends?: readonly NativeBackendName[];
+  /** Worker threads of the native kernels (default $VZERO_NATIVE_THREADS, else the core count). */
+  readonly threads?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface NativeKernelsReport {
+  /** Whether the addon and its BLAS loaded. */
+  readonly available: boolean;
+  /** Why not, when unavailable. */
+  readonly reason?: string;
+  readonly addonPath: string;
+  /** Kernel names currently replaced, per backend. */
+  readonly registered: Readonly<Record<NativeBackendName, readonly NativeKernelName[]>>;
+  /** Backends (or kernels) asked for but not replaced, with why. */
+  readonly skipped: readonly { readonly backend: NativeBackendName; readonly reason: string }[];
+  readonly blas?: {
+    readonly library: string;
+    /** The OpenBLAS core type in use (its kernels), e.g. "Haswell" or "SkylakeX". */
+    readonly coreType: string;
+    /** $OPENBLAS_CORETYPE when set: it forces the core type (OpenBLAS reads it at load). */
+    readonly forcedCoreType?: string;
+    readonly config: string;
+  };
+  readonly threads?: number;
+}
+
+interface Registration {
+  readonly backend: NativeBackendName;
+  readonly name: NativeKernelName;
+  readonly original: KernelConfig;
+}
+
+let active: Registration[] = [];
+let lastSkipped: NativeKernelsReport['skipped'] = [];
+
+function resolveThreads(options: RegisterNativeKernelsOptions): number {
+  const env = options.env ?? process.env;
+  if (options.threads !== undefined) {
+    if (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 64) {
+      throw new InvalidInputError('threads', options.threads, 'expected an integer in [1, 64]');
+    }
+    return options.threads;
+  }
+  const fromEnv = env[THREADS_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (!Number.isInteger(n) || n < 1 || n > 64) {
+      throw new InvalidInputError(THREADS_ENV, fromEnv, 'expected an integer in [1, 64]');
+    }
+    return n;
+  }
+  return Math.max(1, Math.min(availableParallelism(), 64));
+}
+
+/**
+ * Replaces tfjs's BatchMatMul, _FusedMatMul, Transpose and Softmax kernels on the cpu and/or wasm
+ * backend with native ones. Never throws for a missing addon or BLAS: the report says
+ * `available: false` and why, and nothing is registered. Calling it again re-registers with
+ * the new options. Invalid options raise InvalidInputError.
+ */
+export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}): NativeKernelsReport {
+  const backends = options.backends ?? NATIVE_BACKENDS;
+  for (const b of backends) {
+    if (!(NATIVE_BACKENDS as readonly string[]).includes(b)) {
+      throw new InvalidInputError('backends', b, `expected some of ${NATIVE_BACKENDS.join(', ')}`);
+    }
+  }
+  const threads = resolveThreads(options);
+  const load = loadAddon();
+  if (!load.ok) {
+    lastSkipped = backends.map((backend) => ({ backend, reason: load.reason }));
+    return nativeKernelsReport();
+  }
+  unregisterNativeKernels();
+  load.addon.setThreads(threads);
+  const skipped: { backend: NativeBackendName; reason: string }[] = [];
+  for (const backend of backends) {
+    const missing = NATIVE_KERNEL_NAMES.filter((name) => !tf.getKernel(name, backend));
+    if (missing.length === NATIVE_KERNEL_NAMES.length) {
+      skipped.push({
+        backend,
+        reason: `no ${backend} kernels registered (import @tensorflow/tfjs-backend-${backend} first)`,
+      });
+      continue;
+    }
+    if (missing.length > 0) skipped.push({ backend, reason: `no original kernel for ${missing.join(', ')}` });
+    for (const name of NATIVE_KERNEL_NAMES) {
+      const original = tf.getKernel(name, backend);
+      if (!original) continue;
+      tf.unregisterKernel(name, backend);
+      // The original's setupFunc still runs on backend initialisation (the wasm backend binds
+      // its functions there), so a later restore or fallback finds it ready.
+      tf.registerKernel({
+        ...original,
+        kernelFunc: makeKernel(name, backend, load.addon, original),
+      });
+      active.push({ backend, name, original });
+    }
+  }
+  lastSkipped = skipped;
+  return nativeKernelsReport();
+}
+
+/** Restores every original kernel replaced by registerNativeKernels. Safe to call any time. */
+export function unregisterNativeKernels(): void {
+  for (const { backend, name, original } of active) {
+    if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend);
+    tf.registerKernel(original);
+  }
+  active = [];
+  lastSkipped = [];
+}
+
+/** Where the native kernels stand, as a plain object (for logs and `vzero doctor`). */
+export function nativeKernelsReport(): NativeKernelsReport {
+  const load = loadAddon();
+  const registered: Record<NativeBackendName, NativeKernelName[]> = { cpu: [], wasm: [] };
+  for (const r of active) registered[r.backend].push(r.name);
+  if (!load.ok) {
+    return { available: false, reason: load.reason, addonPath: ADDON_PATH, registered, skipped: lastSkipped };
+  }
+  const info = load.addon.info();
+  const forced = process.env['OPENBLAS_CORETYPE'];
+  return {
+    available: true,
+    addonPath: load.path,
+    registered,
+    skipped: lastSkipped,
+    blas: {
+      library: 'OpenBLAS',
+      coreType: info.corename,
+      ...(forced ? { forcedCoreType: forced } : {}),
+      config: info.config,
+    },
+    threads: info.threads,
+  };
+}
+
+/** Whether the addon can be loaded here (builds and BLAS present), without registering anything. */
+export function nativeKernelsAvailable(): boolean {
+  return loadAddon().ok;
+}

@@ -1,0 +1,3 @@
+import { defineKernelSuite } from './suite.js';
+
+defineKernelSuite('wasm');
