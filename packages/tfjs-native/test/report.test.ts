@@ -1,0 +1,57 @@
+// Behaviour without the addon (forced by VZERO_NATIVE_DISABLE before the first load), option
+// validation, and the matmul shape plan.
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, selectBackend } from '@vzero/core';
+import { planMatmul, registerNativeKernels, nativeKernelsReport, rowBroadcastable } from '../src/index.js';
+
+process.env['VZERO_NATIVE_DISABLE'] = '1';
+
+describe('without the addon', () => {
+  beforeAll(async () => {
+    await selectBackend({ prefer: 'cpu' });
+  });
+
+  it('reports unavailable with a reason and registers nothing, without throwing', () => {
+    const original = tf.getKernel('BatchMatMul', 'cpu')!.kernelFunc;
+    const report = registerNativeKernels({ backends: ['cpu'] });
+    expect(report.available).toBe(false);
+    expect(report.reason).toContain('VZERO_NATIVE_DISABLE');
+    expect(report.registered).toEqual({ cpu: [], wasm: [] });
+    expect(tf.getKernel('BatchMatMul', 'cpu')!.kernelFunc).toBe(original);
+    expect(nativeKernelsReport().available).toBe(false);
+  });
+
+  it('rejects bad options with InvalidInputError naming the field', () => {
+    expect(() => registerNativeKernels({ threads: 0 })).toThrow(InvalidInputError);
+    expect(() => registerNativeKernels({ threads: 1.5 })).toThrow(/threads/);
+    expect(() => registerNativeKernels({ env: { VZERO_NATIVE_THREADS: 'many' } })).toThrow(
+      /VZERO_NATIVE_THREADS/,
+    );
+    expect(() => registerNativeKernels({ backends: ['webgl' as 'cpu'] })).toThrow(/backends/);
+  });
+});
+
+describe('planMatmul', () => {
+  it('pairs batches by numpy broadcasting', () => {
+    const plan = planMatmul([2, 1, 5, 7], [1, 3, 7, 4], false, false)!;
+    expect(plan.outShape).toEqual([2, 3, 5, 4]);
+    expect(Array.from(plan.aIndex)).toEqual([0, 0, 0, 1, 1, 1]);
+    expect(Array.from(plan.bIndex)).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(planMatmul([5, 7], [3, 7, 4], false, false)!.outShape).toEqual([3, 5, 4]);
+    expect(planMatmul([7, 5], [4, 7], true, true)!.outShape).toEqual([5, 4]);
+  });
+
+  it('returns undefined for shapes the original kernel must reject', () => {
+    expect(planMatmul([2, 3], [4, 5], false, false)).toBeUndefined();
+    expect(planMatmul([2, 3, 4], [3, 4, 5], false, false)).toBeUndefined();
+    expect(planMatmul([3], [3, 4], false, false)).toBeUndefined();
+  });
+
+  it('accepts only scalar or last-axis epilogue operands', () => {
+    expect(rowBroadcastable([9], [2, 6, 9])).toBe(true);
+    expect(rowBroadcastable([1, 1], [2, 6, 9])).toBe(true);
+    expect(rowBroadcastable([6, 1], [2, 6, 9])).toBe(false);
+    expect(rowBroadcastable([1, 1, 1, 9], [6, 9])).toBe(false);
+  });
+});
