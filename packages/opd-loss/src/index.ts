@@ -14,4 +14,4 @@ export { aggregateLoss } from './aggregate.js';
 export { detach } from './detach.js';
 export { K3_LOG_RATIO_CLAMP, K3_VALUE_CLAMP, forwardKlTopK, tokenEstimator } from './estimators.js';
 export { checkOpdInputs, validateOpdInputs, type OpdLossInputs } from './inputs.js';
-export { opdLoss, opdLossMetrics, type OpdLossMetrics } from './loss.js';
+export { opdLoss, opdLossMetrics, ppoSurrogate, type OpdLossMetrics } from './loss.js';

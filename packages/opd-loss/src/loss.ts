@@ -177,23 +177,33 @@ function lossTerms(inputs: OpdLossInputs, config: OpdLossConfig, diagnostics: bo
     detach(student),
     teacher,
   ) as tf.Tensor2D;
-  const advantage = detach(tf.neg(tf.mul(weights, clampValue(estimate))));
+  const advantage = detach(tf.neg(tf.mul(weights, clampValue(estimate)))) as tf.Tensor2D;
+  const pg = ppoSurrogate(ratio, advantage, config);
+  const perToken = clean(pg.loss);
+  if (!diagnostics) return { perToken, estimate, valid, ratio, logRatio };
+  return { perToken, estimate, valid, ratio, logRatio, clipped: pg.clipped(), dualClipped: pg.dualClipped() };
+}
+
+/**
+ * The PPO clipped surrogate per token (verl's formulation): max(-A r, -A clip(r, 1 - clipLow,
+ * 1 + clipHigh)), capped at -A * dualClip where A < 0. `advantage` must be a constant (detached);
+ * the gradient flows through `ratio`. Also used by baselines with their own advantages (GRPO).
+ * The clip masks are built only when asked for (they are diagnostics, not part of the loss).
+ */
+export function ppoSurrogate(
+  ratio: tf.Tensor2D,
+  advantage: tf.Tensor2D,
+  config: Pick<OpdLossConfig, 'clipLow' | 'clipHigh' | 'dualClip'>,
+): { loss: tf.Tensor2D; clipped: () => tf.Tensor2D; dualClipped: () => tf.Tensor2D } {
   const negA = tf.neg(advantage);
   const loss1 = tf.mul(negA, ratio);
   const loss2 = tf.mul(negA, tf.clipByValue(ratio, 1 - config.clipLow, 1 + config.clipHigh));
   const clippedLoss = tf.maximum(loss1, loss2);
   const loss3 = tf.mul(negA, config.dualClip);
   const negative = tf.less(advantage, 0);
-  const perTokenPg = tf.where(negative, tf.minimum(clippedLoss, loss3), clippedLoss);
-  const perToken = clean(perTokenPg as tf.Tensor2D);
-  if (!diagnostics) return { perToken, estimate, valid, ratio, logRatio };
   return {
-    perToken,
-    estimate,
-    valid,
-    ratio,
-    logRatio,
-    clipped: tf.greater(loss2, loss1) as tf.Tensor2D,
-    dualClipped: tf.logicalAnd(negative, tf.greater(clippedLoss, loss3)) as tf.Tensor2D,
+    loss: tf.where(negative, tf.minimum(clippedLoss, loss3), clippedLoss) as tf.Tensor2D,
+    clipped: () => tf.greater(loss2, loss1) as tf.Tensor2D,
+    dualClipped: () => tf.logicalAnd(negative, tf.greater(clippedLoss, loss3)) as tf.Tensor2D,
   };
 }
