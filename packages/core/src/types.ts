@@ -132,6 +132,12 @@ export interface Policy {
   readonly tokenizerId: string;
   /** Longest prompt + response the policy can process, in tokens (image tokens included). */
   readonly contextLength: number;
+  /**
+   * 'prompt-id': a prompt's rollouts depend only on (options.seed, prompt.id, the prompt), never on
+   * the other prompts in the call, so callers may batch prompts freely. Absent: seeding may depend
+   * on the call, and @vzero/rollout sends one prompt per call to stay reproducible.
+   */
+  readonly samplingSeedScope?: 'prompt-id';
   /** Samples `options.n` responses for each prompt: result[i][g] is rollout g of prompt i. */
   sample(prompts: readonly Prompt[], options: SamplingOptions): Promise<SampledResponse[][]>;
   /** Teacher-forced log-probs of each request's response tokens, in request order. */

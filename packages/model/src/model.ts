@@ -4,17 +4,16 @@
 // MLPs, tied input/output token embeddings. Every gather is a one-hot matmul, so gradients need
 // no UnsortedSegmentSum (which the wasm backend lacks).
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError, Rng, ShapeMismatchError } from '@vzero/core';
+import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@vzero/core';
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
-import { ensureGradients } from './gradients.js';
 import { patchify } from './pixels.js';
 
-// Training needs tfjs-core's gradient registrations (see gradients.ts).
-await ensureGradients();
+// Training needs tfjs's gradient functions, which tfjs-core alone does not register.
+await registerGradients();
 
 /** A prompt as the model sees it: image slots in order, then the prompt's token ids. */
 export interface ModelPrompt {

@@ -30,6 +30,8 @@ export class LocalPolicy implements Policy {
   readonly contextLength: number;
   readonly useCache: boolean;
   readonly sharePrefix: boolean;
+  /** Rollouts are seeded per prompt id (see Policy.samplingSeedScope). */
+  readonly samplingSeedScope = 'prompt-id' as const;
 
   constructor(
     readonly model: VisionLanguageModel,
@@ -58,6 +60,11 @@ export class LocalPolicy implements Policy {
     };
   }
 
+  /** Positions a prompt occupies: the image prefix, `<bos>` and the words of its text. */
+  promptLength(prompt: Prompt): number {
+    return this.model.prefixLength + this.encodePrompt(prompt).tokenIds.length;
+  }
+
   /** Token ids of a target response: its words then `<eos>`. */
   encodeResponse(text: string, field = 'response'): number[] {
     return [...this.tokenizer.encode(text, field), this.tokenizer.eosId];
@@ -80,7 +87,11 @@ export class LocalPolicy implements Policy {
     const G = options.n;
     const rows = encoded.flatMap((p, i) => Array.from({ length: G }, (_, g) => ({ prompt: p, i, g })));
     const stops = new Set([this.tokenizer.eosId, ...(options.stop ?? [])]);
-    const rngs = rows.map((r) => new Rng(deriveSeed(options.seed, `${r.i}:${r.g}`)));
+    // Each rollout's stream depends on (seed, prompt id, g) only, not on the other prompts in
+    // the call: callers may batch prompts freely and still reproduce every trajectory.
+    const rngs = rows.map(
+      (r) => new Rng(deriveSeed(deriveSeed(options.seed, (prompts[r.i] as Prompt).id), r.g)),
+    );
     const V = this.tokenizer.size;
     const room = rows.map((r) =>
       Math.min(options.maxTokens, this.model.config.maxTextLength - r.prompt.tokenIds.length),

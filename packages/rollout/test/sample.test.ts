@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidInputError,
-  deriveSeed,
   selectBackend,
+  type Policy,
   type Prompt,
   type SampledResponse,
   type SamplingOptions,
@@ -126,18 +126,12 @@ describe('sample with a real tiny model', () => {
   });
 });
 
-/**
- * The real tiny model behind a policy that keeps the per-prompt seeding promise by sampling each
- * prompt of a call with deriveSeed(seed, prompt id); it records the prompts of every call.
- */
+/** The real tiny model (LocalPolicy seeds per prompt id), recording the prompts of every call. */
 class PromptSeededTiny extends LocalPolicy {
-  readonly samplingSeedScope = 'prompt-id' as const;
   readonly calls: string[][] = [];
   override async sample(ps: readonly Prompt[], o: SamplingOptions): Promise<SampledResponse[][]> {
     this.calls.push(ps.map((p) => p.id));
-    const out: SampledResponse[][] = [];
-    for (const p of ps) out.push(...(await super.sample([p], { ...o, seed: deriveSeed(o.seed, p.id) })));
-    return out;
+    return super.sample(ps, o);
   }
 }
 
@@ -149,7 +143,9 @@ describe('sample with a prompt-seeded policy', () => {
   it('sends chunks of batchSize prompts per call and stays independent of batchSize', async () => {
     const policy = new PromptSeededTiny(tinyPolicy().model, tokenizer);
     expect(isPromptSeeded(policy)).toBe(true);
-    expect(isPromptSeeded(tinyPolicy())).toBe(false);
+    // The flag is what counts: a policy without it (e.g. a remote server) gets one prompt per call.
+    const { samplingSeedScope: _scope, ...unflagged } = { ...policy, samplingSeedScope: undefined };
+    expect(isPromptSeeded(unflagged as unknown as Policy)).toBe(false);
     const ps = prompts(5);
     const a = await sample(policy, ps, { ...options, batchSize: 2 });
     expect(policy.calls).toEqual([['q0', 'q1'], ['q2', 'q3'], ['q4']]);
