@@ -4,6 +4,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { VZeroError } from '@vzero/core';
 import { doctorReport, formatDoctor } from './commands/doctor.js';
 import { runGateCommand } from './commands/gate.js';
+import { runWorldExport, runWorldGenerate } from './commands/world.js';
+import { PRETRAIN_COMMAND_DEFAULTS, runPretrain } from './commands/pretrain.js';
+import { resolveTrainConfig, runTrain } from './commands/train.js';
+import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -73,6 +77,91 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .action(async (opts: Parameters<typeof runGateCommand>[0]) => {
       const { lines } = await runGateCommand(opts);
       io.stderr(`gate: ${lines} rollouts -> ${opts.out}\n`);
+    });
+
+  const world = program.command('world').description('the synthetic fine-grained visual-question world');
+  world
+    .command('generate')
+    .description('generate a split (or all splits) of the world: images, manifest, separate labels')
+    .requiredOption('--out <dir>', 'dataset folder')
+    .option('--split <name>', 'train, val, test, test-counter-prior or all', 'all')
+    .option('--n <count>', 'samples per split', integerOption('--n'), 200)
+    .option('--seed <k>', 'world seed', integerOption('--seed'), 0)
+    .action(async (opts: { out: string; split: string; n: number; seed: number }) => {
+      await runWorldGenerate(opts, (l) => io.stderr(l + '\n'));
+    });
+  world
+    .command('export-parquet <dir>')
+    .description("export a split to the reference trainer's parquet schema")
+    .requiredOption('--out <file>', 'parquet file to write')
+    .option('--split <name>', 'split to export', 'train')
+    .option('--negative <mode>', 'negative view in the negative teacher prompt', 'outside-downsampled')
+    .option('--labels', 'fill reward_model.ground_truth from the labels file (baselines only)')
+    .action(async (dir: string, opts: { out: string; split: string; negative: string; labels?: boolean }) => {
+      await runWorldExport(dir, opts, (l) => io.stderr(l + '\n'));
+    });
+
+  program
+    .command('pretrain <role>')
+    .description(
+      'build a starting model: "teacher" (full image + positive crop) or "student" (full image only)',
+    )
+    .requiredOption('--data <dir>', 'world dataset folder (uses its train split, evaluates on --eval-split)')
+    .requiredOption('--out <dir>', 'checkpoint folder to write')
+    .option('--steps <n>', 'optimizer steps', integerOption('--steps'), PRETRAIN_COMMAND_DEFAULTS.steps)
+    .option(
+      '--batch-size <n>',
+      'examples per step',
+      integerOption('--batch-size'),
+      PRETRAIN_COMMAND_DEFAULTS.batchSize,
+    )
+    .option('--lr <x>', 'peak learning rate', numberOption('--lr'), PRETRAIN_COMMAND_DEFAULTS.lr)
+    .option('--seed <k>', 'seed', integerOption('--seed'), PRETRAIN_COMMAND_DEFAULTS.seed)
+    .option('--eval-split <name>', 'split to report accuracy on', PRETRAIN_COMMAND_DEFAULTS.evalSplit)
+    .option('--eval-limit <n>', 'evaluate on the first n samples (0 = all)', integerOption('--eval-limit'), 0)
+    .action(async (role: string, opts: Omit<Parameters<typeof runPretrain>[0], 'role'>) => {
+      await runPretrain({ ...opts, role }, (l) => io.stderr(l + '\n'));
+    });
+
+  program
+    .command('train')
+    .description('train the student with V-Zero, OPD, SFT or GRPO')
+    .option('--config <file>', 'JSON or YAML config (unknown keys are rejected)')
+    .option('--set <key=value...>', 'override config keys, e.g. --set method=opd gate.alpha=1', [])
+    .option('--resume', 'continue the run in config.out from its last checkpoint')
+    .action(async (opts: { config?: string; set: string[]; resume?: boolean }) => {
+      const config = await resolveTrainConfig(opts);
+      const controller = new AbortController();
+      const stop = () => {
+        io.stderr('\nstopping after this step (a checkpoint will be written; press again to abort)\n');
+        controller.abort();
+        process.off('SIGINT', stop);
+      };
+      process.on('SIGINT', stop);
+      try {
+        const result = await runTrain(config, {
+          ...(opts.resume ? { resume: true } : {}),
+          log: (l) => io.stderr(l + '\n'),
+          signal: controller.signal,
+        });
+        io.stdout(`trained ${result.steps} steps (${config.method}); run folder ${result.run.root}\n`);
+      } finally {
+        process.off('SIGINT', stop);
+      }
+    });
+
+  program
+    .command('demo')
+    .description(
+      'the main job: a small world, starting models, a short V-Zero run, accuracy before and after',
+    )
+    .option('--out <dir>', 'work folder (reused: existing world and models are loaded)', DEMO_DEFAULTS.out)
+    .option('--steps <n>', 'V-Zero training steps', integerOption('--steps'), DEMO_DEFAULTS.steps)
+    .option('--seed <k>', 'seed', integerOption('--seed'), DEMO_DEFAULTS.seed)
+    .option('--fresh', 'discard the work folder and rebuild everything')
+    .action(async (opts: { out: string; steps: number; seed: number; fresh?: boolean }) => {
+      const report = await runDemo(opts, (l) => io.stderr(l + '\n'));
+      io.stdout(report + '\n');
     });
 
   return program;

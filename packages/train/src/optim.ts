@@ -30,8 +30,15 @@ export class AdamW {
     private readonly config: AdamWConfig,
   ) {
     for (const variable of variables) {
-      this.m.set(variable.name, tf.variable(tf.zerosLike(variable), false));
-      this.v.set(variable.name, tf.variable(tf.zerosLike(variable), false));
+      // tidy frees the zeros each variable is made from (variables themselves survive tidy).
+      this.m.set(
+        variable.name,
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      );
+      this.v.set(
+        variable.name,
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+      );
     }
   }
 

@@ -20,7 +20,8 @@ export function runDir(root: string): RunDir {
 /** Creates the run folder, refusing to reuse one that holds a run unless resuming. */
 export async function prepareRunDir(root: string, resolvedConfig: unknown, resume: boolean): Promise<RunDir> {
   const dir = runDir(root);
-  const hasRun = existsSync(dir.metricsPath) || existsSync(dir.checkpointsDir);
+  // A folder holds a run once it has metrics or a checkpoint; a start that failed earlier does not count.
+  const hasRun = (await readMetrics(dir)).length > 0 || (await latestCheckpoint(dir)) !== undefined;
   if (hasRun && !resume) {
     throw new InvalidInputError(
       'out',

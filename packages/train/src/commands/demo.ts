@@ -1,0 +1,144 @@
+// `vzero demo`, the README's main job: on a fresh machine it generates a small world, builds the
+// starting models (or loads them when the work folder has them), evaluates the student, runs a
+// short V-Zero training and evaluates again. Everything lands in one work folder.
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deriveSeed, formatBackendReport, selectBackend } from '@vzero/core';
+import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
+import { parseTrainConfig } from '../config.js';
+import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { loadPolicy, type LoadedPolicy } from '../models.js';
+import { PromptFactory } from '../prompts.js';
+import { runPretrain } from './pretrain.js';
+import { runTrain } from './train.js';
+import { runWorldGenerate } from './world.js';
+
+export const DEMO_DEFAULTS = {
+  out: 'runs/demo',
+  steps: 30,
+  seed: 0,
+  /** Samples per split of the demo world. */
+  worldSize: 320,
+  teacherSteps: 500,
+  studentSteps: 250,
+};
+
+const EVAL_SPLITS = ['test', 'test-counter-prior'] as const;
+
+export interface DemoOptions {
+  readonly out: string;
+  readonly steps: number;
+  readonly seed: number;
+  readonly fresh?: boolean;
+}
+
+export async function runDemo(o: DemoOptions, log: (line: string) => void): Promise<string> {
+  const started = performance.now();
+  log(formatBackendReport(await selectBackend()));
+  if (o.fresh) await rm(o.out, { recursive: true, force: true });
+  const worldDir = join(o.out, 'world');
+  const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };
+
+  if (!existsSync(join(worldDir, 'test-counter-prior', 'manifest.jsonl'))) {
+    log(`1/4 world -> ${worldDir}`);
+    await runWorldGenerate({ out: worldDir, split: 'all', n: DEMO_DEFAULTS.worldSize, seed: o.seed }, log);
+  } else log(`1/4 world: reusing ${worldDir}`);
+
+  for (const role of ['teacher', 'student'] as const) {
+    if (existsSync(join(models[role], 'config.json'))) {
+      log(`2/4 ${role}: reusing ${models[role]}`);
+      continue;
+    }
+    log(`2/4 pretrain ${role} -> ${models[role]}`);
+    await runPretrain(
+      {
+        role,
+        data: worldDir,
+        out: models[role],
+        steps: role === 'teacher' ? DEMO_DEFAULTS.teacherSteps : DEMO_DEFAULTS.studentSteps,
+        batchSize: 16,
+        lr: 3e-3,
+        seed: o.seed,
+        evalSplit: 'val',
+        evalLimit: 0,
+      },
+      log,
+    );
+  }
+
+  log('3/4 evaluate the starting models');
+  const teacher = await loadPolicy(models.teacher, 'teacher', 'teacher');
+  const base = await loadPolicy(models.student, 'student', 'student');
+  const splits = await Promise.all(EVAL_SPLITS.map((s) => loadLabelled(worldDir, s)));
+  const teacherAcc = await evalSplits(teacher, splits, 'teacher', o.seed);
+  const before = await evalSplits(base, splits, 'student', o.seed);
+  teacher.model.dispose();
+  base.model.dispose();
+
+  log(`4/4 V-Zero training, ${o.steps} steps`);
+  const runDir = join(o.out, 'vzero');
+  await rm(runDir, { recursive: true, force: true });
+  const config = parseTrainConfig({
+    method: 'vzero',
+    seed: o.seed,
+    steps: o.steps,
+    out: runDir,
+    checkpointEvery: 0,
+    data: { dir: worldDir, split: 'train' },
+    models,
+    eval: { splits: [] },
+  });
+  const result = await runTrain(config, { log });
+  const after = await evalSplits(result.student, splits, 'student', o.seed);
+  result.student.model.dispose();
+
+  const minutes = (performance.now() - started) / 60000;
+  const pct = (e: EvalSummary) => `${(e.accuracy * 100).toFixed(1)}%`;
+  const rows = [
+    ['teacher (full image + positive crop)', ...teacherAcc.map(pct)],
+    ['student before (full image only)', ...before.map(pct)],
+    [`student after V-Zero (${o.steps} steps)`, ...after.map(pct)],
+  ];
+  const n = splits.map((s) => s.length);
+  const table = [
+    `| model | ${EVAL_SPLITS.map((s, i) => `${s} (n ${n[i]})`).join(' | ')} |`,
+    `|---|${EVAL_SPLITS.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+  const report = `${table}\n\nwork folder ${o.out}; ${minutes.toFixed(1)} min in all; metrics in ${join(runDir, 'metrics.jsonl')}`;
+  await writeFile(join(o.out, 'demo.md'), report + '\n');
+  await writeFile(
+    join(o.out, 'demo.json'),
+    JSON.stringify({ splits: EVAL_SPLITS, teacher: teacherAcc, before, after, minutes }, null, 2) + '\n',
+  );
+  return report;
+}
+
+async function evalSplits(
+  loaded: LoadedPolicy,
+  splits: readonly (readonly WorldLabelledSample[])[],
+  role: 'teacher' | 'student',
+  seed: number,
+): Promise<EvalSummary[]> {
+  const factory = new PromptFactory(
+    loaded.model.config,
+    role === 'teacher' ? loaded.model.config : undefined,
+    {
+      negative: 'outside-downsampled',
+      factor: 2,
+      padding: 0.5,
+      seed: deriveSeed(seed, 'views'),
+      encode: false,
+    },
+  );
+  const out: EvalSummary[] = [];
+  for (const samples of splits) {
+    out.push(
+      await evaluatePolicy(loaded.policy, samples, (s) =>
+        role === 'teacher' ? factory.teacherPositive(s) : factory.student(s),
+      ),
+    );
+  }
+  return out;
+}

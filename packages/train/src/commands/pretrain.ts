@@ -1,0 +1,123 @@
+// `vzero pretrain teacher|student`: the starting points the paper takes from pretrained models,
+// trained here on labelled world data (labels are fine for this: it plays the role of
+// pre-training). The teacher sees the full image and the positive crop and becomes strong; the
+// student sees the full image only and learns the answer format but stays weak on small objects.
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidInputError, formatBackendReport, selectBackend, deriveSeed, type Prompt } from '@vzero/core';
+import {
+  LocalPolicy,
+  Tokenizer,
+  createModel,
+  pretrain,
+  resolveModelConfig,
+  saveCheckpoint,
+  type ModelPresetName,
+} from '@vzero/model';
+import { WORLD_VOCABULARY, loadLabelled, referenceResponse, type WorldLabelledSample } from '@vzero/world';
+import { createProgress } from '../progress.js';
+import { PromptFactory } from '../prompts.js';
+import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+
+export interface PretrainCommandOptions {
+  readonly role: string;
+  readonly data: string;
+  readonly out: string;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly seed: number;
+  readonly evalSplit: string;
+  readonly evalLimit: number;
+}
+
+export const PRETRAIN_COMMAND_DEFAULTS = {
+  steps: 400,
+  batchSize: 16,
+  lr: 3e-3,
+  seed: 0,
+  evalSplit: 'val',
+  evalLimit: 0,
+};
+
+export interface PretrainCommandResult {
+  readonly role: 'teacher' | 'student';
+  readonly out: string;
+  readonly finalLoss: number;
+  readonly eval: EvalSummary;
+  readonly seconds: number;
+}
+
+export async function runPretrain(
+  o: PretrainCommandOptions,
+  log: (line: string) => void,
+): Promise<PretrainCommandResult> {
+  if (o.role !== 'teacher' && o.role !== 'student') {
+    throw new InvalidInputError('role', o.role, 'expected "teacher" or "student"');
+  }
+  const role = o.role;
+  log(formatBackendReport(await selectBackend()));
+  const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
+  const config = resolveModelConfig(role as ModelPresetName, { vocabSize: tokenizer.size });
+  const model = createModel(config);
+  const factory = new PromptFactory(config, role === 'teacher' ? config : undefined, {
+    negative: 'outside-downsampled',
+    factor: 2,
+    padding: 0.5,
+    seed: deriveSeed(o.seed, 'views'),
+    encode: false,
+  });
+  const promptFor = (s: WorldLabelledSample): Promise<Prompt> =>
+    role === 'teacher' ? factory.teacherPositive(s) : factory.student(s);
+
+  const train = await loadLabelled(o.data, 'train');
+  const examples = await Promise.all(
+    train.map(async (s) => {
+      if (!s.facts)
+        throw new InvalidInputError(
+          `${s.id}.facts`,
+          undefined,
+          'pre-training needs world samples with evidence facts',
+        );
+      return {
+        prompt: await promptFor(s),
+        response: referenceResponse({ options: s.options, answerIndex: s.answerIndex, facts: s.facts }),
+      };
+    }),
+  );
+  log(`pretrain ${role}: ${model.parameterCount} parameters, ${examples.length} examples, ${o.steps} steps`);
+  const started = performance.now();
+  const progress = createProgress(`pretrain ${role}`, o.steps);
+  const result = await pretrain(model, tokenizer, examples, {
+    steps: o.steps,
+    batchSize: o.batchSize,
+    learningRate: o.lr,
+    seed: o.seed,
+    onProgress: (p) => progress.update(p.step, { loss: p.loss, 'steps/s': p.stepsPerSecond }),
+  });
+  progress.stop();
+  const policy = new LocalPolicy(model, tokenizer, { name: role });
+  const evalSamples = await loadLabelled(o.data, o.evalSplit);
+  const limited = o.evalLimit > 0 ? evalSamples.slice(0, o.evalLimit) : evalSamples;
+  const summary = await evaluatePolicy(policy, limited, promptFor);
+  const seconds = (performance.now() - started) / 1000;
+  const finalLoss =
+    result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
+  await mkdir(o.out, { recursive: true });
+  await saveCheckpoint(o.out, model, tokenizer, {
+    role,
+    steps: result.steps,
+    finalLoss,
+    accuracy: summary.accuracy,
+    evalSplit: o.evalSplit,
+  });
+  await writeFile(
+    join(o.out, 'accuracy.json'),
+    JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',
+  );
+  log(
+    `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
+  );
+  model.dispose();
+  return { role, out: o.out, finalLoss, eval: summary, seconds };
+}

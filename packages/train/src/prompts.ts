@@ -1,0 +1,119 @@
+// From a sample to the three prompts V-Zero needs: the student's [full image, question], and
+// the teacher's [full image, positive crop, question] and [full image, negative view, question].
+// The two teacher prompts carry the same full-image PromptImage id, so the teacher encodes that
+// prefix once. Views are cached: every epoch after the first reuses them.
+import type { LabelFreeSample, LabelledSample, Prompt, PromptImage } from '@vzero/core';
+import type { ModelConfig } from '@vzero/model';
+import type { ReplayViews } from '@vzero/teacher';
+import { ViewCache, buildViews, toPromptImage, type NegativeMode, type SampleViews } from '@vzero/views';
+import { formatPrompt } from '@vzero/world';
+
+export interface PromptSettings {
+  /** Negative view mode (VZERO.md); 'random-positive' makes both views random crops. */
+  readonly negative: NegativeMode;
+  readonly factor: number;
+  /** Padding around the target box, as a fraction of its size. */
+  readonly padding: number;
+  readonly seed: number;
+  /** Also attach PNG bytes (for remote policies); local models read pixels only. */
+  readonly encode: boolean;
+}
+
+export interface SamplePrompts {
+  readonly student: Prompt;
+  readonly teacher: ReplayViews;
+  /** The negative mode that produced z- (differs from the requested one after a fallback). */
+  readonly negativeMode: NegativeMode;
+}
+
+function slotSize(config: ModelConfig, role: 'full' | 'crop', who: string): number {
+  const slot = config.images.find((s) => s.role === role);
+  if (!slot) throw new Error(`${who} model has no ${role} image slot`);
+  return slot.size;
+}
+
+/** Views need no answers; labelled samples are accepted for the baselines and evaluation. */
+export type QuestionSample = LabelFreeSample | LabelledSample;
+
+export class PromptFactory {
+  private readonly cache = new ViewCache<SampleViews>({ maxEntries: 4096 });
+  private readonly studentSize: number;
+  private readonly teacherFull: number;
+  private readonly teacherCrop: number;
+
+  constructor(
+    studentConfig: ModelConfig,
+    teacherConfig: ModelConfig | undefined,
+    private readonly settings: PromptSettings,
+  ) {
+    this.studentSize = slotSize(studentConfig, 'full', 'student');
+    this.teacherFull = teacherConfig ? slotSize(teacherConfig, 'full', 'teacher') : this.studentSize;
+    this.teacherCrop = teacherConfig ? slotSize(teacherConfig, 'crop', 'teacher') : this.studentSize;
+  }
+
+  get cacheStats() {
+    return this.cache.stats();
+  }
+
+  private async views(sample: QuestionSample, size: number): Promise<SampleViews> {
+    return buildViews(
+      sample.image,
+      sample.boxes,
+      {
+        size,
+        cropSize: this.teacherCrop,
+        padding: this.settings.padding,
+        minSize: 8,
+        square: true,
+        negative: this.settings.negative,
+        // The paper's negative can be impossible when the box covers most of the image; a
+        // random crop is the closest stand-in and is counted in the metrics.
+        fallback: this.settings.negative === 'outside-downsampled' ? 'random-crop' : 'none',
+        factor: this.settings.factor,
+        seed: this.settings.seed,
+        kernel: 'linear',
+      },
+      { key: sample.id, cache: this.cache, boxOutside: 'clip' },
+    );
+  }
+
+  private image(view: Parameters<typeof toPromptImage>[0], role: 'full' | 'crop'): Promise<PromptImage> {
+    return toPromptImage(view, role, this.settings.encode ? 'both' : 'pixels');
+  }
+
+  /** The student's prompt only (evaluation, SFT). */
+  async student(sample: QuestionSample): Promise<Prompt> {
+    const v = await this.views(sample, this.studentSize);
+    return { id: sample.id, images: [await this.image(v.full, 'full')], text: formatPrompt(sample) };
+  }
+
+  /** The teacher's positive prompt [full image, positive crop, question] (pre-training, evaluation). */
+  async teacherPositive(sample: QuestionSample): Promise<Prompt> {
+    const v = await this.views(sample, this.teacherFull);
+    const images = [await this.image(v.full, 'full'), await this.image(v.positive, 'crop')];
+    return { id: `${sample.id}:pos`, images, text: formatPrompt(sample) };
+  }
+
+  /** Student prompt and both teacher prompts. */
+  async forSample(sample: LabelFreeSample): Promise<SamplePrompts> {
+    const text = formatPrompt(sample);
+    const tv = await this.views(sample, this.teacherFull);
+    const sv = this.studentSize === this.teacherFull ? tv : await this.views(sample, this.studentSize);
+    const full = await this.image(tv.full, 'full');
+    const student: Prompt = { id: sample.id, images: [await this.image(sv.full, 'full')], text };
+    const positive: Prompt = {
+      id: `${sample.id}:pos`,
+      images: [full, await this.image(tv.positive, 'crop')],
+      text,
+    };
+    if (!tv.negative.ok) {
+      throw new Error(`sample ${sample.id}: no negative view (${tv.negative.reason}: ${tv.negative.detail})`);
+    }
+    const negative: Prompt = {
+      id: `${sample.id}:neg`,
+      images: [full, await this.image(tv.negative, 'crop')],
+      text,
+    };
+    return { student, teacher: { positive, negative }, negativeMode: tv.negative.mode };
+  }
+}
