@@ -14,10 +14,11 @@ export interface AdamWConfig {
   readonly gradClip: number;
 }
 
+/** Moments in the order of the optimizer's variables (tfjs variable names differ between processes). */
 export interface AdamWState {
   readonly step: number;
-  readonly m: Record<string, number[]>;
-  readonly v: Record<string, number[]>;
+  readonly m: number[][];
+  readonly v: number[][];
 }
 
 export class AdamW {
@@ -88,26 +89,34 @@ export class AdamW {
 
   getState(): AdamWState {
     const read = (map: Map<string, tf.Variable>) =>
-      Object.fromEntries([...map].map(([name, t]) => [name, Array.from(t.dataSync())]));
+      this.variables.map((x) => Array.from((map.get(x.name) as tf.Variable).dataSync()));
     return { step: this.stepCount, m: read(this.m), v: read(this.v) };
   }
 
   setState(state: AdamWState): void {
-    for (const [name, variable] of this.m) {
-      const m = state.m[name];
-      const v = state.v[name];
-      if (!m || !v || m.length !== variable.size || v.length !== variable.size) {
-        throw new InvalidInputError(
-          `optimizer state.m.${name}`,
-          m?.length,
-          `expected ${variable.size} values`,
-        );
+    if (
+      !Array.isArray(state.m) ||
+      !Array.isArray(state.v) ||
+      state.m.length !== this.variables.length ||
+      state.v.length !== this.variables.length
+    ) {
+      throw new InvalidInputError(
+        'optimizer state.m',
+        state.m?.length,
+        `expected moments for ${this.variables.length} variables`,
+      );
+    }
+    this.variables.forEach((x, i) => {
+      const m = state.m[i] as number[];
+      const v = state.v[i] as number[];
+      if (m.length !== x.size || v.length !== x.size) {
+        throw new InvalidInputError(`optimizer state.m[${i}]`, m.length, `expected ${x.size} values`);
       }
       tf.tidy(() => {
-        variable.assign(tf.tensor(m, variable.shape));
-        (this.v.get(name) as tf.Variable).assign(tf.tensor(v, variable.shape));
+        (this.m.get(x.name) as tf.Variable).assign(tf.tensor(m, x.shape));
+        (this.v.get(x.name) as tf.Variable).assign(tf.tensor(v, x.shape));
       });
-    }
+    });
     this.stepCount = state.step;
   }
 

@@ -5,14 +5,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { match } from 'ts-pattern';
-import {
-  deriveSeed,
-  formatBackendReport,
-  selectBackend,
-  type LabelFreeSample,
-  type Prompt,
-  type Trajectory,
-} from '@vzero/core';
+import { deriveSeed, type LabelFreeSample, type Prompt, type Trajectory } from '@vzero/core';
 import { computeGate, gateConfig, type GateDiagnostics } from '@vzero/gate';
 import {
   opdLoss,
@@ -31,6 +24,7 @@ import { batchIndices } from './data-order.js';
 import { loadPolicy, type LoadedPolicy } from './models.js';
 import { AdamW, type AdamWState } from './optim.js';
 import { PromptFactory } from './prompts.js';
+import { setupTensors } from './tensors.js';
 import {
   appendMetrics,
   latestCheckpoint,
@@ -103,8 +97,7 @@ export async function train(
 ): Promise<TrainResult> {
   const hooks = options.hooks ?? {};
   const log = hooks.log ?? (() => {});
-  const backend = await selectBackend();
-  log(formatBackendReport(backend));
+  await setupTensors(log);
 
   const run = await prepareRunDir(config.out, config, options.resume ?? false);
   const student = await loadPolicy(config.models.student, 'models.student', 'student');

@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deriveSeed, formatBackendReport, selectBackend } from '@vzero/core';
+import { deriveSeed } from '@vzero/core';
 import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { PromptFactory } from '../prompts.js';
 import { runPretrain } from './pretrain.js';
+import { setupTensors } from '../tensors.js';
 import { runTrain } from './train.js';
 import { runWorldGenerate } from './world.js';
 
@@ -35,7 +36,7 @@ export interface DemoOptions {
 
 export async function runDemo(o: DemoOptions, log: (line: string) => void): Promise<string> {
   const started = performance.now();
-  log(formatBackendReport(await selectBackend()));
+  await setupTensors(log);
   if (o.fresh) await rm(o.out, { recursive: true, force: true });
   const worldDir = join(o.out, 'world');
   const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };

@@ -1,7 +1,9 @@
 // `vzero doctor`: what this machine gives the toolkit, and why each choice was made.
 import os from 'node:os';
 import sharp from 'sharp';
-import { selectBackend, type BackendReport } from '@vzero/core';
+import type { BackendReport } from '@vzero/core';
+import type { NativeKernelsReport } from '@vzero/tfjs-native';
+import { formatNative, setupTensors } from '../tensors.js';
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface DoctorReport {
@@ -12,24 +14,11 @@ export interface DoctorReport {
   readonly backend: BackendReport;
   readonly tfjs: string;
   readonly sharp: Record<string, string | undefined>;
-  readonly nativeKernels: unknown;
-}
-
-/** Loads the optional native-kernel package when present; its absence is reported, not fatal. */
-async function nativeKernels(): Promise<unknown> {
-  const specifier = '@vzero/tfjs-native';
-  try {
-    const mod = (await import(specifier)) as { nativeKernelsReport?: () => unknown };
-    return mod.nativeKernelsReport
-      ? mod.nativeKernelsReport()
-      : { available: false, reason: 'no report function' };
-  } catch (error) {
-    return { available: false, reason: `not loaded: ${(error as Error).message.split('\n')[0]}` };
-  }
+  readonly nativeKernels: NativeKernelsReport;
 }
 
 export async function doctorReport(): Promise<DoctorReport> {
-  const backend = await selectBackend();
+  const { backend, native } = await setupTensors();
   const cpus = os.cpus();
   return {
     node: process.version,
@@ -39,7 +28,7 @@ export async function doctorReport(): Promise<DoctorReport> {
     backend,
     tfjs: tf.version_core,
     sharp: { sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
-    nativeKernels: await nativeKernels(),
+    nativeKernels: native,
   };
 }
 
@@ -51,7 +40,7 @@ export function formatDoctor(r: DoctorReport): string {
     `backend     ${r.backend.chosen} (${r.backend.reason})`,
     ...r.backend.attempts.map((a) => `  ${a.ok ? 'ok  ' : 'skip'} ${a.name.padEnd(8)} ${a.detail}`),
     `sharp       ${r.sharp['sharp']} (libvips ${r.sharp['libvips']})`,
-    `native      ${JSON.stringify(r.nativeKernels)}`,
+    `native      ${formatNative(r.nativeKernels)}`,
   ];
   return lines.join('\n');
 }

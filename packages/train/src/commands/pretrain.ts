@@ -4,7 +4,7 @@
 // student sees the full image only and learns the answer format but stays weak on small objects.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError, formatBackendReport, selectBackend, deriveSeed, type Prompt } from '@vzero/core';
+import { InvalidInputError, deriveSeed, type Prompt } from '@vzero/core';
 import {
   LocalPolicy,
   Tokenizer,
@@ -16,6 +16,7 @@ import {
 } from '@vzero/model';
 import { WORLD_VOCABULARY, loadLabelled, referenceResponse, type WorldLabelledSample } from '@vzero/world';
 import { createProgress } from '../progress.js';
+import { setupTensors } from '../tensors.js';
 import { PromptFactory } from '../prompts.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 
@@ -56,7 +57,7 @@ export async function runPretrain(
     throw new InvalidInputError('role', o.role, 'expected "teacher" or "student"');
   }
   const role = o.role;
-  log(formatBackendReport(await selectBackend()));
+  await setupTensors(log);
   const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
   const config = resolveModelConfig(role as ModelPresetName, { vocabSize: tokenizer.size });
   const model = createModel(config);
