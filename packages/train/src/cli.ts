@@ -8,6 +8,7 @@ import { runWorldExport, runWorldGenerate } from './commands/world.js';
 import { PRETRAIN_COMMAND_DEFAULTS, runPretrain } from './commands/pretrain.js';
 import { resolveTrainConfig, runTrain } from './commands/train.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
+import { runEval } from './commands/eval.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -149,6 +150,32 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         process.off('SIGINT', stop);
       }
     });
+
+  program
+    .command('eval')
+    .description('evaluate a checkpoint on a world split, a V* Bench folder or an HR-Bench .tsv')
+    .requiredOption('--checkpoint <dir>', 'model checkpoint folder')
+    .requiredOption('--bench <path>', 'world dataset folder, V* Bench folder or HR-Bench .tsv file')
+    .option('--split <name>', 'split of a world dataset', 'test')
+    .option('--out <dir>', 'write report.json, report.md, report.svg and report.png here')
+    .option('--limit <n>', 'first n questions only (0 = all)', integerOption('--limit'), 0)
+    .option('--seed <k>', 'seed of the views', integerOption('--seed'), 0)
+    .action(
+      async (opts: {
+        checkpoint: string;
+        bench: string;
+        split: string;
+        out?: string;
+        limit: number;
+        seed: number;
+      }) => {
+        const report = await runEval(opts, (l) => io.stderr(l + '\n'));
+        const o = report.overall;
+        io.stdout(
+          `accuracy ${(o.accuracy * 100).toFixed(1)}% (${o.correct}/${o.questions}, unanswered ${o.unanswered})\n`,
+        );
+      },
+    );
 
   program
     .command('demo')

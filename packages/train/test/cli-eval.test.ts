@@ -1,0 +1,58 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from '../src/cli.js';
+import { makeFixture, type Fixture } from './fixture.js';
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await makeFixture({ test: 5 });
+});
+
+describe('vzero eval', () => {
+  it('scores a checkpoint on a world split and writes the report files', async () => {
+    const out = join(f.root, 'eval');
+    const r = await run([
+      'eval',
+      '--checkpoint',
+      f.models.student,
+      '--bench',
+      f.world,
+      '--split',
+      'test',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    const m = /accuracy (\d+\.\d)% \((\d+)\/5, unanswered (\d+)\)/.exec(r.out);
+    expect(m).not.toBeNull();
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.overall.questions).toBe(5);
+    expect(report.overall.correct).toBe(Number(m?.[2]));
+    for (const file of ['report.md', 'report.svg', 'report.png'])
+      expect(existsSync(join(out, file))).toBe(true);
+  });
+
+  it('evaluates a two-slot checkpoint with the positive crop', async () => {
+    const r = await run(['eval', '--checkpoint', f.models.teacher, '--bench', f.world, '--split', 'test']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/with the positive crop/);
+  });
+
+  it('names the bad argument', async () => {
+    const missing = await run(['eval', '--checkpoint', f.models.student, '--bench', join(f.root, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/--bench = ".*nope": no such file or folder/);
+    const noModel = await run(['eval', '--checkpoint', f.world, '--bench', f.world]);
+    expect(noModel.code).toBe(1);
+    expect(noModel.err).toMatch(/--checkpoint = ".*world": no model checkpoint here/);
+  });
+});
