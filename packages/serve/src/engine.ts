@@ -1,0 +1,422 @@
+// The request handlers over one LocalPolicy: what each endpoint computes, independent of HTTP.
+// Model calls run one at a time (tfjs runs on one thread; a queue keeps latency predictable and
+// memory bounded). Sampling goes through LocalPolicy.sample itself, so a request carrying
+// vzero_prompt_id and vzero_seed gets exactly the rollouts the local policy gives that prompt.
+import { randomInt } from 'node:crypto';
+import { InvalidInputError } from '@vzero/core';
+import type { Prompt, PromptImage, SampledResponse, SamplingOptions, ScoreResult } from '@vzero/core';
+import type { LocalPolicy } from '@vzero/model';
+import { HttpError, fromModelError } from './errors.js';
+import { decodeImage } from './images.js';
+import type { ChatMessage, ChatRequest, CompletionRequest } from './schemas.js';
+
+/** One prompt log-prob entry (vLLM's shape): token id -> its log-prob, rank and text. */
+export type PromptLogprobEntry = Record<string, { logprob: number; rank: number; decoded_token: string }>;
+
+type TopK = NonNullable<ScoreResult['topK']>;
+
+interface Sampled {
+  readonly group: SampledResponse[];
+  readonly top: readonly TopK[] | undefined;
+}
+
+export class Engine {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Model calls waiting or running. */
+  pending = 0;
+
+  constructor(
+    readonly policy: LocalPolicy,
+    readonly modelName: string,
+    readonly maxImagePixels: number,
+  ) {}
+
+  private get tokenizer() {
+    return this.policy.tokenizer;
+  }
+
+  /** Runs model work after the work queued before it. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    this.pending++;
+    const run = this.queue.then(fn, fn).finally(() => {
+      this.pending--;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  checkModel(model: string | undefined): void {
+    if (model !== undefined && model !== this.modelName) {
+      throw new HttpError(
+        404,
+        'model',
+        `unknown model ${JSON.stringify(model)}; this server serves ${JSON.stringify(this.modelName)}`,
+        'not_found_error',
+      );
+    }
+  }
+
+  models(): object {
+    const m = this.policy.model;
+    return {
+      object: 'list',
+      data: [
+        {
+          id: this.modelName,
+          object: 'model',
+          created: 0,
+          owned_by: 'vzero',
+          root: this.modelName,
+          max_model_len: this.policy.contextLength,
+          vzero_tokenizer_id: this.policy.tokenizerId,
+          vzero_image_slots: m.config.images,
+          vzero_image_tokens: m.prefixLength,
+          vzero_vocabulary: {
+            tokens: this.tokenizer.tokens,
+            special_ids: this.tokenizer.tokens.map((_t, i) => i).filter((i) => this.tokenizer.isSpecial(i)),
+            joiner: ' ',
+          },
+        },
+      ],
+    };
+  }
+
+  private encode(text: string, field: string): number[] {
+    try {
+      return this.tokenizer.encode(text, field);
+    } catch (error) {
+      throw fromModelError(error, field) ?? error;
+    }
+  }
+
+  private tokenText(id: number, asIds: boolean): string {
+    return asIds ? `token_id:${id}` : (this.tokenizer.tokens[id] ?? '');
+  }
+
+  /** Text and image URLs of chat messages, in order; unknown words are 400s naming the part. */
+  private readMessages(messages: readonly ChatMessage[]): {
+    texts: string[];
+    urls: { url: string; field: string }[];
+  } {
+    const texts: string[] = [];
+    const urls: { url: string; field: string }[] = [];
+    messages.forEach((m, i) => {
+      if (typeof m.content === 'string') {
+        this.encode(m.content, `messages[${i}].content`);
+        texts.push(m.content);
+        return;
+      }
+      m.content.forEach((part, j) => {
+        if (part.type === 'text') {
+          this.encode(part.text, `messages[${i}].content[${j}].text`);
+          texts.push(part.text);
+        } else {
+          urls.push({ url: part.image_url.url, field: `messages[${i}].content[${j}].image_url.url` });
+        }
+      });
+    });
+    return { texts, urls };
+  }
+
+  private async decodeImages(urls: readonly { url: string; field: string }[], field: string) {
+    const slots = this.policy.model.config.images;
+    if (urls.length !== slots.length) {
+      throw new HttpError(
+        400,
+        field,
+        `this model takes ${slots.length} image(s) in the order ${slots.map((s) => s.role).join(', ')}; got ${urls.length}`,
+      );
+    }
+    const images: PromptImage[] = [];
+    for (const [k, u] of urls.entries()) {
+      images.push(await decodeImage(u.url, slots[k]?.role ?? 'full', this.maxImagePixels, u.field));
+    }
+    return images;
+  }
+
+  private checkLength(ids: readonly number[], field: string): void {
+    const max = this.policy.model.config.maxTextLength;
+    if (ids.length > max) {
+      throw new HttpError(400, field, `${ids.length} text tokens exceed the model's ${max}`);
+    }
+  }
+
+  private samplingOptions(
+    req: ChatRequest | CompletionRequest,
+    maxTokens: number,
+  ): { options: SamplingOptions; promptId: string } {
+    const V = this.tokenizer.size;
+    (req.stop_token_ids ?? []).forEach((id, i) => {
+      if (id >= V) throw new HttpError(400, `stop_token_ids[${i}]`, `expected a token id in [0, ${V})`);
+    });
+    const seed = req.vzero_seed ?? req.seed ?? randomInt(0, 2 ** 31);
+    return {
+      options: {
+        n: req.n ?? 1,
+        temperature: req.temperature ?? 1,
+        topP: req.top_p ?? 1,
+        topK: Math.max(0, req.top_k ?? 0),
+        maxTokens,
+        seed,
+        ...(req.stop_token_ids ? { stop: req.stop_token_ids } : {}),
+      },
+      promptId: req.vzero_prompt_id ?? '',
+    };
+  }
+
+  private async sample(
+    prompt: Prompt,
+    options: SamplingOptions,
+    topLogprobs: number,
+    field: string,
+  ): Promise<Sampled> {
+    try {
+      return await this.serial(async () => {
+        const [group = []] = await this.policy.sample([prompt], options);
+        if (topLogprobs <= 0) return { group, top: undefined };
+        // Top-K alternatives per sampled position: a teacher-forced pass over the sampled tokens.
+        const scored = await this.policy.score(
+          group.map((r) => ({ prompt, responseTokenIds: r.tokenIds })),
+          { topK: Math.min(topLogprobs, this.tokenizer.size) },
+        );
+        return { group, top: scored.map((s) => s.topK ?? { ids: [], logprobs: [] }) };
+      });
+    } catch (error) {
+      throw fromModelError(error, field) ?? error;
+    }
+  }
+
+  /** vLLM's prompt_logprobs: null for the first token, then each token's entry plus the top `k`. */
+  async promptLogprobs(
+    images: readonly PromptImage[],
+    ids: readonly number[],
+    k: number,
+    asIds: boolean,
+    field: string,
+  ): Promise<(PromptLogprobEntry | null)[]> {
+    if (ids.length <= 1) return [null];
+    const V = this.tokenizer.size;
+    let result;
+    try {
+      // The prompt is <bos> alone and the rest is scored as a response: every position's
+      // log-prob of the next given token, with the whole distribution for ranks.
+      result = await this.serial(() =>
+        this.policy.score([{ prompt: { id: '', images, text: '' }, responseTokenIds: ids.slice(1) }], {
+          topK: V,
+        }),
+      );
+    } catch (error) {
+      throw fromModelError(error, field) ?? error;
+    }
+    const [r] = result;
+    const out: (PromptLogprobEntry | null)[] = [null];
+    ids.slice(1).forEach((id, t) => {
+      const order = r?.topK?.ids[t] ?? new Int32Array();
+      const lps = r?.topK?.logprobs[t] ?? new Float32Array();
+      const entry: PromptLogprobEntry = {};
+      entry[String(id)] = {
+        logprob: r?.logprobs[t] ?? Number.NaN,
+        rank: order.indexOf(id) + 1,
+        decoded_token: this.tokenText(id, asIds),
+      };
+      for (let j = 0; j < Math.min(k, order.length); j++) {
+        const alt = order[j] as number;
+        entry[String(alt)] ??= {
+          logprob: lps[j] as number,
+          rank: j + 1,
+          decoded_token: this.tokenText(alt, asIds),
+        };
+      }
+      out.push(entry);
+    });
+    return out;
+  }
+
+  async chat(req: ChatRequest, requestId: string): Promise<object> {
+    this.checkModel(req.model);
+    const { texts, urls } = this.readMessages(req.messages);
+    const images = await this.decodeImages(urls, 'messages');
+    const text = texts.join(' ');
+    const ids = [this.tokenizer.bosId, ...this.encode(text, 'messages')];
+    this.checkLength(ids, 'messages');
+    const asIds = req.return_tokens_as_token_ids ?? false;
+    const maxTokens = req.max_tokens ?? req.max_completion_tokens ?? this.policy.model.config.maxTextLength;
+    const { options, promptId } = this.samplingOptions(req, maxTokens);
+    const promptLogprobs =
+      req.prompt_logprobs != null
+        ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, 'messages')
+        : undefined;
+    const top = req.top_logprobs ?? 0;
+    const { group, top: tops } = await this.sample(
+      { id: promptId, images, text },
+      options,
+      req.logprobs ? top : 0,
+      'messages',
+    );
+    const keepSpecial = req.skip_special_tokens === false;
+    const completionTokens = group.reduce((n, r) => n + r.tokenIds.length, 0);
+    return {
+      id: `chatcmpl-${requestId}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: this.modelName,
+      choices: group.map((r, index) => ({
+        index,
+        message: { role: 'assistant', content: this.tokenizer.decode(r.tokenIds, { keepSpecial }) },
+        finish_reason: r.finishReason,
+        logprobs: req.logprobs
+          ? {
+              content: r.tokenIds.map((id, k) => ({
+                token: this.tokenText(id, asIds),
+                logprob: r.logprobs[k],
+                bytes: null,
+                top_logprobs: topEntries(tops?.[index], k, (t) => this.tokenText(t, asIds)),
+                vzero_sampling_logprob: r.samplingLogprobs[k],
+              })),
+            }
+          : null,
+      })),
+      ...(promptLogprobs ? { prompt_logprobs: promptLogprobs } : {}),
+      usage: {
+        prompt_tokens: ids.length + this.policy.model.prefixLength,
+        completion_tokens: completionTokens,
+        total_tokens: ids.length + this.policy.model.prefixLength + completionTokens,
+      },
+    };
+  }
+
+  async completion(req: CompletionRequest, requestId: string): Promise<object> {
+    this.checkModel(req.model);
+    const images = await this.decodeImages(
+      (req.vzero_images ?? []).map((url, k) => ({ url, field: `vzero_images[${k}]` })),
+      'vzero_images',
+    );
+    const tk = this.tokenizer;
+    let ids: number[];
+    if (typeof req.prompt === 'string') {
+      ids = [...(req.add_special_tokens === false ? [] : [tk.bosId]), ...this.encode(req.prompt, 'prompt')];
+    } else {
+      ids = req.prompt;
+      ids.forEach((id, i) => {
+        if (id >= tk.size) throw new HttpError(400, `prompt[${i}]`, `expected a token id in [0, ${tk.size})`);
+      });
+    }
+    if (ids[0] !== tk.bosId) {
+      throw new HttpError(
+        400,
+        'prompt[0]',
+        `expected <bos> (id ${tk.bosId}): prompts start with <bos>, as /tokenize returns them`,
+      );
+    }
+    this.checkLength(ids, 'prompt');
+    const asIds = req.return_tokens_as_token_ids ?? false;
+    const promptLogprobs =
+      req.prompt_logprobs != null
+        ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, 'prompt')
+        : undefined;
+    const maxTokens = req.max_tokens ?? 16;
+    const n = req.n ?? 1;
+    const rest = ids.slice(1);
+    const special = rest.findIndex((id) => tk.isSpecial(id));
+    let group: SampledResponse[];
+    let tops: Sampled['top'];
+    const finished = (reason: 'stop' | 'length'): SampledResponse[] =>
+      Array.from({ length: n }, () => ({
+        tokenIds: [],
+        logprobs: new Float32Array(),
+        samplingLogprobs: new Float32Array(),
+        finishReason: reason,
+        text: '',
+      }));
+    if (maxTokens === 0) {
+      group = finished('length');
+    } else if (special >= 0) {
+      // A prompt ending in <eos> is a finished sequence (a scored response): nothing follows it.
+      if (rest[special] === tk.eosId && special === rest.length - 1) group = finished('stop');
+      else {
+        throw new HttpError(
+          400,
+          `prompt[${special + 1}]`,
+          'special token inside the prompt: only max_tokens 0 (prompt_logprobs alone) accepts it',
+        );
+      }
+    } else {
+      const { options, promptId } = this.samplingOptions(req, maxTokens);
+      const sampled = await this.sample(
+        { id: promptId, images, text: tk.decode(rest) },
+        options,
+        req.logprobs ?? 0,
+        'prompt',
+      );
+      group = sampled.group;
+      tops = sampled.top;
+    }
+    const completionTokens = group.reduce((s, r) => s + r.tokenIds.length, 0);
+    const keepSpecial = req.skip_special_tokens === false;
+    return {
+      id: `cmpl-${requestId}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: this.modelName,
+      choices: group.map((r, index) => ({
+        index,
+        text: tk.decode(r.tokenIds, { keepSpecial }),
+        finish_reason: r.finishReason,
+        logprobs:
+          req.logprobs != null
+            ? {
+                tokens: r.tokenIds.map((id) => this.tokenText(id, asIds)),
+                token_logprobs: Array.from(r.logprobs),
+                top_logprobs: r.tokenIds.map((_id, k) =>
+                  Object.fromEntries(
+                    topEntries(tops?.[index], k, (t) => this.tokenText(t, asIds)).map((e) => [
+                      e.token,
+                      e.logprob,
+                    ]),
+                  ),
+                ),
+                vzero_sampling_logprobs: Array.from(r.samplingLogprobs),
+              }
+            : null,
+        ...(promptLogprobs ? { prompt_logprobs: promptLogprobs } : {}),
+      })),
+      usage: {
+        prompt_tokens: ids.length + this.policy.model.prefixLength,
+        completion_tokens: completionTokens,
+        total_tokens: ids.length + this.policy.model.prefixLength + completionTokens,
+      },
+    };
+  }
+
+  /** Token ids of a prompt or of chat messages' text (images take no text tokens here). */
+  tokenize(text: string, addSpecial: boolean, field: string): object {
+    const ids = [...(addSpecial ? [this.tokenizer.bosId] : []), ...this.encode(text, field)];
+    return { count: ids.length, max_model_len: this.policy.contextLength, tokens: ids };
+  }
+
+  tokenizeMessages(messages: readonly ChatMessage[], addSpecial: boolean): object {
+    return this.tokenize(this.readMessages(messages).texts.join(' '), addSpecial, 'messages');
+  }
+
+  detokenize(tokens: readonly number[]): object {
+    try {
+      return { prompt: this.tokenizer.decode(tokens) };
+    } catch (error) {
+      if (error instanceof InvalidInputError) {
+        throw new HttpError(400, error.field.replace(/^tokenIds/, 'tokens'), error.message);
+      }
+      throw error;
+    }
+  }
+}
+
+function topEntries(
+  top: TopK | undefined,
+  k: number,
+  text: (id: number) => string,
+): { token: string; logprob: number; bytes: null }[] {
+  const ids = top?.ids[k];
+  const lps = top?.logprobs[k];
+  if (!ids || !lps) return [];
+  return Array.from(ids, (id, j) => ({ token: text(id), logprob: lps[j] as number, bytes: null }));
+}

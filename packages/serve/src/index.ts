@@ -1,0 +1,5 @@
+export { startServer } from './server.js';
+export type { RunningServer, ServeOptions } from './server.js';
+export { HttpError } from './errors.js';
+export { MAX_LOGPROBS } from './schemas.js';
+export type { PromptLogprobEntry } from './engine.js';
