@@ -1,4 +1,25 @@
 export { buildProgram, runCli, type CliIo } from './cli.js';
+export {
+  METHODS,
+  NEGATIVE_MODES,
+  applyOverrides,
+  parseTrainConfig,
+  readConfigFile,
+  trainConfigSchema,
+  type Method,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config.js';
+export { train, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from './trainer.js';
+export { AdamW, type AdamWConfig, type AdamWState } from './optim.js';
+export { PromptFactory, type PromptSettings, type QuestionSample, type SamplePrompts } from './prompts.js';
+export { evaluatePolicy, summarise, type EvalSummary } from './evaluation.js';
+export { groupAdvantages, grpoLoss, rewardOf } from './grpo.js';
+export { loadPolicy, type LoadedPolicy } from './models.js';
+export { setupTensors, formatNative, type TensorSetup } from './tensors.js';
 export { doctorReport, formatDoctor, type DoctorReport } from './commands/doctor.js';
 export { runGateCommand, type GateCommandOptions } from './commands/gate.js';
+export { runDemo, DEMO_DEFAULTS, type DemoOptions } from './commands/demo.js';
+export { runEval, loadBenchmark, type EvalCommandOptions } from './commands/eval.js';
+export { runPretrain, PRETRAIN_COMMAND_DEFAULTS, type PretrainCommandOptions } from './commands/pretrain.js';
 export { parseGateLine, readGateJsonl, type GateOutputLine } from './gate-jsonl.js';
