@@ -32,7 +32,7 @@ export {
   type BackgroundBlob,
 } from './scene.js';
 export { COLOUR_RGB, sceneSvg, renderScenePng, boxArea } from './render.js';
-export { formatPrompt, referenceResponse, extractAnswer } from './questions.js';
+export { formatPrompt, referenceResponse } from './questions.js';
 export {
   MANIFEST_FILE,
   IMAGES_DIR,

@@ -2,7 +2,7 @@
 // punctuation as separate tokens, so the word-level tokenizer of the small models can read it.
 import { InvalidInputError, optionLetter, type Rng } from '@vzero/core';
 import type { WorldFacts } from './scene.js';
-import { COLOURS, RELATIONS, tokenizeWords, type Colour } from './vocabulary.js';
+import { COLOURS, RELATIONS, type Colour } from './vocabulary.js';
 
 interface Question {
   readonly question: string;
@@ -51,7 +51,7 @@ export function formatPrompt(sample: {
 
 /**
  * A short reasoning trajectory that states the evidence, then the answer:
- * "the triangle is red . answer B" or "the star is on the left of the square . answer A".
+ * "the triangle is red . answer red" or "the star is on the left of the square . answer left".
  * Uses labels: for pre-training the starting models and for defining the answer format.
  */
 export function referenceResponse(sample: {
@@ -75,28 +75,8 @@ export function referenceResponse(sample: {
     facts.kind === 'attribute'
       ? `the ${facts.shape} is ${facts.colour} .`
       : `the ${facts.subject} is on the ${facts.relation} of the ${facts.reference} .`;
-  return `${evidence} answer ${optionLetter(sample.answerIndex)}`;
-}
-
-/**
- * The option letter a response chose: the letter after the last "answer" (case-insensitive,
- * optionally followed by ":"), else the one option whose text the response names, else undefined.
- */
-export function extractAnswer(text: string, options: readonly string[]): string | undefined {
-  const words = tokenizeWords(text.replace(/([.,:;!?()"'])/g, ' $1 '));
-  const letters = options.map((_, i) => optionLetter(i));
-  for (let i = words.length - 1; i >= 0; i--) {
-    if (words[i]?.toLowerCase() !== 'answer') continue;
-    let j = i + 1;
-    while (j < words.length && (words[j] === ':' || words[j]?.toLowerCase() === 'is')) j++;
-    const candidate = words[j]?.toUpperCase();
-    if (candidate !== undefined && letters.includes(candidate)) return candidate;
-  }
-  // No usable letter: accept a response that names exactly one option's text.
-  const lower = ` ${words.join(' ').toLowerCase()} `;
-  const named = options
-    .map((o, i) => ({ i, text: tokenizeWords(o.toLowerCase()).join(' ') }))
-    .filter(({ text }) => text.length > 0 && lower.includes(` ${text} `));
-  if (named.length === 1 && named[0]) return letters[named[0].i];
-  return undefined;
+  // The answer names the option's text, not its letter: a small model then needs no skill that
+  // V-Zero does not train (mapping a colour to a shuffled letter), and answer extraction
+  // (@vzero/bench) accepts option texts as well as letters.
+  return `${evidence} answer ${sample.options[sample.answerIndex]}`;
 }
