@@ -331,15 +331,9 @@ export class Engine {
     if (maxTokens === 0) {
       group = finished('length');
     } else if (special >= 0) {
-      // A prompt ending in <eos> is a finished sequence (a scored response): nothing follows it.
-      if (rest[special] === tk.eosId && special === rest.length - 1) group = finished('stop');
-      else {
-        throw new HttpError(
-          400,
-          `prompt[${special + 1}]`,
-          'special token inside the prompt: only max_tokens 0 (prompt_logprobs alone) accepts it',
-        );
-      }
+      // Generation continues word prompts only. A prompt holding special tokens is a scored
+      // sequence (e.g. a response ending in <eos>): it gets prompt_logprobs and no completion.
+      group = finished(rest.at(-1) === tk.eosId ? 'stop' : 'length');
     } else {
       const { options, promptId } = this.samplingOptions(req, maxTokens);
       const sampled = await this.sample(
@@ -398,9 +392,9 @@ export class Engine {
     return this.tokenize(this.readMessages(messages).texts.join(' '), addSpecial, 'messages');
   }
 
-  detokenize(tokens: readonly number[]): object {
+  detokenize(tokens: readonly number[], keepSpecial = false): object {
     try {
-      return { prompt: this.tokenizer.decode(tokens) };
+      return { prompt: this.tokenizer.decode(tokens, { keepSpecial }) };
     } catch (error) {
       if (error instanceof InvalidInputError) {
         throw new HttpError(400, error.field.replace(/^tokenIds/, 'tokens'), error.message);

@@ -103,4 +103,5 @@ export const tokenizeChatSchema = z.strictObject({
 export const detokenizeSchema = z.strictObject({
   model: z.string().optional(),
   tokens: z.array(int(0)).max(1 << 20),
+  skip_special_tokens: z.boolean().optional(),
 });

@@ -157,7 +157,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (path === '/detokenize') {
       const r = parse(detokenizeSchema, body);
       engine.checkModel(r.model);
-      return [200, engine.detokenize(r.tokens)];
+      return [200, engine.detokenize(r.tokens, r.skip_special_tokens === false)];
     }
     if (engine.pending >= maxQueue) {
       throw new HttpError(503, null, `server busy: ${engine.pending} model calls queued`, 'server_busy');

@@ -1,0 +1,6 @@
+export { RemotePolicy, DEFAULT_API_KEY_ENV } from './policy.js';
+export type { RemotePolicyOptions, ScoreVia, SeedingMode } from './policy.js';
+export { Transport } from './transport.js';
+export type { RemoteStats, TransportOptions } from './transport.js';
+export { RemoteAlignmentError, RemoteError } from './errors.js';
+export type { FailureReason } from './errors.js';
