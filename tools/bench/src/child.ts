@@ -184,6 +184,8 @@ async function main(): Promise<ConfigResult> {
   tensors['afterTrain'] = tf.memory().numTensors;
 
   if (values.reference) {
+    log('kernel profile of one V-Zero training step');
+    result.trainTopKernels = await profileTrainStep();
     log('reference transformer');
     result.reference = await reference();
     tensors['afterReference'] = tf.memory().numTensors;
@@ -300,6 +302,51 @@ async function trainSteps(): Promise<TrainFigures> {
   }
 }
 
+type KernelTally = { name: string; ms: number; calls: number }[];
+
+/** Total kernel time by kernel name (tf.profile), largest first. */
+async function tally(info: Awaited<ReturnType<typeof tf.profile>>, top = 12): Promise<KernelTally> {
+  const byName = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const ms = await k.kernelTimeMs;
+    const v = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    v.ms += typeof ms === 'number' ? ms : 0;
+    v.calls++;
+    byName.set(k.name, v);
+  }
+  return [...byName.entries()]
+    .map(([name, v]) => ({ name, ...v }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top);
+}
+
+/** One more V-Zero training step (rollout, teacher, update) under tf.profile. */
+async function profileTrainStep(): Promise<KernelTally> {
+  const out = await mkdtemp(join(tmpdir(), 'vzero-bench-profile-'));
+  try {
+    const config = parseTrainConfig({
+      method: 'vzero',
+      steps: 1,
+      out,
+      checkpointEvery: 0,
+      data: { dir: fixture.world, split: 'train' },
+      models: fixture.models,
+      rollout: { n: size.g, maxTokens: size.maxTokens },
+      optim: { promptsPerStep: size.prompts, miniBatches: size.miniBatches },
+      eval: { splits: [] },
+    });
+    let student: { model: { dispose(): void } } | undefined;
+    const info = await tf.profile(async () => {
+      student = (await train(config)).student;
+      return [];
+    });
+    student?.model.dispose();
+    return await tally(info);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
 async function reference(): Promise<ReferenceFigures> {
   const model = makeReferenceModel(REFERENCE_SPEC, 1);
   try {
@@ -311,24 +358,15 @@ async function reference(): Promise<ReferenceFigures> {
       log(`reference step ${i}: ${t.toFixed(0)} ms`);
     }
     // Kernel-time tally of one more step: which tfjs kernels dominate.
-    const profile = await tf.profile(() => {
-      model.step();
-    });
-    const tally = new Map<string, { ms: number; calls: number }>();
-    for (const k of profile.kernels) {
-      const ms = await k.kernelTimeMs;
-      const v = tally.get(k.name) ?? { ms: 0, calls: 0 };
-      v.ms += typeof ms === 'number' ? ms : 0;
-      v.calls++;
-      tally.set(k.name, v);
-    }
-    const topKernels = [...tally.entries()]
-      .map(([name, v]) => ({ name, ...v }))
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, 12);
-    for (let i = 0; i <= reps; i++) {
+    const topKernels = await tally(
+      await tf.profile(() => {
+        model.step();
+      }),
+    );
+    // The training steps above already warmed every forward kernel up.
+    for (let i = 0; i < reps; i++) {
       const t = await timeMs(() => model.decode());
-      if (i > 0) decodeMs.push(t);
+      decodeMs.push(t);
       log(`reference decode ${i}: ${t.toFixed(0)} ms`);
     }
     const decodeTokens = REFERENCE_SPEC.batch * DECODE_TOKENS;

@@ -40,7 +40,7 @@ export const USAGE = `pnpm bench [options]
   --wins LIST        configurations that also measure KV cache / prefix sharing / batching
                      (default wasm+native; "none" or "all")
   --reference LIST   configurations that also time the reference transformer
-                     (default cpu+native,wasm,wasm+native; "none" or "all")
+                     (default wasm+native; "none" or "all"; minutes per config on plain backends)
   --no-python        skip the numpy sgemm ceiling and the PyTorch reference
   --tune-malloc      raise glibc's mmap/trim thresholds in the children (and for PyTorch)
   --json FILE        also write the results as JSON
@@ -90,7 +90,7 @@ export function parseSuiteOptions(argv: readonly string[]): SuiteOptions {
     size: size as SizeName,
     reps,
     wins: list(values.wins, '--wins', quick ? [] : ['wasm+native']),
-    reference: list(values.reference, '--reference', quick ? [] : ['cpu+native', 'wasm', 'wasm+native']),
+    reference: list(values.reference, '--reference', quick ? [] : ['wasm+native']),
     python: !values['no-python'] && !quick,
     tuneMalloc: values['tune-malloc'],
     json: values.json,

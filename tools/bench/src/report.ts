@@ -124,6 +124,10 @@ export function formatReport(r: SuiteResult): string {
         .join(', '),
     );
   }
+  for (const c of ok.filter((x) => x.trainTopKernels)) {
+    const top = c.trainTopKernels!.slice(0, 8).map((k) => `${k.name} ${k.ms.toFixed(0)} ms/${k.calls}`);
+    out.push(`\n${c.config} kernels of one V-Zero training step: ${top.join(', ')}`);
+  }
   const refs = ok.filter((c) => c.reference);
   const torch = ((r.python as { torch?: Record<string, unknown>[] } | undefined)?.torch ?? []).filter(
     (t) => t['stepMs'],

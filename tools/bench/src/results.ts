@@ -57,6 +57,12 @@ export interface ConfigResult {
   readonly teacherTokensPerSecond?: Figure;
   readonly matmul?: readonly MatmulFigure[];
   readonly train?: TrainFigures;
+  /** Kernel-time tally (tf.profile) of one V-Zero training step, with the reference workload. */
+  readonly trainTopKernels?: readonly {
+    readonly name: string;
+    readonly ms: number;
+    readonly calls: number;
+  }[];
   readonly wins?: WinsFigures;
   readonly reference?: ReferenceFigures;
   /** Peak resident set size of the child process, MiB. */
