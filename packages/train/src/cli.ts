@@ -7,8 +7,10 @@ import { runGateCommand } from './commands/gate.js';
 import { runWorldExport, runWorldGenerate } from './commands/world.js';
 import { PRETRAIN_COMMAND_DEFAULTS, runPretrain } from './commands/pretrain.js';
 import { resolveTrainConfig, runTrain } from './commands/train.js';
+import { setupTensors } from './tensors.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
 import { runEval } from './commands/eval.js';
+import { startServer } from '@vzero/serve';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -176,6 +178,28 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         );
       },
     );
+
+  program
+    .command('serve')
+    .description('serve a checkpoint over the OpenAI-compatible subset the remote Policy uses')
+    .requiredOption('--checkpoint <dir>', 'model checkpoint folder')
+    .option('--host <addr>', 'address to bind (loopback by default)', '127.0.0.1')
+    .option('--port <n>', 'port (0 picks a free one)', integerOption('--port'), 8000)
+    .option('--model-name <name>', 'served model name (default: the folder name)')
+    .action(async (opts: { checkpoint: string; host: string; port: number; modelName?: string }) => {
+      await setupTensors((l) => io.stderr(l + '\n'));
+      const server = await startServer({
+        checkpoint: opts.checkpoint,
+        host: opts.host,
+        port: opts.port,
+        ...(opts.modelName ? { modelName: opts.modelName } : {}),
+        ...(process.env['VZERO_API_KEY'] ? { apiKey: process.env['VZERO_API_KEY'] } : {}),
+        handleSignals: true,
+        logger: (l) => io.stderr(l + '\n'),
+      });
+      await server.closed;
+      server.policy.model.dispose();
+    });
 
   program
     .command('demo')

@@ -35,6 +35,8 @@ const viewsSchema = z.strictObject({
   factor: positive.default(2),
   /** Padding around the target box, as a fraction of the box size. */
   padding: nonNegative.default(0.5),
+  /** Side of the crop views sent to a remote teacher (a local teacher uses its crop slot size). */
+  cropSize: int(8).default(32),
   /** Replace the positive crop with a random crop (the paper's "Rand." ablation: random crops for both views). */
   randomPositive: z.boolean().default(false),
 });
@@ -85,6 +87,13 @@ const modelsSchema = z.strictObject({
   student: z.string().default('runs/models/student'),
   /** Folder of the frozen teacher (built by `vzero pretrain teacher`). */
   teacher: z.string().default('runs/models/teacher'),
+  /**
+   * An OpenAI-compatible server for the teacher instead of the folder (e.g. `vzero serve` or
+   * vLLM): base URL such as http://127.0.0.1:8000/v1. The API key comes from $VZERO_API_KEY.
+   */
+  teacherUrl: z.string().url().optional(),
+  /** Served model name of the remote teacher (default: the first model the server lists). */
+  teacherModel: z.string().optional(),
 });
 
 const evalSchema = z.strictObject({

@@ -17,6 +17,8 @@ export interface PromptSettings {
   readonly seed: number;
   /** Also attach PNG bytes (for remote policies); local models read pixels only. */
   readonly encode: boolean;
+  /** Crop side when there is no local teacher config to read it from (default: the student's full size). */
+  readonly cropSize?: number;
 }
 
 export interface SamplePrompts {
@@ -48,7 +50,9 @@ export class PromptFactory {
   ) {
     this.studentSize = slotSize(studentConfig, 'full', 'student');
     this.teacherFull = teacherConfig ? slotSize(teacherConfig, 'full', 'teacher') : this.studentSize;
-    this.teacherCrop = teacherConfig ? slotSize(teacherConfig, 'crop', 'teacher') : this.studentSize;
+    this.teacherCrop = teacherConfig
+      ? slotSize(teacherConfig, 'crop', 'teacher')
+      : (settings.cropSize ?? this.studentSize);
   }
 
   get cacheStats() {

@@ -5,7 +5,14 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { match } from 'ts-pattern';
-import { deriveSeed, type LabelFreeSample, type Prompt, type Trajectory } from '@vzero/core';
+import {
+  InvalidInputError,
+  deriveSeed,
+  type LabelFreeSample,
+  type Policy,
+  type Prompt,
+  type Trajectory,
+} from '@vzero/core';
 import { computeGate, gateConfig, type GateDiagnostics } from '@vzero/gate';
 import {
   opdLoss,
@@ -17,6 +24,7 @@ import {
 import { saveCheckpoint as saveModel, loadCheckpoint } from '@vzero/model';
 import { padTrajectories, rolloutStats, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
+import { RemotePolicy } from '@vzero/remote';
 import { loadLabelFree, loadLabelled, referenceResponse, type WorldLabelledSample } from '@vzero/world';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { TrainConfig } from './config.js';
@@ -83,7 +91,7 @@ export interface TrainResult {
 interface Context {
   readonly config: TrainConfig;
   readonly student: LoadedPolicy;
-  readonly teacher: LoadedPolicy | undefined;
+  readonly teacher: Policy | undefined;
   readonly optimizer: AdamW;
   readonly prompts: PromptFactory;
   readonly lossConfig: OpdLossConfig;
@@ -102,9 +110,12 @@ export async function train(
   const run = await prepareRunDir(config.out, config, options.resume ?? false);
   const student = await loadPolicy(config.models.student, 'models.student', 'student');
   const needsTeacher = config.method === 'vzero' || config.method === 'opd';
-  const teacher = needsTeacher
-    ? await loadPolicy(config.models.teacher, 'models.teacher', 'teacher', student.tokenizer.id)
-    : undefined;
+  const local =
+    needsTeacher && !config.models.teacherUrl
+      ? await loadPolicy(config.models.teacher, 'models.teacher', 'teacher', student.tokenizer.id)
+      : undefined;
+  const teacher: Policy | undefined =
+    local?.policy ?? (needsTeacher ? await connectTeacher(config) : undefined);
   const lossConfig = opdLossConfig({
     estimator: config.loss.estimator,
     mode: config.loss.mode,
@@ -120,12 +131,14 @@ export async function train(
     gradClip: config.optim.gradClip,
   });
   try {
-    const prompts = new PromptFactory(student.model.config, teacher?.model.config, {
+    const prompts = new PromptFactory(student.model.config, local?.model.config, {
       negative: config.views.randomPositive ? 'random-positive' : config.views.negative,
       factor: config.views.factor,
       padding: config.views.padding,
       seed: deriveSeed(config.seed, 'views'),
-      encode: false,
+      // A remote teacher receives images as PNG data URLs; local models read pixels.
+      encode: local === undefined && teacher !== undefined,
+      cropSize: config.views.cropSize,
     });
     const ctx: Context = { config, student, teacher, optimizer, prompts, lossConfig };
 
@@ -217,8 +230,22 @@ export async function train(
     throw error;
   } finally {
     optimizer.dispose();
-    teacher?.model.dispose();
+    local?.model.dispose();
   }
+}
+
+async function connectTeacher(config: TrainConfig): Promise<Policy> {
+  const baseUrl = config.models.teacherUrl as string;
+  let model = config.models.teacherModel;
+  if (model === undefined) {
+    const res = await fetch(`${baseUrl.replace(/\/$/, '')}/models`).catch((error: Error) => {
+      throw new InvalidInputError('models.teacherUrl', baseUrl, `cannot reach the server (${error.message})`);
+    });
+    const listed = (await res.json()) as { data?: { id?: string }[] };
+    model = listed.data?.[0]?.id;
+    if (!model) throw new InvalidInputError('models.teacherUrl', baseUrl, 'the server lists no model');
+  }
+  return RemotePolicy.connect({ baseUrl, model, name: 'teacher' });
 }
 
 async function loadSplit(config: TrainConfig): Promise<LabelFreeSample[]> {
@@ -249,7 +276,7 @@ async function distillStep(
   samples: readonly LabelFreeSample[],
 ): Promise<StepRecord> {
   const { config, student } = ctx;
-  const teacher = ctx.teacher as LoadedPolicy;
+  const teacher = ctx.teacher as Policy;
   const gated = config.method === 'vzero';
   const time: Record<string, number> = {};
   let t = now();
@@ -273,7 +300,7 @@ async function distillStep(
 
   t = now();
   const topK = config.loss.estimator === 'forward-kl-topk' ? config.loss.topK : undefined;
-  const scores = await replay(teacher.policy, trajectories, views, {
+  const scores = await replay(teacher, trajectories, views, {
     studentTokenizerId: student.tokenizer.id,
     negative: gated,
     ...(topK ? { topK } : {}),
