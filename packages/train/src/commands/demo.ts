@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveSeed } from '@vzero/core';
-import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
+import { loadLabelled, type Split, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
@@ -19,10 +19,14 @@ export const DEMO_DEFAULTS = {
   out: 'runs/demo',
   steps: 30,
   seed: 0,
-  /** Samples per split of the demo world. */
-  worldSize: 320,
-  teacherSteps: 500,
-  studentSteps: 250,
+  /**
+   * The starting models are pre-trained (with labels, standing in for the paper's pretrained
+   * models) on a world of their own (seed + 1); V-Zero then trains label-free on another world.
+   */
+  pretrainWorld: { train: 2000, val: 200 },
+  world: { train: 256, val: 64, test: 200, 'test-counter-prior': 200 },
+  teacherSteps: 600,
+  studentSteps: 300,
 };
 
 const EVAL_SPLITS = ['test', 'test-counter-prior'] as const;
@@ -32,19 +36,24 @@ export interface DemoOptions {
   readonly steps: number;
   readonly seed: number;
   readonly fresh?: boolean;
+  /** Smaller worlds and fewer pre-training steps (tests); defaults are DEMO_DEFAULTS. */
+  readonly scale?: Partial<
+    Pick<typeof DEMO_DEFAULTS, 'pretrainWorld' | 'world' | 'teacherSteps' | 'studentSteps'>
+  >;
 }
 
 export async function runDemo(o: DemoOptions, log: (line: string) => void): Promise<string> {
   const started = performance.now();
+  const scale = { ...DEMO_DEFAULTS, ...o.scale };
   await setupTensors(log);
   if (o.fresh) await rm(o.out, { recursive: true, force: true });
   const worldDir = join(o.out, 'world');
+  const pretrainDir = join(o.out, 'pretrain-world');
   const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };
 
-  if (!existsSync(join(worldDir, 'test-counter-prior', 'manifest.jsonl'))) {
-    log(`1/4 world -> ${worldDir}`);
-    await runWorldGenerate({ out: worldDir, split: 'all', n: DEMO_DEFAULTS.worldSize, seed: o.seed }, log);
-  } else log(`1/4 world: reusing ${worldDir}`);
+  log(`1/4 worlds -> ${pretrainDir} (pre-training) and ${worldDir} (V-Zero and evaluation)`);
+  await ensureWorld(pretrainDir, scale.pretrainWorld, o.seed + 1, log);
+  await ensureWorld(worldDir, scale.world, o.seed, log);
 
   for (const role of ['teacher', 'student'] as const) {
     if (existsSync(join(models[role], 'config.json'))) {
@@ -55,9 +64,9 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     await runPretrain(
       {
         role,
-        data: worldDir,
+        data: pretrainDir,
         out: models[role],
-        steps: role === 'teacher' ? DEMO_DEFAULTS.teacherSteps : DEMO_DEFAULTS.studentSteps,
+        steps: role === 'teacher' ? scale.teacherSteps : scale.studentSteps,
         batchSize: 16,
         lr: 3e-3,
         seed: o.seed,
@@ -114,6 +123,22 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     JSON.stringify({ splits: EVAL_SPLITS, teacher: teacherAcc, before, after, minutes }, null, 2) + '\n',
   );
   return report;
+}
+
+/** Generates the missing splits of a world (a split is reused when its manifest exists). */
+async function ensureWorld(
+  dir: string,
+  sizes: Partial<Record<Split, number>>,
+  seed: number,
+  log: (l: string) => void,
+) {
+  for (const [split, n] of Object.entries(sizes) as [Split, number][]) {
+    if (existsSync(join(dir, split, 'manifest.jsonl'))) {
+      log(`  ${split}: reusing ${join(dir, split)}`);
+      continue;
+    }
+    await runWorldGenerate({ out: dir, split, n, seed }, log);
+  }
 }
 
 async function evalSplits(

@@ -1,0 +1,31 @@
+// The README's main job, at a tiny scale: every stage runs and the report holds its numbers.
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDemo } from '../src/commands/demo.js';
+
+describe('vzero demo', () => {
+  it('builds worlds and models, trains, and reports accuracy before and after', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'vzero-demo-')), 'demo');
+    const lines: string[] = [];
+    const scale = {
+      pretrainWorld: { train: 8, val: 4 },
+      world: { train: 8, val: 2, test: 4, 'test-counter-prior': 4 },
+      teacherSteps: 2,
+      studentSteps: 2,
+    };
+    const report = await runDemo({ out, steps: 1, seed: 0, scale }, (l) => lines.push(l));
+    expect(report).toMatch(/\| teacher \(full image \+ positive crop\) \| \d+\.\d% \| \d+\.\d% \|/);
+    expect(report).toMatch(/\| student after V-Zero \(1 steps\) \|/);
+    const json = JSON.parse(await readFile(join(out, 'demo.json'), 'utf8'));
+    expect(json.before).toHaveLength(2);
+    expect(json.after[0].n).toBe(4);
+    expect(existsSync(join(out, 'vzero', 'metrics.jsonl'))).toBe(true);
+    // A second run reuses the worlds and models instead of rebuilding them.
+    const again: string[] = [];
+    await runDemo({ out, steps: 1, seed: 0, scale }, (l) => again.push(l));
+    expect(again.filter((l) => /reusing/.test(l)).length).toBeGreaterThanOrEqual(4);
+  });
+});
