@@ -1,0 +1,150 @@
+// Ablation presets: everything one `vzero ablate --preset NAME` run needs (worlds, starting
+// models, the arms and their training settings, seeds). A preset changes what it must through
+// world config, model overrides and train config, never through package defaults.
+import { UnknownKeyError } from '@vzero/core';
+import type { WorldConfig } from '@vzero/world';
+import type { Method, TrainConfigInput } from '../config.js';
+import type { PretrainSpec } from './pretrain.js';
+
+/** One compared method: a training method plus the config keys that make it this arm. */
+export interface AblateArm {
+  readonly id: string;
+  readonly label: string;
+  /** 'base' evaluates the starting student without training. */
+  readonly method: Method | 'base';
+  readonly train?: TrainConfigInput;
+}
+
+export const ARMS = {
+  base: { id: 'base', label: 'Base (no training)', method: 'base' },
+  opd: { id: 'opd', label: 'OPD (no gate)', method: 'opd' },
+  vzero: { id: 'vzero', label: 'V-Zero (G 8)', method: 'vzero' },
+  sft: { id: 'sft', label: 'SFT (labels)', method: 'sft' },
+  grpo: { id: 'grpo', label: 'GRPO (labels)', method: 'grpo' },
+  rand: {
+    id: 'rand',
+    label: 'Rand. (random crops for both views)',
+    method: 'vzero',
+    train: { views: { randomPositive: true } },
+  },
+  'vzero-g4': { id: 'vzero-g4', label: 'V-Zero (G 4)', method: 'vzero', train: { rollout: { n: 4 } } },
+} as const satisfies Record<string, AblateArm>;
+
+export type ArmId = keyof typeof ARMS;
+
+export interface AblatePreset {
+  readonly name: string;
+  readonly description: string;
+  readonly world: {
+    /** WorldConfig overrides shared by both worlds. */
+    readonly config: Partial<WorldConfig>;
+    /** Labelled world the starting models are pre-trained on (seed `pretrainSeed`). */
+    readonly pretrain: { readonly train: number; readonly val: number };
+    readonly pretrainSeed: number;
+    /** World of the comparison (seed `seed`): label-free train data, val for choosing, test splits. */
+    readonly main: {
+      readonly train: number;
+      readonly val: number;
+      readonly test: number;
+      readonly 'test-counter-prior': number;
+    };
+    readonly seed: number;
+  };
+  readonly models: { readonly teacher: PretrainSpec; readonly student: PretrainSpec };
+  /** Training config shared by every arm (method, seed, out, data and models are set per run). */
+  readonly train: TrainConfigInput;
+  readonly steps: number;
+  /** Evaluate every N steps (val for choosing the checkpoint; test splits reported at that step). */
+  readonly evalEvery: number;
+  readonly seeds: number;
+  readonly arms: readonly ArmId[];
+}
+
+const ALL_ARMS: readonly ArmId[] = ['base', 'opd', 'rand', 'vzero', 'vzero-g4', 'sft', 'grpo'];
+
+export const ABLATE_PRESETS = {
+  /**
+   * The comparison of docs/RESULTS.md (about an hour on 2 cores). Targets are 24-36 px (at most
+   * 0.66% of the 512x384 image) and the student sees the full image at 128 px in 16 px patches:
+   * the same 64 image tokens as the 64 px student, but a target covers 6-9 px of its view, so the
+   * evidence is perceivable by the student and not only by the teacher's crop.
+   */
+  'paper-table': {
+    name: 'paper-table',
+    description: 'all arms, 3 seeds, 40 steps; perceivable targets for a 128 px student',
+    world: {
+      config: { targetSizeMin: 24, targetSizeMax: 36 },
+      pretrain: { train: 1500, val: 200 },
+      pretrainSeed: 1,
+      main: { train: 512, val: 100, test: 200, 'test-counter-prior': 200 },
+      seed: 0,
+    },
+    models: {
+      teacher: { preset: 'teacher', steps: 500, batchSize: 16, lr: 3e-3 },
+      student: {
+        preset: 'student',
+        overrides: { patchSize: 16, images: [{ role: 'full', size: 128 }] },
+        steps: 150,
+        batchSize: 16,
+        lr: 3e-3,
+      },
+    },
+    train: {
+      rollout: { n: 8, maxTokens: 12 },
+      optim: { lr: 1e-3, promptsPerStep: 8, miniBatches: 2 },
+      gate: { preset: 'reference' },
+    },
+    steps: 40,
+    evalEvery: 10,
+    seeds: 3,
+    arms: ALL_ARMS,
+  },
+  /** Every arm for 2 steps on a tiny world and tiny models: checks the pipeline end to end. */
+  smoke: {
+    name: 'smoke',
+    description: 'pipeline check: tiny world, tiny models, 2 steps',
+    world: {
+      config: {
+        width: 160,
+        height: 120,
+        distractorsMin: 3,
+        distractorsMax: 5,
+        targetSizeMin: 10,
+        targetSizeMax: 14,
+        distractorSizeMin: 6,
+        distractorSizeMax: 12,
+      },
+      pretrain: { train: 16, val: 4 },
+      pretrainSeed: 1,
+      main: { train: 8, val: 4, test: 4, 'test-counter-prior': 4 },
+      seed: 0,
+    },
+    models: {
+      teacher: { preset: 'tiny', steps: 4, batchSize: 4, lr: 3e-3 },
+      student: {
+        preset: 'tiny',
+        overrides: { images: [{ role: 'full', size: 16 }] },
+        steps: 4,
+        batchSize: 4,
+        lr: 3e-3,
+      },
+    },
+    train: {
+      rollout: { n: 3, maxTokens: 8 },
+      optim: { lr: 1e-2, promptsPerStep: 2, miniBatches: 1 },
+    },
+    steps: 2,
+    evalEvery: 1,
+    seeds: 2,
+    arms: ALL_ARMS,
+  },
+} as const satisfies Record<string, AblatePreset>;
+
+export type AblatePresetName = keyof typeof ABLATE_PRESETS;
+
+export function ablatePreset(name: string): AblatePreset {
+  if (!Object.hasOwn(ABLATE_PRESETS, name)) {
+    throw new UnknownKeyError('--preset', name, Object.keys(ABLATE_PRESETS));
+  }
+  return ABLATE_PRESETS[name as AblatePresetName];
+}

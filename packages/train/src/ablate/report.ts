@@ -1,0 +1,163 @@
+// Reducing the runs of an ablation to what RESULTS.md shows: per arm, the val-selected
+// checkpoint's accuracy (mean and sample standard deviation over seeds), the accuracy curve by
+// step (mean over seeds) and the training time to the selected step.
+import type { EvalSummary } from '../evaluation.js';
+import { ARMS, type AblatePreset, type ArmId } from './presets.js';
+
+export interface CurvePoint {
+  readonly step: number;
+  /** Training seconds (evaluation excluded) when this point was evaluated. */
+  readonly seconds: number;
+  readonly val: number;
+  readonly test: number;
+  readonly counterPrior: number;
+}
+
+export interface RunResult {
+  readonly arm: ArmId;
+  readonly seed: number;
+  readonly curve: readonly CurvePoint[];
+  readonly trainSeconds: number;
+  /** Mean gate diagnostics over the steps (gated arms only). */
+  readonly gate?: {
+    readonly weightStd: number;
+    readonly fractionDeltaPositive: number;
+    readonly deltaMean: number;
+  };
+}
+
+export interface Stat {
+  readonly mean: number;
+  readonly std: number;
+  readonly n: number;
+}
+
+export interface ArmSummary {
+  readonly arm: ArmId;
+  readonly label: string;
+  /** Accuracy at the step chosen on val, over seeds. */
+  readonly selected: {
+    readonly step: Stat;
+    readonly val: Stat;
+    readonly test: Stat;
+    readonly counterPrior: Stat;
+  };
+  /** Accuracy after the last step, over seeds. */
+  readonly final: { readonly val: Stat; readonly test: Stat; readonly counterPrior: Stat };
+  /** Training seconds to the val-selected step. */
+  readonly secondsToBest: Stat;
+  readonly secondsPerStep: Stat;
+  readonly curve: readonly {
+    readonly step: number;
+    readonly val: Stat;
+    readonly test: Stat;
+    readonly counterPrior: Stat;
+  }[];
+  readonly gate?: RunResult['gate'];
+}
+
+type Splits = 'val' | 'test' | 'test-counter-prior';
+
+export interface AblateReport {
+  readonly preset: AblatePreset;
+  readonly seeds: number;
+  readonly backend: string;
+  readonly minutes: number;
+  readonly splitSizes: Record<Splits, number>;
+  readonly starting: {
+    readonly teacher: {
+      readonly positive: Record<Splits, EvalSummary>;
+      readonly negative: Record<Splits, EvalSummary>;
+    };
+    readonly student: Record<Splits, EvalSummary>;
+  };
+  readonly arms: readonly ArmSummary[];
+  readonly runs: readonly RunResult[];
+}
+
+export function stat(xs: readonly number[]): Stat {
+  const n = xs.length;
+  const mean = n ? xs.reduce((a, b) => a + b, 0) / n : Number.NaN;
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+/** The val-selected point of a run: best val accuracy, the earliest step on ties. */
+export function selectOnVal(curve: readonly CurvePoint[]): CurvePoint {
+  let best = curve[0];
+  if (!best) throw new Error('a run has no evaluation points');
+  for (const p of curve) if (p.val > best.val) best = p;
+  return best;
+}
+
+export function summarise(input: Omit<AblateReport, 'arms'>): AblateReport {
+  const arms: ArmSummary[] = [];
+  for (const armId of input.preset.arms) {
+    const label = ARMS[armId].label;
+    if (armId === 'base') {
+      const s = input.starting.student;
+      const one = (x: number) => stat([x]);
+      const point = {
+        val: one(s.val.accuracy),
+        test: one(s.test.accuracy),
+        counterPrior: one(s['test-counter-prior'].accuracy),
+      };
+      arms.push({
+        arm: armId,
+        label,
+        selected: { step: one(0), ...point },
+        final: point,
+        secondsToBest: one(0),
+        secondsPerStep: one(0),
+        curve: [{ step: 0, ...point }],
+      });
+      continue;
+    }
+    const runs = input.runs.filter((r) => r.arm === armId);
+    if (runs.length === 0) continue;
+    const chosen = runs.map((r) => selectOnVal(r.curve));
+    const last = runs.map((r) => r.curve[r.curve.length - 1] as CurvePoint);
+    const steps = [...new Set(runs.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
+    const gates = runs.flatMap((r) => (r.gate ? [r.gate] : []));
+    arms.push({
+      arm: armId,
+      label,
+      selected: {
+        step: stat(chosen.map((p) => p.step)),
+        val: stat(chosen.map((p) => p.val)),
+        test: stat(chosen.map((p) => p.test)),
+        counterPrior: stat(chosen.map((p) => p.counterPrior)),
+      },
+      final: {
+        val: stat(last.map((p) => p.val)),
+        test: stat(last.map((p) => p.test)),
+        counterPrior: stat(last.map((p) => p.counterPrior)),
+      },
+      secondsToBest: stat(chosen.map((p) => p.seconds)),
+      secondsPerStep: stat(runs.map((r) => r.trainSeconds / Math.max(1, lastStep(r)))),
+      curve: steps.map((step) => {
+        const at = runs.flatMap((r) => r.curve.filter((p) => p.step === step));
+        return {
+          step,
+          val: stat(at.map((p) => p.val)),
+          test: stat(at.map((p) => p.test)),
+          counterPrior: stat(at.map((p) => p.counterPrior)),
+        };
+      }),
+      ...(gates.length
+        ? {
+            gate: {
+              weightStd: stat(gates.map((g) => g.weightStd)).mean,
+              fractionDeltaPositive: stat(gates.map((g) => g.fractionDeltaPositive)).mean,
+              deltaMean: stat(gates.map((g) => g.deltaMean)).mean,
+            },
+          }
+        : {}),
+    });
+  }
+  return { ...input, arms };
+}
+
+function lastStep(r: RunResult): number {
+  return r.curve[r.curve.length - 1]?.step ?? 0;
+}

@@ -1,0 +1,295 @@
+// `vzero ablate`: worlds -> starting models -> every arm x seed -> JSON + markdown report.
+// Checkpoints are chosen on val only: each run is evaluated every `evalEvery` steps on val, test
+// and test-counter-prior, the step with the best val accuracy is selected, and the test numbers
+// of that step are reported. Finished runs are reused, so an interrupted ablation continues.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidInputError, deriveSeed, type LabelFreeSample } from '@vzero/core';
+import { generateWorld, loadLabelled, type Split, type WorldLabelledSample } from '@vzero/world';
+import { parseTrainConfig, type TrainConfigInput } from '../config.js';
+import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { loadPolicy, type LoadedPolicy } from '../models.js';
+import { PromptFactory } from '../prompts.js';
+import { setupTensors } from '../tensors.js';
+import { train, type EvalRecord, type StepRecord } from '../trainer.js';
+import { ARMS, ablatePreset, type AblatePreset, type ArmId } from './presets.js';
+import { pretrainRole } from './pretrain.js';
+import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
+import { renderMarkdown } from './markdown.js';
+
+export const EVAL_SPLITS = ['val', 'test', 'test-counter-prior'] as const;
+export type EvalSplit = (typeof EVAL_SPLITS)[number];
+
+export interface AblateOptions {
+  /** Preset name (see ABLATE_PRESETS) or a preset object. */
+  readonly preset: string | AblatePreset;
+  /** Work folder: worlds, models, one folder per run. */
+  readonly out: string;
+  /** Where RESULTS.md and results/<preset>.json go. */
+  readonly docs: string;
+  /** Seeds per arm (default: the preset's). */
+  readonly seeds?: number;
+  /** Use these starting models instead of pre-training (e.g. test fixtures). */
+  readonly models?: { readonly student: string; readonly teacher: string };
+  /** Use this world (with train, val, test and test-counter-prior splits) instead of generating one. */
+  readonly world?: string;
+}
+
+export interface AblateOutput {
+  readonly report: AblateReport;
+  readonly json: string;
+  readonly markdown: string;
+}
+
+export async function runAblate(o: AblateOptions, log: (line: string) => void): Promise<AblateOutput> {
+  const started = performance.now();
+  const preset = typeof o.preset === 'string' ? ablatePreset(o.preset) : o.preset;
+  const seeds = o.seeds ?? preset.seeds;
+  if (!Number.isInteger(seeds) || seeds < 1)
+    throw new InvalidInputError('--seeds', seeds, 'expected an integer >= 1');
+  const setup = await setupTensors(log);
+  await mkdir(o.out, { recursive: true });
+
+  // 1. Worlds.
+  const world = o.world ?? join(o.out, 'world');
+  const pretrainWorld = join(o.out, 'pretrain-world');
+  if (!o.world) {
+    log(`ablate ${preset.name}: world -> ${world}`);
+    await ensureWorld(world, preset.world.main, preset.world.seed, preset.world.config);
+  }
+  if (!o.models) {
+    log(`ablate ${preset.name}: pre-training world -> ${pretrainWorld}`);
+    await ensureWorld(pretrainWorld, preset.world.pretrain, preset.world.pretrainSeed, preset.world.config);
+  }
+
+  // 2. Starting models.
+  const models = o.models ?? {
+    teacher: join(o.out, 'models', 'teacher'),
+    student: join(o.out, 'models', 'student'),
+  };
+  if (!o.models) {
+    for (const role of ['teacher', 'student'] as const) {
+      if (existsSync(join(models[role], 'accuracy.json'))) {
+        log(`${role}: reusing ${models[role]}`);
+        continue;
+      }
+      await rm(models[role], { recursive: true, force: true });
+      await pretrainRole(role, preset.models[role], pretrainWorld, models[role], 0, log);
+    }
+  }
+
+  const splits = Object.fromEntries(
+    await Promise.all(EVAL_SPLITS.map(async (s) => [s, await loadLabelled(world, s)] as const)),
+  ) as Record<EvalSplit, WorldLabelledSample[]>;
+
+  // 3. The starting models on every split (the teacher with the positive and the negative view).
+  const teacher = await loadPolicy(models.teacher, 'models.teacher', 'teacher');
+  const startingTeacher = {
+    positive: await evalAll(teacher, splits, 'positive'),
+    negative: await evalAll(teacher, splits, 'negative'),
+  };
+  teacher.model.dispose();
+  const base = await loadPolicy(models.student, 'models.student', 'student');
+  const baseEval = await evalAll(base, splits, 'student');
+  base.model.dispose();
+  log(
+    `starting models: teacher test ${pct(startingTeacher.positive.test)} (negative view ${pct(startingTeacher.negative.test)}), student test ${pct(baseEval.test)}, counter-prior ${pct(baseEval['test-counter-prior'])}`,
+  );
+
+  // 4. Every arm x seed.
+  const runs: RunResult[] = [];
+  const trained = preset.arms.filter((a) => ARMS[a].method !== 'base');
+  const total = trained.length * seeds;
+  let done = 0;
+  for (const armId of trained) {
+    for (let seed = 0; seed < seeds; seed++) {
+      done++;
+      log(`run ${done}/${total}: ${armId} seed ${seed}`);
+      runs.push(await runArm(armId, seed, preset, { out: o.out, world, models, splits, baseEval }, log));
+    }
+  }
+
+  const report = summarise({
+    preset,
+    seeds,
+    backend: `${setup.backend.chosen}${setup.native.available ? ' + native kernels' : ''}`,
+    minutes: (performance.now() - started) / 60000,
+    starting: {
+      teacher: startingTeacher,
+      student: baseEval,
+    },
+    runs,
+    splitSizes: Object.fromEntries(EVAL_SPLITS.map((s) => [s, splits[s].length])) as Record<
+      EvalSplit,
+      number
+    >,
+  });
+  const json = join(o.docs, 'results', `${preset.name}.json`);
+  const markdown = join(o.docs, 'RESULTS.md');
+  await mkdir(join(o.docs, 'results'), { recursive: true });
+  await writeFile(json, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(markdown, renderMarkdown(report, `results/${preset.name}.json`));
+  log(`ablate ${preset.name}: ${report.minutes.toFixed(1)} min; ${markdown}, ${json}`);
+  return { report, json, markdown };
+}
+
+interface RunContext {
+  readonly out: string;
+  readonly world: string;
+  readonly models: { readonly student: string; readonly teacher: string };
+  readonly splits: Record<EvalSplit, WorldLabelledSample[]>;
+  readonly baseEval: Record<EvalSplit, EvalSummary>;
+}
+
+async function runArm(
+  armId: ArmId,
+  seed: number,
+  preset: AblatePreset,
+  ctx: RunContext,
+  log: (line: string) => void,
+): Promise<RunResult> {
+  const arm = ARMS[armId];
+  const dir = join(ctx.out, 'runs', `${armId}-seed${seed}`);
+  const resultFile = join(dir, 'result.json');
+  if (existsSync(resultFile)) {
+    log(`  reusing ${resultFile}`);
+    return JSON.parse(await readFile(resultFile, 'utf8')) as RunResult;
+  }
+  await rm(dir, { recursive: true, force: true });
+  const raw = merge(
+    merge(preset.train, (('train' in arm ? arm.train : undefined) ?? {}) as TrainConfigInput),
+    {
+      method: arm.method as TrainConfigInput['method'],
+      seed,
+      steps: preset.steps,
+      out: dir,
+      checkpointEvery: 0,
+      data: { dir: ctx.world, split: 'train' },
+      models: ctx.models,
+      eval: { splits: [...EVAL_SPLITS], every: preset.evalEvery },
+    },
+  );
+  const config = parseTrainConfig(raw, `preset ${preset.name} arm ${armId}`);
+
+  // Training time excludes evaluation: the clock runs over the steps only.
+  let trainMs = 0;
+  const points = new Map<number, { seconds: number; acc: Partial<Record<EvalSplit, number>> }>();
+  const gateStats: StepRecord['gate'][] = [];
+  const evaluate = async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
+    const s = split as EvalSplit;
+    const summary = step === 0 ? ctx.baseEval[s] : await evalSplit(student, ctx.splits[s]);
+    const point = points.get(step) ?? { seconds: trainMs / 1000, acc: {} };
+    point.acc[s] = summary.accuracy;
+    points.set(step, point);
+    return { event: 'eval', step, split, ...summary };
+  };
+  const progressEvery = Math.max(1, Math.floor(preset.steps / 4));
+  const result = await train(config, {
+    hooks: {
+      evaluate,
+      onStep: (r) => {
+        trainMs += r.time['total'] ?? 0;
+        if (r.gate) gateStats.push(r.gate);
+        if (r.step % progressEvery === 0)
+          log(
+            `  ${armId} seed ${seed} step ${r.step}/${preset.steps}: loss ${r.loss.toFixed(4)}, ${(trainMs / 1000).toFixed(0)} s`,
+          );
+      },
+      onEval: (e) => {
+        if (e.step > 0)
+          log(`  ${armId} seed ${seed} step ${e.step} ${e.split}: ${(e.accuracy * 100).toFixed(1)}%`);
+      },
+    },
+  });
+  result.student.model.dispose();
+  const curve: CurvePoint[] = [...points.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([step, p]) => ({
+      step,
+      seconds: p.seconds,
+      val: p.acc.val ?? Number.NaN,
+      test: p.acc.test ?? Number.NaN,
+      counterPrior: p.acc['test-counter-prior'] ?? Number.NaN,
+    }));
+  const gate =
+    gateStats.length > 0
+      ? {
+          weightStd: mean(gateStats.map((g) => g?.weightStd ?? 0)),
+          fractionDeltaPositive: mean(gateStats.map((g) => g?.fractionDeltaPositive ?? 0)),
+          deltaMean: mean(gateStats.map((g) => g?.deltaMean ?? 0)),
+        }
+      : undefined;
+  const run: RunResult = { arm: armId, seed, curve, trainSeconds: trainMs / 1000, ...(gate ? { gate } : {}) };
+  await writeFile(resultFile, JSON.stringify(run, null, 2) + '\n');
+  return run;
+}
+
+async function ensureWorld(
+  dir: string,
+  sizes: Readonly<Partial<Record<Split, number>>>,
+  seed: number,
+  config: AblatePreset['world']['config'],
+): Promise<void> {
+  for (const [split, n] of Object.entries(sizes) as [Split, number][]) {
+    const stamp = join(dir, split, 'world.json');
+    if (existsSync(stamp)) {
+      const made = JSON.parse(await readFile(stamp, 'utf8')) as { n?: number; seed?: number };
+      if (made.n === n && made.seed === seed) continue;
+    }
+    await rm(join(dir, split), { recursive: true, force: true });
+    await generateWorld({ out: dir, split, n, seed, ...config });
+  }
+}
+
+type View = 'student' | 'positive' | 'negative';
+
+async function evalAll(
+  loaded: LoadedPolicy,
+  splits: Record<EvalSplit, WorldLabelledSample[]>,
+  view: View,
+): Promise<Record<EvalSplit, EvalSummary>> {
+  const out: Partial<Record<EvalSplit, EvalSummary>> = {};
+  for (const s of EVAL_SPLITS) out[s] = await evalSplit(loaded, splits[s], view);
+  return out as Record<EvalSplit, EvalSummary>;
+}
+
+function evalSplit(
+  loaded: LoadedPolicy,
+  samples: readonly WorldLabelledSample[],
+  view: View = 'student',
+): Promise<EvalSummary> {
+  const config = loaded.model.config;
+  const factory = new PromptFactory(config, view === 'student' ? undefined : config, {
+    negative: 'outside-downsampled',
+    factor: 2,
+    padding: 0.5,
+    seed: deriveSeed(0, 'views'),
+    encode: false,
+  });
+  return evaluatePolicy(loaded.policy, samples, async (s) => {
+    if (view === 'student') return factory.student(s);
+    if (view === 'positive') return factory.teacherPositive(s);
+    // The views need no answers: hand forSample the sample without them.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { answer, answerIndex, facts, ...free } = s;
+    const { teacher } = await factory.forSample(free as LabelFreeSample);
+    return teacher.negative as NonNullable<typeof teacher.negative>;
+  });
+}
+
+/** Merges config objects one level per section (later wins). */
+function merge(a: TrainConfigInput, b: TrainConfigInput): TrainConfigInput {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object'
+        ? { ...(cur as object), ...(v as object) }
+        : v;
+  }
+  return out as TrainConfigInput;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const pct = (e: EvalSummary) => `${(e.accuracy * 100).toFixed(1)}%`;

@@ -1,0 +1,25 @@
+// `vzero ablate --preset paper-table|smoke [--out DIR] [--docs DIR] [--seeds N]`: regenerates
+// RESULTS.md and the JSON behind it. The smoke preset writes its report into the work folder
+// unless --docs says otherwise, so a pipeline check never overwrites docs/.
+import { join } from 'node:path';
+import { runAblate, type AblateOutput } from '../ablate/run.js';
+import { ablatePreset } from '../ablate/presets.js';
+
+export interface AblateCommandOptions {
+  readonly preset: string;
+  readonly out?: string;
+  readonly docs?: string;
+  readonly seeds?: number;
+}
+
+export const ABLATE_DEFAULTS = { preset: 'paper-table' };
+
+export async function runAblateCommand(
+  o: AblateCommandOptions,
+  log: (line: string) => void,
+): Promise<AblateOutput> {
+  const preset = ablatePreset(o.preset);
+  const out = o.out ?? join('runs', 'ablate', preset.name);
+  const docs = o.docs ?? (preset.name === 'paper-table' ? 'docs' : out);
+  return runAblate({ preset, out, docs, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}) }, log);
+}

@@ -1,0 +1,119 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UnknownKeyError, InvalidInputError } from '@vzero/core';
+import { runAblate } from '../src/ablate/run.js';
+import { runAblateCommand } from '../src/commands/ablate.js';
+import { ablatePreset } from '../src/ablate/presets.js';
+import { selectOnVal, stat, type AblateReport } from '../src/ablate/report.js';
+import { makeFixture, type Fixture } from './fixture.js';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await makeFixture({ train: 6, val: 4, test: 4, 'test-counter-prior': 4 });
+});
+
+describe('ablation statistics', () => {
+  it('stat gives the mean and the sample standard deviation', () => {
+    const s = stat([0.5, 0.7, 0.9]);
+    expect(s.mean).toBeCloseTo(0.7, 12);
+    expect(s.std).toBeCloseTo(0.2, 12); // sqrt((0.04 + 0 + 0.04) / 2)
+    expect(stat([0.4])).toEqual({ mean: 0.4, std: 0, n: 1 });
+  });
+
+  it('selectOnVal picks the best val step, the earliest on ties, whatever the test numbers', () => {
+    const p = (step: number, val: number, test: number) => ({
+      step,
+      seconds: step,
+      val,
+      test,
+      counterPrior: 0,
+    });
+    expect(selectOnVal([p(0, 0.5, 0.9), p(10, 0.7, 0.1), p(20, 0.7, 0.8), p(30, 0.6, 1)]).step).toBe(10);
+  });
+
+  it('names unknown presets and rejects bad seed counts', async () => {
+    expect(() => ablatePreset('paper-tabel')).toThrow(UnknownKeyError);
+    expect(() => ablatePreset('paper-tabel')).toThrow(/did you mean "paper-table"/);
+    await expect(
+      runAblate({ preset: 'smoke', out: join(f.root, 'bad'), docs: join(f.root, 'bad'), seeds: 0 }, () => {}),
+    ).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
+  it('runs every arm and seed and writes a consistent JSON and RESULTS.md', async () => {
+    const out = join(f.root, 'ablate');
+    const docs = join(f.root, 'docs');
+    const lines: string[] = [];
+    const tensors = tf.memory().numTensors;
+    const result = await runAblate({ preset: 'smoke', out, docs, models: f.models, world: f.world }, (l) =>
+      lines.push(l),
+    );
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(result.json).toBe(join(docs, 'results', 'smoke.json'));
+    const report = JSON.parse(await readFile(result.json, 'utf8')) as AblateReport;
+    expect(report.arms.map((a) => a.arm)).toEqual([
+      'base',
+      'opd',
+      'rand',
+      'vzero',
+      'vzero-g4',
+      'sft',
+      'grpo',
+    ]);
+    expect(report.runs).toHaveLength(6 * 2);
+    expect(report.splitSizes).toEqual({ val: 4, test: 4, 'test-counter-prior': 4 });
+    for (const run of report.runs) {
+      expect(run.curve.map((c) => c.step)).toEqual([0, 1, 2]);
+      // Step 0 is the starting student for every arm.
+      expect(run.curve[0]?.test).toBe(report.starting.student.test.accuracy);
+      for (const c of run.curve)
+        for (const x of [c.val, c.test, c.counterPrior]) expect(x).toBeGreaterThanOrEqual(0);
+      expect(run.trainSeconds).toBeGreaterThan(0);
+      expect(run.gate !== undefined).toBe(
+        run.arm === 'vzero' || run.arm === 'rand' || run.arm === 'vzero-g4',
+      );
+    }
+    // Each arm's reported test accuracy is the mean over seeds of the val-selected points.
+    for (const arm of report.arms.filter((a) => a.arm !== 'base')) {
+      const chosen = report.runs.filter((r) => r.arm === arm.arm).map((r) => selectOnVal(r.curve));
+      expect(arm.selected.test.n).toBe(2);
+      expect(arm.selected.test.mean).toBeCloseTo(stat(chosen.map((p) => p.test)).mean, 12);
+      expect(arm.selected.val.mean).toBeCloseTo(stat(chosen.map((p) => p.val)).mean, 12);
+    }
+    const md = await readFile(result.markdown, 'utf8');
+    expect(result.markdown).toBe(join(docs, 'RESULTS.md'));
+    for (const heading of [
+      '## Starting models',
+      '## Methods',
+      '## Gate ablation',
+      '## Group size',
+      '## Accuracy by training step',
+      '## Reading',
+    ])
+      expect(md).toContain(heading);
+    expect(md).toContain('pnpm vzero ablate --preset smoke');
+    const base = report.arms[0] as AblateReport['arms'][number];
+    expect(md).toContain(`| Base (no training) | ${(base.selected.val.mean * 100).toFixed(1)} |`);
+    expect(lines.some((l) => l.startsWith('run 12/12: grpo seed 1'))).toBe(true);
+
+    // A second invocation reuses the finished runs.
+    const again: string[] = [];
+    await runAblate({ preset: 'smoke', out, docs, models: f.models, world: f.world, seeds: 1 }, (l) =>
+      again.push(l),
+    );
+    expect(again.filter((l) => l.includes('reusing'))).toHaveLength(6);
+  }, 60_000);
+
+  it('the command builds its own world and models and keeps the report out of docs/', async () => {
+    const out = join(f.root, 'cmd');
+    const r = await runAblateCommand({ preset: 'smoke', out, seeds: 1 }, () => {});
+    expect(r.markdown).toBe(join(out, 'RESULTS.md'));
+    expect(existsSync(join(out, 'models', 'student', 'config.json'))).toBe(true);
+    expect(existsSync(join(out, 'world', 'test-counter-prior', 'manifest.jsonl'))).toBe(true);
+    expect(r.report.runs).toHaveLength(6);
+  }, 60_000);
+});
