@@ -170,28 +170,40 @@ async function main(): Promise<ConfigResult> {
 
   if (values.wins) {
     log('algorithmic wins');
-    result.wins = await wins(prompts, views, sampling, trajectories);
+    await guard('wins', async () => (result.wins = await wins(prompts, views, sampling, trajectories)));
     tensors['afterWins'] = tf.memory().numTensors;
   }
   dispose();
 
   log('matmul shapes');
-  result.matmul = await matmuls();
+  await guard('matmul', async () => (result.matmul = await matmuls()));
   tensors['afterMatmul'] = tf.memory().numTensors;
 
   log('training');
-  result.train = await trainSteps();
+  await guard('train', async () => (result.train = await trainSteps()));
   tensors['afterTrain'] = tf.memory().numTensors;
 
   if (values.reference) {
     log('kernel profile of one V-Zero training step');
-    result.trainTopKernels = await profileTrainStep();
+    await guard('trainProfile', async () => (result.trainTopKernels = await profileTrainStep()));
     log('reference transformer');
-    result.reference = await reference();
+    await guard('reference', async () => (result.reference = await reference()));
     tensors['afterReference'] = tf.memory().numTensors;
   }
   result.tensors = tensors;
+  if (Object.keys(errors).length) result.errors = errors;
   return result;
+}
+
+/** A failing workload is recorded and the others still run. */
+const errors: Record<string, string> = {};
+async function guard(name: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    errors[name] = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`${name} failed: ${errors[name]!.split('\n')[0]}`);
+  }
 }
 
 async function wins(

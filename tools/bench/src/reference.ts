@@ -47,9 +47,11 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
   if (d % heads !== 0) throw new InvalidInputError('spec.heads', heads, `must divide width ${d}`);
   const dh = d / heads;
   let s = seed;
-  const init = (shape: number[], std: number) => tf.variable(tf.randomNormal(shape, 0, std, 'float32', s++));
-  const ones = (n: number) => tf.variable(tf.ones([n]));
-  const zeros = (n: number) => tf.variable(tf.zeros([n]));
+  // In tidy, so the initial values are freed once copied into the variables.
+  const init = (shape: number[], std: number) =>
+    tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, std, 'float32', s++)));
+  const ones = (n: number) => tf.tidy(() => tf.variable(tf.ones([n])));
+  const zeros = (n: number) => tf.tidy(() => tf.variable(tf.zeros([n])));
   const emb = init([V, d], 0.05);
   const pos = init([T, d], 0.05);
   const blocks = Array.from({ length: layers }, () => ({

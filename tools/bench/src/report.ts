@@ -74,6 +74,12 @@ export function formatReport(r: SuiteResult): string {
       ),
     ),
   );
+  for (const c of ok.filter((x) => x.errors))
+    out.push(
+      `${c.config}: failed workloads: ${Object.entries(c.errors!)
+        .map(([k, v]) => `${k} (${v.split('\n')[0]})`)
+        .join('; ')}`,
+    );
   const stages = [...new Set(ok.flatMap((c) => Object.keys(c.train?.stageMs ?? {})))];
   if (stages.length) {
     out.push('\ntraining step, ms by stage');

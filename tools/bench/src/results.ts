@@ -70,6 +70,8 @@ export interface ConfigResult {
   /** tf.memory().numTensors at start and after each workload. */
   readonly tensors?: Record<string, number>;
   readonly wallSeconds?: number;
+  /** Workloads that failed (the others still ran), with the error. */
+  readonly errors?: Record<string, string>;
   readonly loadAverage?: { readonly start: string; readonly end: string };
 }
 

@@ -108,10 +108,11 @@ class Reference:
 
 
 def blas_of_config(config: str) -> str:
-    for line in config.splitlines():
-        if "BLAS_INFO" in line or "LAPACK_INFO" in line:
-            return line.strip()
-    return "unknown"
+    """BLAS_INFO from torch.__config__.show() ("generic" means the system libblas.so.3)."""
+    import re
+
+    m = re.search(r"BLAS_INFO=([^,\s]+)", config)
+    return m.group(1) if m else "unknown"
 
 
 def loaded_blas() -> list:
