@@ -3,7 +3,7 @@
 // prompt (and, for the teacher, the full image by both views); the prompt text is prefilled
 // once per prompt and its cache copied to the G rollouts.
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError, Rng, deriveSeed } from '@vzero/core';
+import { InvalidInputError, Rng, checkSamplingOptions, deriveSeed } from '@vzero/core';
 import type {
   Policy,
   Prompt,
@@ -80,7 +80,7 @@ export class LocalPolicy implements Policy {
   }
 
   async sample(prompts: readonly Prompt[], options: SamplingOptions): Promise<SampledResponse[][]> {
-    checkSampling(options, this.tokenizer.size);
+    checkSamplingOptions(options, this.tokenizer.size);
     const encoded = prompts.map((p, i) => this.encodePrompt(p, `prompts[${i}]`));
     encoded.forEach((p, i) => this.model.checkPrompt(p, `prompts[${i}]`));
     if (encoded.length === 0) return [];
@@ -248,29 +248,6 @@ export class LocalPolicy implements Policy {
 }
 
 type FinishState = 'stop' | 'length';
-
-function checkSampling(o: SamplingOptions, V: number): void {
-  const int = (field: string, v: number, lo: number): void => {
-    if (!Number.isInteger(v) || v < lo)
-      throw new InvalidInputError(`options.${field}`, v, `expected an integer >= ${lo}`);
-  };
-  int('n', o.n, 1);
-  int('maxTokens', o.maxTokens, 1);
-  int('topK', o.topK, 0);
-  if (!Number.isFinite(o.temperature) || o.temperature < 0) {
-    throw new InvalidInputError('options.temperature', o.temperature, 'expected a finite number >= 0');
-  }
-  if (!Number.isFinite(o.topP) || o.topP <= 0 || o.topP > 1) {
-    throw new InvalidInputError('options.topP', o.topP, 'expected a number in (0, 1]');
-  }
-  if (!Number.isFinite(o.seed))
-    throw new InvalidInputError('options.seed', o.seed, 'expected a finite number');
-  (o.stop ?? []).forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0 || id >= V) {
-      throw new InvalidInputError(`options.stop[${i}]`, id, `expected a token id in [0, ${V})`);
-    }
-  });
-}
 
 /** Lets timers and progress callbacks run between decoding steps. */
 function yieldToEventLoop(): Promise<void> {

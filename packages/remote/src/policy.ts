@@ -2,7 +2,7 @@
 // /v1/chat/completions with per-token log-probs and token ids; teacher scoring through vLLM's
 // prompt_logprobs over [prompt tokens + the student's response tokens], with the prompt's token
 // ids from the server's /tokenize so that every value lines up with a student token.
-import { InvalidInputError, deriveSeed } from '@vzero/core';
+import { InvalidInputError, checkSamplingOptions, deriveSeed } from '@vzero/core';
 import type {
   Policy,
   Prompt,
@@ -210,7 +210,7 @@ export class RemotePolicy implements Policy {
   }
 
   async sample(prompts: readonly Prompt[], options: SamplingOptions): Promise<SampledResponse[][]> {
-    checkSampling(options);
+    checkSamplingOptions(options);
     const G = options.n;
     const jobs: { i: number; g: number; n: number; body: Record<string, unknown> }[] = [];
     prompts.forEach((prompt, i) => {
@@ -492,21 +492,4 @@ function toSampled(
     finishReason: finish,
     text: choice.message.content ?? (decode ? decode(tokenIds) : ''),
   };
-}
-
-function checkSampling(o: SamplingOptions): void {
-  const int = (field: string, v: number, lo: number): void => {
-    if (!Number.isInteger(v) || v < lo)
-      throw new InvalidInputError(`options.${field}`, v, `expected an integer >= ${lo}`);
-  };
-  int('n', o.n, 1);
-  int('maxTokens', o.maxTokens, 1);
-  int('topK', o.topK, 0);
-  if (!Number.isFinite(o.temperature) || o.temperature < 0) {
-    throw new InvalidInputError('options.temperature', o.temperature, 'expected a finite number >= 0');
-  }
-  if (!Number.isFinite(o.topP) || o.topP <= 0 || o.topP > 1) {
-    throw new InvalidInputError('options.topP', o.topP, 'expected a number in (0, 1]');
-  }
-  if (!Number.isInteger(o.seed)) throw new InvalidInputError('options.seed', o.seed, 'expected an integer');
 }

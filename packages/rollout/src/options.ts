@@ -1,6 +1,6 @@
 // Rollout options: the Policy's SamplingOptions plus batching and progress. Validated at the
 // boundary so that a bad setting is an error naming the field, never a NaN inside a sampler.
-import { InvalidInputError, UnknownKeyError, type SamplingOptions } from '@vzero/core';
+import { InvalidInputError, UnknownKeyError, checkSamplingOptions, type SamplingOptions } from '@vzero/core';
 
 /** Progress after each policy call. */
 export interface RolloutProgress {
@@ -59,30 +59,8 @@ export function validateRolloutOptions(options: RolloutOptions): void {
       throw new UnknownKeyError('rollout options', key, KNOWN_KEYS);
     }
   }
-  const { n, temperature, topP, topK, maxTokens, stop, seed, batchSize, onProgress } = options;
-  if (!isInteger(n) || n < 1) throw new InvalidInputError('options.n', n, 'expected an integer >= 1');
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-    throw new InvalidInputError('options.temperature', temperature, 'expected a finite number >= 0');
-  }
-  if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) {
-    throw new InvalidInputError('options.topP', topP, 'expected a number in (0, 1]');
-  }
-  if (!isInteger(topK) || topK < 0) {
-    throw new InvalidInputError('options.topK', topK, 'expected an integer >= 0 (0 disables top-k)');
-  }
-  if (!isInteger(maxTokens) || maxTokens < 1) {
-    throw new InvalidInputError('options.maxTokens', maxTokens, 'expected an integer >= 1');
-  }
-  if (!isInteger(seed)) throw new InvalidInputError('options.seed', seed, 'expected an integer');
-  if (stop !== undefined) {
-    if (!Array.isArray(stop))
-      throw new InvalidInputError('options.stop', stop, 'expected an array of token ids');
-    stop.forEach((id: unknown, i) => {
-      if (!isInteger(id) || id < 0) {
-        throw new InvalidInputError(`options.stop[${i}]`, id, 'expected a token id (integer >= 0)');
-      }
-    });
-  }
+  checkSamplingOptions(options);
+  const { batchSize, onProgress } = options;
   if (batchSize !== undefined && (!isInteger(batchSize) || batchSize < 1)) {
     throw new InvalidInputError('options.batchSize', batchSize, 'expected an integer >= 1');
   }
