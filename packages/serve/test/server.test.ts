@@ -258,7 +258,9 @@ describe('vzero serve', () => {
     const own = await startServer({ checkpoint: dir, port: 0, handleSignals: true });
     expect(process.listenerCount('SIGTERM')).toBeGreaterThan(0);
     const pending = post(`${own.url}/v1/chat/completions`, chat({ n: 8, max_tokens: 20, seed: 1 }));
-    await new Promise((ok) => setTimeout(ok, 20));
+    // Close only once the server has the request (a fixed delay races with a loaded machine).
+    for (let i = 0; i < 500 && own.inFlight() === 0; i++) await new Promise((ok) => setTimeout(ok, 10));
+    expect(own.inFlight()).toBe(1);
     const listeners = process.listenerCount('SIGTERM');
     const closing = own.close();
     const r = await pending;
