@@ -10,6 +10,7 @@ import { resolveTrainConfig, runTrain } from './commands/train.js';
 import { setupTensors } from './tensors.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
 import { runEval } from './commands/eval.js';
+import { ABLATE_DEFAULTS, runAblateCommand } from './commands/ablate.js';
 import { startServer } from '@vzero/serve';
 
 export interface CliIo {
@@ -178,6 +179,23 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         );
       },
     );
+
+  program
+    .command('ablate')
+    .description('the paper-table reproduction on the world: methods, gate ablation, G, seeds -> RESULTS.md')
+    .option(
+      '--preset <name>',
+      'paper-table (about an hour on 2 cores) or smoke (minutes)',
+      ABLATE_DEFAULTS.preset,
+    )
+    .option('--out <dir>', 'work folder (default runs/ablate/<preset>)')
+    .option('--docs <dir>', 'where RESULTS.md and results/<preset>.json go (paper-table: docs)')
+    .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds'))
+    .action(async (opts: { preset: string; out?: string; docs?: string; seeds?: number }) => {
+      await setupTensors((l) => io.stderr(l + '\n'));
+      const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
+      io.stdout(`${result.markdown}\n${result.json}\n`);
+    });
 
   program
     .command('serve')
