@@ -31,9 +31,11 @@ export function makeTransformer(spec: TransformerSpec, seed = 1): TransformerSte
   const { width: d, layers, heads, seq: T, batch: B, vocab: V } = spec;
   const dh = d / heads;
   let s = seed;
-  const init = (shape: number[], std: number) => tf.variable(tf.randomNormal(shape, 0, std, 'float32', s++));
-  const ones = (n: number) => tf.variable(tf.ones([n]));
-  const zeros = (n: number) => tf.variable(tf.zeros([n]));
+  // tidy frees the initial value each variable is made from (the variable itself survives).
+  const init = (shape: number[], std: number) =>
+    tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, std, 'float32', s++)));
+  const ones = (n: number) => tf.tidy(() => tf.variable(tf.ones([n])));
+  const zeros = (n: number) => tf.tidy(() => tf.variable(tf.zeros([n])));
   const emb = init([V, d], 0.05);
   const pos = init([T, d], 0.05);
   const blocks = Array.from({ length: layers }, () => ({
