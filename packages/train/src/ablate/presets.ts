@@ -71,7 +71,7 @@ export const ABLATE_PRESETS = {
    */
   'paper-table': {
     name: 'paper-table',
-    description: 'all arms, 3 seeds, 40 steps; perceivable targets for a 128 px student',
+    description: 'all arms, 3 seeds, 40 steps at lr 3e-3; 24-36 px targets and a 128 px student',
     world: {
       config: { targetSizeMin: 24, targetSizeMax: 36 },
       pretrain: { train: 1500, val: 200 },
@@ -84,14 +84,14 @@ export const ABLATE_PRESETS = {
       student: {
         preset: 'student',
         overrides: { patchSize: 16, images: [{ role: 'full', size: 128 }] },
-        steps: 150,
+        steps: 300,
         batchSize: 16,
         lr: 3e-3,
       },
     },
     train: {
       rollout: { n: 8, maxTokens: 12 },
-      optim: { lr: 1e-3, promptsPerStep: 8, miniBatches: 2 },
+      optim: { lr: 3e-3, promptsPerStep: 8, miniBatches: 2 },
       gate: { preset: 'reference' },
     },
     steps: 40,

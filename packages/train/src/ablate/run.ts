@@ -11,6 +11,7 @@ import { parseTrainConfig, type TrainConfigInput } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { PromptFactory } from '../prompts.js';
+import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { train, type EvalRecord, type StepRecord } from '../trainer.js';
 import { ARMS, ablatePreset, type AblatePreset, type ArmId } from './presets.js';
@@ -238,7 +239,9 @@ async function ensureWorld(
       if (made.n === n && made.seed === seed) continue;
     }
     await rm(join(dir, split), { recursive: true, force: true });
-    await generateWorld({ out: dir, split, n, seed, ...config });
+    const progress = createProgress(`world ${split}`, n);
+    await generateWorld({ out: dir, split, n, seed, ...config }, { onProgress: (d) => progress.update(d) });
+    progress.stop();
   }
 }
 
