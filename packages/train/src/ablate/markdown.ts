@@ -30,8 +30,8 @@ function compare(a: Stat, b: Stat): string {
   const d = (a.mean - b.mean) * 100;
   const spread = Math.max(a.std, b.std) * 100;
   const verdict =
-    a.n < 2 || b.n < 2
-      ? 'one seed: no spread to compare with'
+    a.n < 2 && b.n < 2
+      ? 'one evaluation each: no spread to compare with'
       : Math.abs(d) > 2 * spread
         ? 'larger than twice the larger seed spread'
         : 'within twice the seed spread: not a measurable difference';
@@ -175,6 +175,17 @@ export function renderMarkdown(r: AblateReport, jsonPath: string): string {
   const b = arm(r, 'base');
   const rd = arm(r, 'rand');
   const g4 = arm(r, 'vzero-g4');
+  const moved = r.arms.filter((a) => a.arm !== 'base' && a.selected.step.mean > 0).map((a) => a.label);
+  lines.push(
+    moved.length
+      ? `- Arms whose val-selected step is after step 0 on some seed: ${moved.join(', ')}.`
+      : '- No arm improved val over the starting student on any seed: val selection keeps step 0 everywhere, so the selected test numbers equal Base.',
+  );
+  if (v && o) {
+    lines.push(
+      `- After the last step (no selection), V-Zero minus OPD: test ${compare(v.final.test, o.final.test)}; counter-prior ${compare(v.final.counterPrior, o.final.counterPrior)}.`,
+    );
+  }
   if (v && o) {
     lines.push(
       `- V-Zero minus OPD: test ${compare(v.selected.test, o.selected.test)}; counter-prior ${compare(v.selected.counterPrior, o.selected.counterPrior)}.`,
