@@ -99,6 +99,42 @@ export const ABLATE_PRESETS = {
     seeds: 3,
     arms: ALL_ARMS,
   },
+  /**
+   * Exploratory (docs/results/investigation.md): a sparse world (1-3 distractors) where a 128 px
+   * student pre-trained for 1200 steps does learn to read colours (48% on counter-prior
+   * attributes with the priors off, chance 25%), so the student can perceive the evidence and the
+   * priors still tempt it. Same arms and training settings as paper-table.
+   */
+  perceivable: {
+    name: 'perceivable',
+    description: 'paper-table arms on a sparse world (1-3 distractors) with a student pre-trained 1200 steps',
+    world: {
+      config: { targetSizeMin: 24, targetSizeMax: 36, distractorsMin: 1, distractorsMax: 3 },
+      pretrain: { train: 1500, val: 200 },
+      pretrainSeed: 1,
+      main: { train: 512, val: 100, test: 200, 'test-counter-prior': 200 },
+      seed: 0,
+    },
+    models: {
+      teacher: { preset: 'teacher', steps: 500, batchSize: 16, lr: 3e-3 },
+      student: {
+        preset: 'student',
+        overrides: { patchSize: 16, images: [{ role: 'full', size: 128 }] },
+        steps: 1200,
+        batchSize: 16,
+        lr: 3e-3,
+      },
+    },
+    train: {
+      rollout: { n: 8, maxTokens: 12 },
+      optim: { lr: 3e-3, promptsPerStep: 8, miniBatches: 2 },
+      gate: { preset: 'reference' },
+    },
+    steps: 40,
+    evalEvery: 10,
+    seeds: 3,
+    arms: ALL_ARMS,
+  },
   /** Every arm for 2 steps on a tiny world and tiny models: checks the pipeline end to end. */
   smoke: {
     name: 'smoke',
