@@ -182,13 +182,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
 
   program
     .command('ablate')
-    .description('the paper-table reproduction on the world: methods, gate ablation, G, seeds -> RESULTS.md')
+    .description(
+      'regenerate docs/RESULTS.md: Base, OPD, V-Zero, SFT, GRPO, the gate ablation and G 4 vs 8 over seeds',
+    )
     .option(
       '--preset <name>',
       'paper-table (about an hour on 2 cores) or smoke (minutes)',
       ABLATE_DEFAULTS.preset,
     )
-    .option('--out <dir>', 'work folder (default runs/ablate/<preset>)')
+    .option('--out <dir>', 'work folder (default runs/ablate/<preset>; finished runs are reused)')
     .option('--docs <dir>', 'where RESULTS.md and results/<preset>.json go (paper-table: docs)')
     .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds'))
     .action(async (opts: { preset: string; out?: string; docs?: string; seeds?: number }) => {

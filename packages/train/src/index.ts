@@ -23,3 +23,6 @@ export { runDemo, DEMO_DEFAULTS, type DemoOptions } from './commands/demo.js';
 export { runEval, loadBenchmark, type EvalCommandOptions } from './commands/eval.js';
 export { runPretrain, PRETRAIN_COMMAND_DEFAULTS, type PretrainCommandOptions } from './commands/pretrain.js';
 export { parseGateLine, readGateJsonl, type GateOutputLine } from './gate-jsonl.js';
+export { runAblate, type AblateOptions, type AblateOutput } from './ablate/run.js';
+export { ABLATE_PRESETS, ablatePreset, type AblatePreset } from './ablate/presets.js';
+export { runAblateCommand, type AblateCommandOptions } from './commands/ablate.js';
