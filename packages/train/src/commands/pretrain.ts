@@ -12,6 +12,7 @@ import {
   pretrain,
   resolveModelConfig,
   saveCheckpoint,
+  type ModelConfig,
   type ModelPresetName,
 } from '@vzero/model';
 import { WORLD_VOCABULARY, loadLabelled, referenceResponse, type WorldLabelledSample } from '@vzero/world';
@@ -22,6 +23,10 @@ import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 
 export interface PretrainCommandOptions {
   readonly role: string;
+  /** Model preset the overrides apply to (default: the role's own preset). */
+  readonly preset?: ModelPresetName;
+  /** Architecture overrides, e.g. a 128 px student view: `{ patchSize: 16, images: [...] }`. */
+  readonly modelOverrides?: Partial<Omit<ModelConfig, 'vocabSize'>>;
   readonly data: string;
   readonly out: string;
   readonly steps: number;
@@ -59,66 +64,74 @@ export async function runPretrain(
   const role = o.role;
   await setupTensors(log);
   const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
-  const config = resolveModelConfig(role as ModelPresetName, { vocabSize: tokenizer.size });
+  const config = resolveModelConfig(o.preset ?? role, { ...o.modelOverrides, vocabSize: tokenizer.size });
+  if (role === 'teacher' && !config.images.some((s) => s.role === 'crop')) {
+    throw new InvalidInputError('modelOverrides.images', config.images, 'the teacher needs a crop slot');
+  }
   const model = createModel(config);
-  const factory = new PromptFactory(config, role === 'teacher' ? config : undefined, {
-    negative: 'outside-downsampled',
-    factor: 2,
-    padding: 0.5,
-    seed: deriveSeed(o.seed, 'views'),
-    encode: false,
-  });
-  const promptFor = (s: WorldLabelledSample): Promise<Prompt> =>
-    role === 'teacher' ? factory.teacherPositive(s) : factory.student(s);
+  try {
+    const factory = new PromptFactory(config, role === 'teacher' ? config : undefined, {
+      negative: 'outside-downsampled',
+      factor: 2,
+      padding: 0.5,
+      seed: deriveSeed(o.seed, 'views'),
+      encode: false,
+    });
+    const promptFor = (s: WorldLabelledSample): Promise<Prompt> =>
+      role === 'teacher' ? factory.teacherPositive(s) : factory.student(s);
 
-  const train = await loadLabelled(o.data, 'train');
-  const examples = await Promise.all(
-    train.map(async (s) => {
-      if (!s.facts)
-        throw new InvalidInputError(
-          `${s.id}.facts`,
-          undefined,
-          'pre-training needs world samples with evidence facts',
-        );
-      return {
-        prompt: await promptFor(s),
-        response: referenceResponse({ options: s.options, answerIndex: s.answerIndex, facts: s.facts }),
-      };
-    }),
-  );
-  log(`pretrain ${role}: ${model.parameterCount} parameters, ${examples.length} examples, ${o.steps} steps`);
-  const started = performance.now();
-  const progress = createProgress(`pretrain ${role}`, o.steps);
-  const result = await pretrain(model, tokenizer, examples, {
-    steps: o.steps,
-    batchSize: o.batchSize,
-    learningRate: o.lr,
-    seed: o.seed,
-    onProgress: (p) => progress.update(p.step, { loss: p.loss, 'steps/s': p.stepsPerSecond }),
-  });
-  progress.stop();
-  const policy = new LocalPolicy(model, tokenizer, { name: role });
-  const evalSamples = await loadLabelled(o.data, o.evalSplit);
-  const limited = o.evalLimit > 0 ? evalSamples.slice(0, o.evalLimit) : evalSamples;
-  const summary = await evaluatePolicy(policy, limited, promptFor);
-  const seconds = (performance.now() - started) / 1000;
-  const finalLoss =
-    result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
-  await mkdir(o.out, { recursive: true });
-  await saveCheckpoint(o.out, model, tokenizer, {
-    role,
-    steps: result.steps,
-    finalLoss,
-    accuracy: summary.accuracy,
-    evalSplit: o.evalSplit,
-  });
-  await writeFile(
-    join(o.out, 'accuracy.json'),
-    JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',
-  );
-  log(
-    `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
-  );
-  model.dispose();
-  return { role, out: o.out, finalLoss, eval: summary, seconds };
+    const train = await loadLabelled(o.data, 'train');
+    const examples = await Promise.all(
+      train.map(async (s) => {
+        if (!s.facts)
+          throw new InvalidInputError(
+            `${s.id}.facts`,
+            undefined,
+            'pre-training needs world samples with evidence facts',
+          );
+        return {
+          prompt: await promptFor(s),
+          response: referenceResponse({ options: s.options, answerIndex: s.answerIndex, facts: s.facts }),
+        };
+      }),
+    );
+    log(
+      `pretrain ${role}: ${model.parameterCount} parameters, ${examples.length} examples, ${o.steps} steps`,
+    );
+    const started = performance.now();
+    const progress = createProgress(`pretrain ${role}`, o.steps);
+    const result = await pretrain(model, tokenizer, examples, {
+      steps: o.steps,
+      batchSize: o.batchSize,
+      learningRate: o.lr,
+      seed: o.seed,
+      onProgress: (p) => progress.update(p.step, { loss: p.loss, 'steps/s': p.stepsPerSecond }),
+    });
+    progress.stop();
+    const policy = new LocalPolicy(model, tokenizer, { name: role });
+    const evalSamples = await loadLabelled(o.data, o.evalSplit);
+    const limited = o.evalLimit > 0 ? evalSamples.slice(0, o.evalLimit) : evalSamples;
+    const summary = await evaluatePolicy(policy, limited, promptFor);
+    const seconds = (performance.now() - started) / 1000;
+    const finalLoss =
+      result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
+    await mkdir(o.out, { recursive: true });
+    await saveCheckpoint(o.out, model, tokenizer, {
+      role,
+      steps: result.steps,
+      finalLoss,
+      accuracy: summary.accuracy,
+      evalSplit: o.evalSplit,
+    });
+    await writeFile(
+      join(o.out, 'accuracy.json'),
+      JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',
+    );
+    log(
+      `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
+    );
+    return { role, out: o.out, finalLoss, eval: summary, seconds };
+  } finally {
+    model.dispose();
+  }
 }
