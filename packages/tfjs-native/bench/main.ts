@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { selectBackend } from '@vzero/core';
 import { nativeKernelsReport, registerNativeKernels, unregisterNativeKernels } from '../src/index.js';
-import { makeTransformer, REFERENCE_SPEC } from './transformer.js';
+import { makeReferenceModel, REFERENCE_SPEC } from './reference.js';
 
 const args = process.argv.slice(2);
 const backend = args.includes('--backend') ? (args[args.indexOf('--backend') + 1] as 'cpu' | 'wasm') : 'cpu';
@@ -76,7 +76,7 @@ if (args.includes('--workload') || args.includes('--plain-workload')) {
   if (report.available) configs.push([`${backend} + native`, true]);
   for (const [label, native] of configs) {
     if (native) registerNativeKernels({ backends: [backend] });
-    const model = makeTransformer(spec, 1);
+    const model = makeReferenceModel(spec, 1);
     const steps = native ? 4 : 2;
     const times: number[] = [];
     for (let i = 0; i < steps; i++) {

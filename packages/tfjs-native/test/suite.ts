@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@vzero/core';
-import { makeTransformer } from '../bench/transformer.js';
+import { makeReferenceModel } from '../bench/reference.js';
 import {
   NATIVE_KERNEL_NAMES,
   nativeKernelsReport,
@@ -252,7 +252,7 @@ export function defineKernelSuite(backend: NativeBackendName): void {
       const run = (native: boolean) => {
         if (native) registerNativeKernels({ backends: [backend], threads: 2 });
         else unregisterNativeKernels();
-        const model = makeTransformer(spec, 7);
+        const model = makeReferenceModel(spec, 7);
         try {
           return [model.step(), model.step(), model.step()];
         } finally {

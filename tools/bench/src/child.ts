@@ -24,7 +24,11 @@ import { PromptFactory, parseTrainConfig, train } from '@vzero/train';
 import type { ConfigName, SizeName } from './options.js';
 import { SIZES } from './options.js';
 import { matmulShapes } from './shapes.js';
-import { makeReferenceModel, DECODE_TOKENS, REFERENCE_SPEC } from './reference.js';
+import {
+  makeReferenceModel,
+  DECODE_TOKENS,
+  REFERENCE_SPEC,
+} from '../../../packages/tfjs-native/bench/reference.js';
 import type { ConfigResult, MatmulFigure, ReferenceFigures, TrainFigures, WinsFigures } from './results.js';
 import { figure, rate, type Figure } from './stats.js';
 import type { Fixture } from './fixture.js';

@@ -3,7 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@vzero/core';
-import { makeReferenceModel, referenceToken, REFERENCE_SPEC } from '../src/reference.js';
+import {
+  makeReferenceModel,
+  referenceToken,
+  REFERENCE_SPEC,
+} from '../../../packages/tfjs-native/bench/reference.js';
 
 const spec = { width: 16, layers: 1, heads: 2, seq: 8, batch: 2, vocab: 8 };
 

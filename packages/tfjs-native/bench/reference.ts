@@ -1,8 +1,8 @@
 // The reference workload, for comparison with other stacks: a decoder-only transformer (pre-norm,
 // causal self-attention, 4x ReLU MLP, softmax cross-entropy) trained with Adam, and greedy
-// decoding with it. The model is packages/tfjs-native/bench/transformer.ts's (that file keeps its
-// weights private), extended with a forward pass over any prefix length so decoding can reuse it.
-// torch/reference.py is the same workload in PyTorch. Token embedding is a one-hot matmul, as in
+// decoding with it; a forward pass over any prefix length lets decoding reuse the model. The
+// native-kernel bench and tests and the suite in tools/bench all use this one model;
+// tools/bench/torch/reference.py is the same workload in PyTorch. Token embedding is a one-hot matmul, as in
 // the models, because the wasm backend lacks the gather gradient.
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '@vzero/core';
