@@ -124,7 +124,8 @@ export function renderMarkdown(r: AblateReport, jsonPath: string): string {
   ablation(['vzero-g4', 'vzero'], 'Group size (paper: G 4 78.1, G 8 79.2)');
   out.push(`## Accuracy by training step (test; mean over seeds)`);
   const steps = [...new Set(r.arms.flatMap((a) => a.curve.map((c) => c.step)))].sort((a, b) => a - b);
-  out.push(
+  // One table per split: a row per method, a column per evaluated step.
+  const curveTable = (value: (c: ArmSummary['curve'][number]) => Stat) =>
     table(
       ['method', ...steps.map((x) => `step ${x}`)],
       r.arms
@@ -133,26 +134,13 @@ export function renderMarkdown(r: AblateReport, jsonPath: string): string {
           a.label,
           ...steps.map((x) => {
             const c = a.curve.find((p) => p.step === x);
-            return c ? pct(c.test) : '';
+            return c ? pct(value(c)) : '';
           }),
         ]),
-    ),
-  );
+    );
+  out.push(curveTable((c) => c.test));
   out.push(`Counter-prior split:`);
-  out.push(
-    table(
-      ['method', ...steps.map((x) => `step ${x}`)],
-      r.arms
-        .filter((a) => a.arm !== 'base')
-        .map((a) => [
-          a.label,
-          ...steps.map((x) => {
-            const c = a.curve.find((p) => p.step === x);
-            return c ? pct(c.counterPrior) : '';
-          }),
-        ]),
-    ),
-  );
+  out.push(curveTable((c) => c.counterPrior));
   const gated = r.arms.filter((a) => a.gate);
   if (gated.length) {
     out.push(`## Gate diagnostics (mean over steps and seeds)`);
