@@ -2,7 +2,13 @@
 // the teacher's [full image, positive crop, question] and [full image, negative view, question].
 // The two teacher prompts carry the same full-image PromptImage id, so the teacher encodes that
 // prefix once. Views are cached: every epoch after the first reuses them.
-import type { LabelFreeSample, LabelledSample, Prompt, PromptImage } from '@vzero/core';
+import {
+  deriveSeed,
+  type LabelFreeSample,
+  type LabelledSample,
+  type Prompt,
+  type PromptImage,
+} from '@vzero/core';
 import type { ModelConfig } from '@vzero/model';
 import type { ReplayViews } from '@vzero/teacher';
 import { ViewCache, buildViews, toPromptImage, type NegativeMode, type SampleViews } from '@vzero/views';
@@ -120,4 +126,25 @@ export class PromptFactory {
     };
     return { student, teacher: { positive, negative }, negativeMode: tv.negative.mode };
   }
+}
+
+/**
+ * The prompt a model answers from, by its own layout: [full image, positive crop, question] for
+ * a model with a crop slot (the teacher's), [full image, question] otherwise. Used wherever a
+ * single model is trained with labels or evaluated (pre-training, eval, the demo).
+ */
+export function promptsForModel(
+  config: ModelConfig,
+  seed: number,
+  padding = 0.5,
+): { readonly withCrop: boolean; readonly promptFor: (sample: QuestionSample) => Promise<Prompt> } {
+  const withCrop = config.images.some((slot) => slot.role === 'crop');
+  const factory = new PromptFactory(config, withCrop ? config : undefined, {
+    negative: 'outside-downsampled',
+    factor: 2,
+    padding,
+    seed: deriveSeed(seed, 'views'),
+    encode: false,
+  });
+  return { withCrop, promptFor: (s) => (withCrop ? factory.teacherPositive(s) : factory.student(s)) };
 }

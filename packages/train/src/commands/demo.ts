@@ -4,12 +4,11 @@
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deriveSeed } from '@vzero/core';
 import { loadLabelled, type Split, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
-import { PromptFactory } from '../prompts.js';
+import { promptsForModel } from '../prompts.js';
 import { runPretrain } from './pretrain.js';
 import { setupTensors } from '../tensors.js';
 import { runTrain } from './train.js';
@@ -81,8 +80,8 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
   const teacher = await loadPolicy(models.teacher, 'teacher', 'teacher');
   const base = await loadPolicy(models.student, 'student', 'student');
   const splits = await Promise.all(EVAL_SPLITS.map((s) => loadLabelled(worldDir, s)));
-  const teacherAcc = await evalSplits(teacher, splits, 'teacher', o.seed);
-  const before = await evalSplits(base, splits, 'student', o.seed);
+  const teacherAcc = await evalSplits(teacher, splits, o.seed);
+  const before = await evalSplits(base, splits, o.seed);
   teacher.model.dispose();
   base.model.dispose();
 
@@ -100,7 +99,7 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     eval: { splits: [] },
   });
   const result = await runTrain(config, { log });
-  const after = await evalSplits(result.student, splits, 'student', o.seed);
+  const after = await evalSplits(result.student, splits, o.seed);
   result.student.model.dispose();
 
   const minutes = (performance.now() - started) / 60000;
@@ -144,27 +143,10 @@ async function ensureWorld(
 async function evalSplits(
   loaded: LoadedPolicy,
   splits: readonly (readonly WorldLabelledSample[])[],
-  role: 'teacher' | 'student',
   seed: number,
 ): Promise<EvalSummary[]> {
-  const factory = new PromptFactory(
-    loaded.model.config,
-    role === 'teacher' ? loaded.model.config : undefined,
-    {
-      negative: 'outside-downsampled',
-      factor: 2,
-      padding: 0.5,
-      seed: deriveSeed(seed, 'views'),
-      encode: false,
-    },
-  );
+  const { promptFor } = promptsForModel(loaded.model.config, seed);
   const out: EvalSummary[] = [];
-  for (const samples of splits) {
-    out.push(
-      await evaluatePolicy(loaded.policy, samples, (s) =>
-        role === 'teacher' ? factory.teacherPositive(s) : factory.student(s),
-      ),
-    );
-  }
+  for (const samples of splits) out.push(await evaluatePolicy(loaded.policy, samples, promptFor));
   return out;
 }

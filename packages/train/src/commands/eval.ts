@@ -2,12 +2,12 @@
 // toolkit can read: a world dataset folder (one split), a V* Bench folder, an HR-Bench TSV file.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidInputError, deriveSeed } from '@vzero/core';
+import { InvalidInputError } from '@vzero/core';
 import { evaluate, writeReport, type BenchSample, type Report } from '@vzero/bench';
 import { loadHRBench, loadLabelled, loadVStarBench, MANIFEST_FILE } from '@vzero/world';
 import { loadPolicy } from '../models.js';
 import { createProgress } from '../progress.js';
-import { PromptFactory } from '../prompts.js';
+import { promptsForModel } from '../prompts.js';
 import { setupTensors } from '../tensors.js';
 
 export interface EvalCommandOptions {
@@ -51,21 +51,13 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
   try {
     const { name, samples: all } = await loadBenchmark(o.bench, o.split);
     const samples = o.limit > 0 ? all.slice(0, o.limit) : all;
-    const slots = loaded.model.config.images.map((s) => s.role);
-    const withCrop = slots.includes('crop');
-    const factory = new PromptFactory(loaded.model.config, withCrop ? loaded.model.config : undefined, {
-      negative: 'outside-downsampled',
-      factor: 2,
-      padding: 0.5,
-      seed: deriveSeed(o.seed, 'views'),
-      encode: false,
-    });
+    const { withCrop, promptFor } = promptsForModel(loaded.model.config, o.seed);
     log(
       `eval ${o.checkpoint} on ${name}: ${samples.length} questions${withCrop ? ' (with the positive crop)' : ''}`,
     );
     const progress = createProgress('eval', samples.length);
     const report = await evaluate(loaded.policy, samples, {
-      promptFor: (s) => (withCrop ? factory.teacherPositive(s) : factory.student(s)),
+      promptFor,
       maxTokens: 16,
       benchmark: name,
       method: o.checkpoint,

@@ -4,7 +4,7 @@
 // student sees the full image only and learns the answer format but stays weak on small objects.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError, deriveSeed, type Prompt } from '@vzero/core';
+import { InvalidInputError } from '@vzero/core';
 import {
   LocalPolicy,
   Tokenizer,
@@ -15,10 +15,10 @@ import {
   type ModelConfig,
   type ModelPresetName,
 } from '@vzero/model';
-import { WORLD_VOCABULARY, loadLabelled, referenceResponse, type WorldLabelledSample } from '@vzero/world';
+import { WORLD_VOCABULARY, loadLabelled, referenceResponse } from '@vzero/world';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
-import { PromptFactory } from '../prompts.js';
+import { promptsForModel } from '../prompts.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 
 export interface PretrainCommandOptions {
@@ -70,15 +70,7 @@ export async function runPretrain(
   }
   const model = createModel(config);
   try {
-    const factory = new PromptFactory(config, role === 'teacher' ? config : undefined, {
-      negative: 'outside-downsampled',
-      factor: 2,
-      padding: 0.5,
-      seed: deriveSeed(o.seed, 'views'),
-      encode: false,
-    });
-    const promptFor = (s: WorldLabelledSample): Promise<Prompt> =>
-      role === 'teacher' ? factory.teacherPositive(s) : factory.student(s);
+    const { promptFor } = promptsForModel(config, o.seed);
 
     const train = await loadLabelled(o.data, 'train');
     const examples = await Promise.all(
