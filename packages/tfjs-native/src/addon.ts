@@ -35,6 +35,21 @@ export interface NativeAddon {
   ): void;
   transpose(x: Float32Array, out: Float32Array, shape: Int32Array, perm: Int32Array): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** x [outer, dim, inner] -> out [outer, indices.length, inner]; -1, or the first bad index's position. */
+  gather(
+    x: Float32Array,
+    indices: Int32Array,
+    out: Float32Array,
+    outer: number,
+    dim: number,
+    inner: number,
+  ): number;
+  /** x [outer, sum(sizes), inner] -> outs[j] [outer, sizes[j], inner]. */
+  split(x: Float32Array, outs: Float32Array[], outer: number, sizes: Int32Array, inner: number): void;
+  /** inputs[j] [outer, sizes[j], inner] -> out [outer, sum(sizes), inner]. */
+  concat(out: Float32Array, inputs: Float32Array[], outer: number, sizes: Int32Array, inner: number): void;
+  /** Reduces the axes flagged in `reduced`; op 0 sum, 1 mean, 2 max. */
+  reduce(x: Float32Array, out: Float32Array, shape: Int32Array, reduced: Int32Array, op: number): void;
 }
 
 export type AddonLoad =

@@ -11,4 +11,13 @@ export {
 } from './register.js';
 export { NATIVE_KERNEL_NAMES, type NativeKernelName } from './kernels/kernels.js';
 export type { NativeBackendName } from './kernels/io.js';
-export { planMatmul, rowBroadcastable, type MatmulPlan } from './kernels/shapes.js';
+export {
+  planAxis,
+  planConcat,
+  planGather,
+  planMatmul,
+  planReduce,
+  rowBroadcastable,
+  type AxisPlan,
+  type MatmulPlan,
+} from './kernels/shapes.js';

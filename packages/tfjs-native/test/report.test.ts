@@ -3,7 +3,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, selectBackend } from '@vzero/core';
-import { planMatmul, registerNativeKernels, nativeKernelsReport, rowBroadcastable } from '../src/index.js';
+import {
+  planConcat,
+  planGather,
+  planMatmul,
+  planReduce,
+  registerNativeKernels,
+  nativeKernelsReport,
+  rowBroadcastable,
+} from '../src/index.js';
 
 process.env['VZERO_NATIVE_DISABLE'] = '1';
 
@@ -53,5 +61,52 @@ describe('planMatmul', () => {
     expect(rowBroadcastable([1, 1], [2, 6, 9])).toBe(true);
     expect(rowBroadcastable([6, 1], [2, 6, 9])).toBe(false);
     expect(rowBroadcastable([1, 1, 1, 9], [6, 9])).toBe(false);
+  });
+});
+
+describe('gather, reduce and concat plans', () => {
+  it('gather keeps the dims around the axis and puts the index shape in its place', () => {
+    expect(planGather([2, 5, 3], [4, 2], 1)).toEqual({ outer: 2, dim: 5, inner: 3, outShape: [2, 4, 2, 3] });
+    expect(planGather([5], [], 0)).toEqual({ outer: 1, dim: 5, inner: 1, outShape: [] });
+  });
+
+  it('reduce flags the axes and drops or keeps them', () => {
+    const p = planReduce([2, 3, 4], [2, 0], false);
+    expect(Array.from(p.reduced)).toEqual([1, 0, 1]);
+    expect(p.outShape).toEqual([3]);
+    expect(planReduce([2, 3, 4], [1], true).outShape).toEqual([2, 1, 4]);
+    expect(planReduce([], [], false).outShape).toEqual([]);
+  });
+
+  it('concat adds the sizes along the axis and rejects shapes that disagree elsewhere', () => {
+    const p = planConcat(
+      [
+        [2, 1, 3],
+        [2, 4, 3],
+        [2, 0, 3],
+      ],
+      1,
+    )!;
+    expect(p.outShape).toEqual([2, 5, 3]);
+    expect(Array.from(p.sizes)).toEqual([1, 4, 0]);
+    expect([p.outer, p.dim, p.inner]).toEqual([2, 5, 3]);
+    expect(
+      planConcat(
+        [
+          [2, 1, 3],
+          [3, 1, 3],
+        ],
+        1,
+      ),
+    ).toBeUndefined();
+    expect(
+      planConcat(
+        [
+          [2, 1],
+          [2, 1, 1],
+        ],
+        1,
+      ),
+    ).toBeUndefined();
   });
 });

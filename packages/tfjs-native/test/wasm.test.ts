@@ -1,3 +1,5 @@
+import { defineDataKernelSuite } from './data-suite.js';
 import { defineKernelSuite } from './suite.js';
 
 defineKernelSuite('wasm');
+defineDataKernelSuite('wasm');

@@ -8,14 +8,28 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 
 export type NativeBackendName = 'cpu' | 'wasm';
 
+/** What a kernel sees of an input: float32 data, or int32 (indices). */
+export type InputArray = Float32Array | Int32Array;
+
 export interface KernelIo {
-  /** Runs `fn` with the output and input arrays; undefined when this backend cannot. */
+  /** Runs `fn` with the output and float32 input arrays; undefined when this backend cannot. */
   run(
     backend: unknown,
     outShape: readonly number[],
     inputs: readonly TensorInfo[],
     fn: (out: Float32Array, ...inputs: Float32Array[]) => void,
   ): TensorInfo | undefined;
+  /**
+   * Several float32 outputs, float32 or int32 inputs (each must match its dtype). `fn` may
+   * return false to decline after looking at the data (e.g. an out-of-range index): the outputs
+   * are freed and the result is undefined, so the caller falls back to the original kernel.
+   */
+  runMany(
+    backend: unknown,
+    outShapes: readonly (readonly number[])[],
+    inputs: readonly TensorInfo[],
+    fn: (outs: Float32Array[], inputs: InputArray[]) => boolean,
+  ): TensorInfo[] | undefined;
 }
 
 interface CpuBackendLike {
@@ -26,6 +40,7 @@ interface CpuBackendLike {
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): unknown;
+  disposeData(dataId: object, force?: boolean): unknown;
 }
 
 function isCpuBackend(b: unknown): b is CpuBackendLike {
@@ -35,43 +50,75 @@ function isCpuBackend(b: unknown): b is CpuBackendLike {
 
 function isWasmBackend(b: unknown): b is WasmBackendLike {
   const x = b as Partial<WasmBackendLike> | null;
-  return !!x && typeof x.makeOutput === 'function' && typeof x.typedArrayFromHeap === 'function';
+  return (
+    !!x &&
+    typeof x.makeOutput === 'function' &&
+    typeof x.typedArrayFromHeap === 'function' &&
+    typeof x.disposeData === 'function'
+  );
 }
 
 function size(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
+/** Whether an array is what a tensor of this dtype and shape should be backed by. */
+function matches(v: unknown, t: TensorInfo): v is InputArray {
+  const ok =
+    t.dtype === 'float32' ? v instanceof Float32Array : t.dtype === 'int32' && v instanceof Int32Array;
+  return ok && (v as InputArray).length === size(t.shape);
+}
+
 const cpuIo: KernelIo = {
   run(backend, outShape, inputs, fn) {
+    const r = cpuIo.runMany(backend, [outShape], inputs, (outs, ins) => {
+      fn(outs[0]!, ...(ins as Float32Array[]));
+      return true;
+    });
+    return r?.[0];
+  },
+  runMany(backend, outShapes, inputs, fn) {
     if (!isCpuBackend(backend)) return undefined;
-    const values: Float32Array[] = [];
+    const values: InputArray[] = [];
     for (const t of inputs) {
+      if (t.dtype !== 'float32' && t.dtype !== 'int32') return undefined;
       const v = backend.data.get(t.dataId)?.values;
-      if (!(v instanceof Float32Array) || v.length !== size(t.shape)) return undefined;
+      if (!matches(v, t)) return undefined;
       values.push(v);
     }
-    const out = new Float32Array(size(outShape));
-    fn(out, ...values);
-    return backend.makeTensorInfo([...outShape], 'float32', out);
+    const outs = outShapes.map((s) => new Float32Array(size(s)));
+    if (!fn(outs, values)) return undefined;
+    return outs.map((o, i) => backend.makeTensorInfo([...outShapes[i]!], 'float32', o));
   },
 };
 
 const wasmIo: KernelIo = {
   run(backend, outShape, inputs, fn) {
+    const r = wasmIo.runMany(backend, [outShape], inputs, (outs, ins) => {
+      fn(outs[0]!, ...(ins as Float32Array[]));
+      return true;
+    });
+    return r?.[0];
+  },
+  runMany(backend, outShapes, inputs, fn) {
     if (!isWasmBackend(backend)) return undefined;
-    const info = backend.makeOutput([...outShape], 'float32');
-    // Views only after the allocation above: it may have grown (and detached) the heap.
-    const out = backend.typedArrayFromHeap(info);
+    if (inputs.some((t) => t.dtype !== 'float32' && t.dtype !== 'int32')) return undefined;
+    const infos = outShapes.map((s) => backend.makeOutput([...s], 'float32'));
+    // Views only after the allocations above: they may have grown (and detached) the heap.
+    const outs = infos.map((info) => backend.typedArrayFromHeap(info));
     const values = inputs.map((t) => backend.typedArrayFromHeap(t));
-    if (!(out instanceof Float32Array) || !values.every((v) => v instanceof Float32Array)) {
-      throw new Error('tfjs-native: the wasm backend did not return float32 heap views');
+    const free = () => infos.forEach((info) => backend.disposeData(info.dataId, true));
+    if (!outs.every((o) => o instanceof Float32Array) || !values.every((v, i) => matches(v, inputs[i]!))) {
+      free();
+      throw new Error('tfjs-native: the wasm backend did not return heap views of the expected type');
     }
-    fn(out, ...(values as Float32Array[]));
-    return info;
+    if (!fn(outs as Float32Array[], values as InputArray[])) {
+      free();
+      return undefined;
+    }
+    return infos;
   },
 };
-
 export function ioFor(backend: NativeBackendName): KernelIo {
   return backend === 'cpu' ? cpuIo : wasmIo;
 }

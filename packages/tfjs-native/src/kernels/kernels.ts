@@ -1,16 +1,40 @@
 // The native kernel functions. Each takes the original kernel's config as its fallback: inputs
 // that are not float32, shapes or attributes it does not handle, and backends whose internals
 // are not as expected all go to the original implementation.
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon.js';
 import { ioFor, type NativeBackendName } from './io.js';
-import { planMatmul, rowBroadcastable } from './shapes.js';
+import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
-export const NATIVE_KERNEL_NAMES = ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Softmax'] as const;
+export const NATIVE_KERNEL_NAMES = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Transpose',
+  'Softmax',
+  'GatherV2',
+  'Sum',
+  'Mean',
+  'Max',
+  'Unpack',
+  'SplitV',
+  'Concat',
+] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
 
 type KernelArgs = Parameters<KernelFunc>[0];
+
+const REDUCE_OPS = { Sum: 0, Mean: 1, Max: 2 } as const;
+
+/** tfjs's axis parsing (negative axes, null = all); undefined where tfjs would throw. */
+function parseAxes(axis: unknown, shape: readonly number[]): number[] | undefined {
+  try {
+    return util.parseAxisParam(axis as number | number[], [...shape]);
+  } catch {
+    return undefined;
+  }
+}
 
 const ACTIVATIONS: Record<string, number> = {
   linear: 0,
@@ -115,6 +139,107 @@ export function makeKernel(
           addon.softmax(xv!, out, total / cols, cols);
         });
         return result ?? fallback(args);
+      };
+    case 'GatherV2':
+      return (args) => {
+        const { x, indices } = args.inputs as Record<string, TensorInfo | undefined>;
+        const attrs = args.attrs as NamedAttrMap;
+        if (!x || !indices || x.dtype !== 'float32' || indices.dtype !== 'int32') return fallback(args);
+        const batchDims = attrs['batchDims'] ?? 0;
+        const axis = parseAxes(attrs['axis'] ?? 0, x.shape);
+        if (batchDims !== 0 || axis?.length !== 1) return fallback(args);
+        const plan = planGather(x.shape, indices.shape, axis[0]!);
+        if (size(x.shape) === 0 || size(plan.outShape) === 0) return fallback(args);
+        // An index outside [0, dim) makes the native side decline: the original kernel then
+        // raises tfjs's own error for it.
+        const result = io.runMany(
+          args.backend,
+          [plan.outShape],
+          [x, indices],
+          ([out], [xv, iv]) =>
+            addon.gather(xv as Float32Array, iv as Int32Array, out!, plan.outer, plan.dim, plan.inner) < 0,
+        );
+        return result?.[0] ?? fallback(args);
+      };
+    case 'Sum':
+    case 'Mean':
+    case 'Max':
+      return (args) => {
+        const x = (args.inputs as Record<string, TensorInfo | undefined>)['x'];
+        const attrs = args.attrs as NamedAttrMap;
+        if (!x || x.dtype !== 'float32' || size(x.shape) === 0) return fallback(args);
+        const axes = parseAxes(name === 'Max' ? attrs['reductionIndices'] : attrs['axis'], x.shape);
+        if (!axes) return fallback(args);
+        const plan = planReduce(x.shape, axes, attrs['keepDims'] === true);
+        const result = io.run(args.backend, plan.outShape, [x], (out, xv) => {
+          addon.reduce(xv!, out, Int32Array.from(x.shape), plan.reduced, REDUCE_OPS[name]);
+        });
+        return result ?? fallback(args);
+      };
+    case 'Unpack':
+      return (args) => {
+        const value = (args.inputs as Record<string, TensorInfo | undefined>)['value'];
+        const axis = parseAxes((args.attrs as NamedAttrMap)['axis'] ?? 0, value?.shape ?? []);
+        if (!value || value.dtype !== 'float32' || axis?.length !== 1 || size(value.shape) === 0) {
+          return fallback(args);
+        }
+        const plan = planAxis(value.shape, axis[0]!);
+        const sizes = new Int32Array(plan.dim).fill(1);
+        const outShape = value.shape.filter((_, i) => i !== axis[0]);
+        const result = io.runMany(
+          args.backend,
+          Array.from({ length: plan.dim }, () => outShape),
+          [value],
+          (outs, [xv]) => {
+            addon.split(xv as Float32Array, outs, plan.outer, sizes, plan.inner);
+            return true;
+          },
+        );
+        return result ?? fallback(args);
+      };
+    case 'SplitV':
+      return (args) => {
+        const x = (args.inputs as Record<string, TensorInfo | undefined>)['x'];
+        const attrs = args.attrs as NamedAttrMap;
+        const axis = parseAxes(attrs['axis'] ?? 0, x?.shape ?? []);
+        if (!x || x.dtype !== 'float32' || axis?.length !== 1 || size(x.shape) === 0) return fallback(args);
+        let splits: number[];
+        try {
+          splits = backend_util.prepareSplitSize(
+            x as unknown as Tensor,
+            attrs['numOrSizeSplits'] as number | number[],
+            axis[0]!,
+          );
+        } catch {
+          return fallback(args);
+        }
+        const plan = planAxis(x.shape, axis[0]!);
+        if (splits.reduce((p, d) => p + d, 0) !== plan.dim || splits.some((d) => !(d >= 0)))
+          return fallback(args);
+        const outShapes = splits.map((d) => x.shape.map((s, i) => (i === axis[0] ? d : s)));
+        const result = io.runMany(args.backend, outShapes, [x], (outs, [xv]) => {
+          addon.split(xv as Float32Array, outs, plan.outer, Int32Array.from(splits), plan.inner);
+          return true;
+        });
+        return result ?? fallback(args);
+      };
+    case 'Concat':
+      return (args) => {
+        const inputs = Object.values(args.inputs as Record<string, TensorInfo | undefined>);
+        const first = inputs[0];
+        const axis = parseAxes((args.attrs as NamedAttrMap)['axis'] ?? 0, first?.shape ?? []);
+        if (!first || axis?.length !== 1 || !inputs.every((t) => t?.dtype === 'float32'))
+          return fallback(args);
+        const plan = planConcat(
+          inputs.map((t) => t!.shape),
+          axis[0]!,
+        );
+        if (!plan || size(plan.outShape) === 0) return fallback(args);
+        const result = io.runMany(args.backend, [plan.outShape], inputs as TensorInfo[], ([out], ins) => {
+          addon.concat(out!, ins as Float32Array[], plan.outer, plan.sizes, plan.inner);
+          return true;
+        });
+        return result?.[0] ?? fallback(args);
       };
   }
 }

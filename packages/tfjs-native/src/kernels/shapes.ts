@@ -82,3 +82,57 @@ export function rowBroadcastable(shape: readonly number[], outShape: readonly nu
   const last = shape[shape.length - 1] ?? 1;
   return last === 1 || last === n;
 }
+
+/** A tensor seen as [outer, dim, inner] around one axis (already non-negative). */
+export interface AxisPlan {
+  readonly outer: number;
+  readonly dim: number;
+  readonly inner: number;
+}
+
+export function planAxis(shape: readonly number[], axis: number): AxisPlan {
+  const prod = (xs: readonly number[]) => xs.reduce((p, d) => p * d, 1);
+  return { outer: prod(shape.slice(0, axis)), dim: shape[axis] ?? 1, inner: prod(shape.slice(axis + 1)) };
+}
+
+/** GatherV2 with batchDims 0: x.shape[:axis] + indices.shape + x.shape[axis+1:]. */
+export function planGather(
+  xShape: readonly number[],
+  indicesShape: readonly number[],
+  axis: number,
+): AxisPlan & { readonly outShape: number[] } {
+  return {
+    ...planAxis(xShape, axis),
+    outShape: [...xShape.slice(0, axis), ...indicesShape, ...xShape.slice(axis + 1)],
+  };
+}
+
+/** The output shape of a reduction over `axes` and the per-axis flags the native side takes. */
+export function planReduce(
+  shape: readonly number[],
+  axes: readonly number[],
+  keepDims: boolean,
+): { readonly outShape: number[]; readonly reduced: Int32Array } {
+  const reduced = Int32Array.from(shape, (_, i) => (axes.includes(i) ? 1 : 0));
+  const outShape = keepDims ? shape.map((d, i) => (reduced[i] ? 1 : d)) : shape.filter((_, i) => !reduced[i]);
+  return { outShape, reduced };
+}
+
+/**
+ * Concatenation along `axis`: undefined unless every shape has the same rank and agrees off the
+ * axis (the original kernel then raises its usual error).
+ */
+export function planConcat(
+  shapes: readonly (readonly number[])[],
+  axis: number,
+): (AxisPlan & { readonly outShape: number[]; readonly sizes: Int32Array }) | undefined {
+  const first = shapes[0];
+  if (!first) return undefined;
+  for (const s of shapes) {
+    if (s.length !== first.length || s.some((d, i) => i !== axis && d !== first[i])) return undefined;
+  }
+  const sizes = Int32Array.from(shapes, (s) => s[axis] ?? 1);
+  const dim = sizes.reduce((p, d) => p + d, 0);
+  const outShape = first.map((d, i) => (i === axis ? dim : d));
+  return { ...planAxis(outShape, axis), outShape, sizes };
+}

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -157,6 +158,39 @@ bool GetI32Array(napi_env env, napi_value v, const char* name, std::vector<int32
   if (!is_typed || t != napi_int32_array) return Throw(env, std::string(name) + " must be an Int32Array");
   auto* p = static_cast<int32_t*>(data);
   out->assign(p, p + length);
+  return true;
+}
+
+// A view of an Int32Array (no copy): for index inputs that live in a backend's memory.
+struct I32 {
+  const int32_t* data = nullptr;
+  size_t length = 0;
+};
+
+bool GetI32View(napi_env env, napi_value v, const char* name, I32* out) {
+  bool is_typed = false;
+  napi_is_typedarray(env, v, &is_typed);
+  napi_typedarray_type t = napi_float32_array;
+  void* data = nullptr;
+  if (is_typed) napi_get_typedarray_info(env, v, &t, &out->length, &data, nullptr, nullptr);
+  if (!is_typed || t != napi_int32_array) return Throw(env, std::string(name) + " must be an Int32Array");
+  out->data = static_cast<const int32_t*>(data);
+  return true;
+}
+
+// A JS array of Float32Arrays (the outputs of a split, the inputs of a concat).
+bool GetF32List(napi_env env, napi_value v, const char* name, std::vector<F32>* out) {
+  bool is_array = false;
+  napi_is_array(env, v, &is_array);
+  if (!is_array) return Throw(env, std::string(name) + " must be an array of Float32Arrays");
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  out->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    if (!GetF32(env, e, name, &(*out)[i])) return false;
+  }
   return true;
 }
 
@@ -551,6 +585,269 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// ---------------------------------------------------------------- gather along one axis
+// gather(x, indices, out, outer, dim, inner) -> -1, or the position of the first index outside
+// [0, dim) (then nothing is written and the caller lets the original kernel raise its error).
+// x is [outer, dim, inner]; out is [outer, indices.length, inner].
+napi_value Gather(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, out;
+  I32 idx;
+  int64_t outer, dim, inner;
+  if (!GetF32(env, argv[0], "x", &x) || !GetI32View(env, argv[1], "indices", &idx) ||
+      !GetF32(env, argv[2], "out", &out) || !GetInt(env, argv[3], "outer", &outer) ||
+      !GetInt(env, argv[4], "dim", &dim) || !GetInt(env, argv[5], "inner", &inner))
+    return nullptr;
+  const int64_t n = static_cast<int64_t>(idx.length);
+  if (outer < 0 || dim < 0 || inner < 0 || static_cast<int64_t>(x.length) != outer * dim * inner ||
+      static_cast<int64_t>(out.length) != outer * n * inner) {
+    Throw(env, "gather: array lengths do not match the dimensions");
+    return nullptr;
+  }
+  napi_value result;
+  for (int64_t i = 0; i < n; ++i) {
+    if (idx.data[i] < 0 || idx.data[i] >= dim) {
+      napi_create_int64(env, i, &result);
+      return result;
+    }
+  }
+  const int64_t rows = outer * n;
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o = r / n, i = r % n;
+      std::memcpy(out.data + r * inner, x.data + (o * dim + idx.data[i]) * inner, inner * sizeof(float));
+    }
+  };
+  const int parts = rows > 1 ? PartsFor(rows * inner / 4) : 1;
+  if (parts <= 1) {
+    run(0, rows);
+  } else {
+    ThePool().Run(parts, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, parts, p, &r0, &r1);
+      run(r0, r1);
+    });
+  }
+  napi_create_int64(env, -1, &result);
+  return result;
+}
+
+// ---------------------------------------------------------------- split / concat along one axis
+// Both see the tensor as [outer, dim, inner] and the parts as [outer, size_j, inner] with the
+// sizes summing to dim: split copies each part out (Unpack, SplitV), concat copies them in.
+bool CheckParts(napi_env env, const F32& whole, const std::vector<F32>& parts, int64_t outer, int64_t inner,
+                const std::vector<int32_t>& sizes) {
+  if (outer < 0 || inner < 0 || parts.size() != sizes.size()) return Throw(env, "split/concat: bad dimensions");
+  int64_t dim = 0;
+  for (size_t j = 0; j < parts.size(); ++j) {
+    if (sizes[j] < 0 || static_cast<int64_t>(parts[j].length) != outer * sizes[j] * inner)
+      return Throw(env, "split/concat: a part's length does not match its size");
+    dim += sizes[j];
+  }
+  if (static_cast<int64_t>(whole.length) != outer * dim * inner)
+    return Throw(env, "split/concat: the whole's length does not match the parts");
+  return true;
+}
+
+template <bool kSplit>
+napi_value SplitOrConcat(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 whole;
+  std::vector<F32> parts;
+  std::vector<int32_t> sizes;
+  int64_t outer, inner;
+  if (!GetF32(env, argv[0], kSplit ? "x" : "out", &whole) ||
+      !GetF32List(env, argv[1], kSplit ? "outs" : "inputs", &parts) || !GetInt(env, argv[2], "outer", &outer) ||
+      !GetI32Array(env, argv[3], "sizes", &sizes) || !GetInt(env, argv[4], "inner", &inner) ||
+      !CheckParts(env, whole, parts, outer, inner, sizes))
+    return nullptr;
+  int64_t dim = 0;
+  std::vector<int64_t> starts(parts.size());
+  for (size_t j = 0; j < parts.size(); ++j) {
+    starts[j] = dim;
+    dim += sizes[j];
+  }
+  auto run = [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      for (size_t j = 0; j < parts.size(); ++j) {
+        const int64_t len = sizes[j] * inner;
+        float* w = whole.data + (o * dim + starts[j]) * inner;
+        float* p = parts[j].data + o * len;
+        if (kSplit)
+          std::memcpy(p, w, len * sizeof(float));
+        else
+          std::memcpy(w, p, len * sizeof(float));
+      }
+    }
+  };
+  const int nparts = outer > 1 ? PartsFor(outer * dim * inner / 4) : 1;
+  if (nparts <= 1) {
+    run(0, outer);
+  } else {
+    ThePool().Run(nparts, [&](int p) {
+      int64_t o0, o1;
+      Range(outer, nparts, p, &o0, &o1);
+      run(o0, o1);
+    });
+  }
+  return Undefined(env);
+}
+
+// ---------------------------------------------------------------- reductions over any axes
+// reduce(x, out, shape: Int32Array, reduced: Int32Array (1 = reduce that axis), op)
+// op 0 sum, 1 mean, 2 max (NaN propagates, as in tfjs). Sums accumulate in double, so the result
+// does not depend on how the work is split. Adjacent axes of the same kind are merged first; the
+// input is read once, in memory order (no transpose).
+enum ReduceOp { kSum = 0, kMean = 1, kMax = 2 };
+
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, out;
+  std::vector<int32_t> shape, reduced;
+  int64_t op;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &out) ||
+      !GetI32Array(env, argv[2], "shape", &shape) || !GetI32Array(env, argv[3], "reduced", &reduced) ||
+      !GetInt(env, argv[4], "op", &op))
+    return nullptr;
+  if (reduced.size() != shape.size() || op < kSum || op > kMax) {
+    Throw(env, "reduce: bad shape, axes or op");
+    return nullptr;
+  }
+  int64_t size = 1, out_size = 1;
+  std::vector<int64_t> dims;
+  std::vector<bool> red;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) {
+      Throw(env, "reduce: bad shape");
+      return nullptr;
+    }
+    size *= shape[d];
+    if (!reduced[d]) out_size *= shape[d];
+    if (shape[d] == 1) continue;
+    if (!red.empty() && red.back() == (reduced[d] != 0)) {
+      dims.back() *= shape[d];
+    } else {
+      dims.push_back(shape[d]);
+      red.push_back(reduced[d] != 0);
+    }
+  }
+  if (static_cast<int64_t>(x.length) != size || static_cast<int64_t>(out.length) != out_size) {
+    Throw(env, "reduce: array lengths do not match the shape");
+    return nullptr;
+  }
+  if (size == 0) {
+    Throw(env, "reduce: empty input");
+    return nullptr;
+  }
+  const int64_t count = size / out_size;  // elements reduced into each output
+  if (dims.empty()) {
+    dims.push_back(1);
+    red.push_back(false);
+  }
+  const size_t r = dims.size();
+  // Output strides of the merged dims (0 for reduced ones).
+  std::vector<int64_t> ostr(r, 0);
+  {
+    int64_t s = 1;
+    for (size_t d = r; d-- > 0;) {
+      if (!red[d]) {
+        ostr[d] = s;
+        s *= dims[d];
+      }
+    }
+  }
+  const bool inner_reduced = red[r - 1];
+  const int64_t inner = dims[r - 1];
+  const int64_t rows = size / inner;
+  const bool is_max = op == kMax;
+
+  // Accumulates rows [row0, row1) of the input into acc (out_size entries).
+  auto accumulate = [&](int64_t row0, int64_t row1, double* acc, float* accf) {
+    std::vector<int64_t> idx(r - 1, 0);
+    int64_t rem = row0, ooff = 0;
+    for (size_t d = r - 1; d-- > 0;) {
+      idx[d] = rem % dims[d];
+      rem /= dims[d];
+      ooff += idx[d] * ostr[d];
+    }
+    for (int64_t row = row0; row < row1; ++row) {
+      const float* src = x.data + row * inner;
+      if (is_max) {
+        if (inner_reduced) {
+          float m = accf[ooff];
+          for (int64_t j = 0; j < inner; ++j) {
+            const float v = src[j];
+            if (v > m || std::isnan(v)) m = std::isnan(m) ? m : v;
+          }
+          accf[ooff] = m;
+        } else {
+          float* dst = accf + ooff;
+          for (int64_t j = 0; j < inner; ++j) {
+            const float v = src[j];
+            if (v > dst[j] || (std::isnan(v) && !std::isnan(dst[j]))) dst[j] = v;
+          }
+        }
+      } else if (inner_reduced) {
+        double s = 0;
+        for (int64_t j = 0; j < inner; ++j) s += src[j];
+        acc[ooff] += s;
+      } else {
+        double* dst = acc + ooff;
+        for (int64_t j = 0; j < inner; ++j) dst[j] += src[j];
+      }
+      for (size_t d = r - 1; d-- > 0;) {
+        ooff += ostr[d];
+        if (++idx[d] < dims[d]) break;
+        ooff -= ostr[d] * dims[d];
+        idx[d] = 0;
+      }
+    }
+  };
+
+  const int parts = PartsFor(size);
+  const float init = is_max ? -std::numeric_limits<float>::infinity() : 0.f;
+  if (is_max) {
+    std::fill(out.data, out.data + out_size, init);
+    std::vector<std::vector<float>> partial(parts > 1 ? parts - 1 : 0, std::vector<float>(out_size, init));
+    if (parts <= 1) {
+      accumulate(0, rows, nullptr, out.data);
+    } else {
+      ThePool().Run(parts, [&](int p) {
+        int64_t r0, r1;
+        Range(rows, parts, p, &r0, &r1);
+        accumulate(r0, r1, nullptr, p == 0 ? out.data : partial[p - 1].data());
+      });
+      for (auto& part : partial)
+        for (int64_t i = 0; i < out_size; ++i) {
+          const float v = part[i];
+          if (v > out.data[i] || (std::isnan(v) && !std::isnan(out.data[i]))) out.data[i] = v;
+        }
+    }
+    return Undefined(env);
+  }
+  // Sums: one double accumulator per thread, combined in a fixed order.
+  std::vector<std::vector<double>> acc(std::max(parts, 1), std::vector<double>(out_size, 0.0));
+  if (parts <= 1) {
+    accumulate(0, rows, acc[0].data(), nullptr);
+  } else {
+    ThePool().Run(parts, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, parts, p, &r0, &r1);
+      accumulate(r0, r1, acc[p].data(), nullptr);
+    });
+  }
+  const double scale = op == kMean ? 1.0 / static_cast<double>(count) : 1.0;
+  for (int64_t i = 0; i < out_size; ++i) {
+    double s = acc[0][i];
+    for (size_t p = 1; p < acc.size(); ++p) s += acc[p][i];
+    out.data[i] = static_cast<float>(s * scale);
+  }
+  return Undefined(env);
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   openblas_set_num_threads(1);
   const napi_property_descriptor props[] = {
@@ -559,6 +856,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"split", nullptr, SplitOrConcat<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"concat", nullptr, SplitOrConcat<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
