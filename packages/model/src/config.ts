@@ -21,6 +21,14 @@ export interface ModelConfig {
   readonly mlpWidth: number;
   /** Side of a square patch in pixels; every slot size must be a multiple of it. */
   readonly patchSize: number;
+  /**
+   * Side of the sub-patches a shared non-linear stem reads inside each patch (a convolution
+   * with kernel = stride = stemPatch, then ReLU); 0 = a plain linear patch encoder. Must divide
+   * patchSize. Absent in checkpoints written before the stem existed (read as 0).
+   */
+  readonly stemPatch?: number;
+  /** Features the stem computes per sub-patch (0 when stemPatch is 0). */
+  readonly stemChannels?: number;
   /** Image slots in prompt order; the first must be the full image. */
   readonly images: readonly ImageSlot[];
   /** Longest prompt text + response, in tokens (image tokens not included). */
@@ -40,6 +48,8 @@ export const MODEL_PRESETS = {
     heads: 2,
     mlpWidth: 64,
     patchSize: 8,
+    stemPatch: 0,
+    stemChannels: 0,
     images: [
       { role: 'full', size: 16 },
       { role: 'crop', size: 16 },
@@ -54,6 +64,8 @@ export const MODEL_PRESETS = {
     heads: 4,
     mlpWidth: 128,
     patchSize: 8,
+    stemPatch: 0,
+    stemChannels: 0,
     images: [{ role: 'full', size: 64 }],
     maxTextLength: 64,
     initSeed: 1,
@@ -65,6 +77,8 @@ export const MODEL_PRESETS = {
     heads: 4,
     mlpWidth: 192,
     patchSize: 8,
+    stemPatch: 0,
+    stemChannels: 0,
     images: [
       { role: 'full', size: 64 },
       { role: 'crop', size: 32 },
@@ -119,6 +133,7 @@ export function validateModelConfig(config: ModelConfig): void {
   if (typeof config.initSeed !== 'number' || !Number.isFinite(config.initSeed)) {
     throw new InvalidInputError('config.initSeed', config.initSeed, 'expected a finite number');
   }
+  validateStem(config);
   if (config.width % config.heads !== 0) {
     throw new InvalidInputError('config.heads', config.heads, `must divide config.width (${config.width})`);
   }
@@ -146,6 +161,37 @@ export function validateModelConfig(config: ModelConfig): void {
       );
     }
   });
+}
+
+/** The stem's settings, 0/0 when the model has none (older configs lack the keys). */
+export function stemOf(config: ModelConfig): { readonly patch: number; readonly channels: number } {
+  return { patch: config.stemPatch ?? 0, channels: config.stemChannels ?? 0 };
+}
+
+function validateStem(config: ModelConfig): void {
+  const { patch, channels } = stemOf(config);
+  for (const [key, value] of [
+    ['stemPatch', patch],
+    ['stemChannels', channels],
+  ] as const) {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new InvalidInputError(`config.${key}`, value, 'expected an integer >= 0');
+    }
+  }
+  if ((patch === 0) !== (channels === 0)) {
+    throw new InvalidInputError(
+      'config.stemChannels',
+      channels,
+      `must be 0 exactly when config.stemPatch is 0 (stemPatch ${patch})`,
+    );
+  }
+  if (patch > 0 && config.patchSize % patch !== 0) {
+    throw new InvalidInputError(
+      'config.stemPatch',
+      patch,
+      `must divide config.patchSize (${config.patchSize})`,
+    );
+  }
 }
 
 /** Patches (= prefix tokens) of one slot. */

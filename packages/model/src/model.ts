@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@vzero/core';
 import type { ImageRole, PromptImage } from '@vzero/core';
-import { prefixLength, slotTokens, validateModelConfig } from './config.js';
+import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
-import { patchify } from './pixels.js';
+import { patchify, toSubPatches } from './pixels.js';
 
 // Training needs tfjs's gradient functions, which tfjs-core alone does not register.
 await registerGradients();
@@ -77,7 +77,10 @@ export class VisionLanguageModel {
     const residual = 1 / Math.sqrt(2 * depth);
     add('tok_emb', [V, d], 1 / Math.sqrt(d));
     add('text_pos', [maxTextLength, d], 0.1);
-    add('patch_w', [p * p * 3, d], 1 / Math.sqrt(p * p * 3));
+    const stem = stemOf(this.config);
+    // With a stem, patch_w mixes the stem's features of every sub-patch of the patch.
+    const patchIn = stem.patch > 0 ? (p / stem.patch) ** 2 * stem.channels : p * p * 3;
+    add('patch_w', [patchIn, d], 1 / Math.sqrt(patchIn));
     add('patch_b', [d], 'zeros');
     add('view_emb', [2, d], 0.1);
     this.config.images.forEach((_s, i) => add(`slot${i}_pos`, [slotTokens(this.config, i), d], 0.1));
@@ -100,6 +103,12 @@ export class VisionLanguageModel {
     }
     add('lnf_g', [d], 'ones');
     add('lnf_b', [d], 'zeros');
+    // Only with a stem, so models without one keep their weights and checkpoints.
+    if (stem.patch > 0) {
+      const fan = stem.patch * stem.patch * 3;
+      add('stem_w', [fan, stem.channels], Math.sqrt(2 / fan));
+      add('stem_b', [stem.channels], 'zeros');
+    }
   }
 
   private p(name: string): tf.Variable {
@@ -224,14 +233,26 @@ export class VisionLanguageModel {
         throw new InvalidInputError(`${field}[${u}].pixels`, undefined, 'a local model needs decoded pixels');
       data.set(patchify(img.pixels, s.size, p, `${field}[${u}].pixels`), u * n * dim);
     });
-    const patches = tf.tensor2d(data, [images.length * n, dim]);
-    const tokens = tf.reshape(this.linear(patches, 'patch_w', 'patch_b'), [
-      images.length,
-      n,
-      this.config.width,
-    ]);
+    const tokens = tf.reshape(
+      this.linear(this.patchFeatures(data, images.length * n), 'patch_w', 'patch_b'),
+      [images.length, n, this.config.width],
+    );
     const view = tf.slice(this.p('view_emb'), [ROLE_INDEX[s.role], 0], [1, this.config.width]);
     return tf.add(tf.add(tokens, this.p(`slot${slot}_pos`)), view) as tf.Tensor3D;
+  }
+
+  /**
+   * What patch_w reads for `rows` patches: the raw pixels, or with a stem the ReLU features of
+   * every sub-patch (one matrix shared by all sub-patches: a strided convolution).
+   */
+  private patchFeatures(data: Float32Array, rows: number): tf.Tensor2D {
+    const p = this.config.patchSize;
+    const stem = stemOf(this.config);
+    if (stem.patch === 0) return tf.tensor2d(data, [rows, p * p * 3]);
+    const subs = (p / stem.patch) ** 2;
+    const x = tf.tensor2d(toSubPatches(data, p, stem.patch), [rows * subs, stem.patch * stem.patch * 3]);
+    const features = tf.relu(this.linear(x, 'stem_w', 'stem_b'));
+    return tf.reshape(features, [rows, subs * stem.channels]);
   }
 
   /** Token + position embeddings of a text layout [B, T, d] (one-hot matmuls: no gather). */

@@ -97,3 +97,33 @@ export function patchify(image: ImagePixels, size: number, patch: number, field 
   }
   return out;
 }
+
+/**
+ * Reorders patch vectors (row-major pixels inside each patch, as `patchify` returns them) so that
+ * each `sub` x `sub` sub-patch is contiguous: rows of sub*sub*3 values, (patch/sub)^2 rows per
+ * patch in row-major order. The stem then reads every sub-patch with one shared matrix.
+ */
+export function toSubPatches(patches: Float32Array, patch: number, sub: number): Float32Array {
+  if (!Number.isInteger(sub) || sub < 1 || patch % sub !== 0) {
+    throw new InvalidInputError('sub', sub, `expected a positive divisor of the patch size ${patch}`);
+  }
+  const dim = patch * patch * 3;
+  if (patches.length % dim !== 0) {
+    throw new InvalidInputError('patches.length', patches.length, `expected a multiple of ${dim}`);
+  }
+  const grid = patch / sub;
+  const out = new Float32Array(patches.length);
+  let o = 0;
+  for (let base = 0; base < patches.length; base += dim) {
+    for (let sy = 0; sy < grid; sy++) {
+      for (let sx = 0; sx < grid; sx++) {
+        for (let y = 0; y < sub; y++) {
+          const row = base + ((sy * sub + y) * patch + sx * sub) * 3;
+          out.set(patches.subarray(row, row + sub * 3), o);
+          o += sub * 3;
+        }
+      }
+    }
+  }
+  return out;
+}
