@@ -123,6 +123,12 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--seed <k>', 'seed', integerOption('--seed'), PRETRAIN_COMMAND_DEFAULTS.seed)
     .option('--eval-split <name>', 'split to report accuracy on', PRETRAIN_COMMAND_DEFAULTS.evalSplit)
     .option('--eval-limit <n>', 'evaluate on the first n samples (0 = all)', integerOption('--eval-limit'), 0)
+    .option(
+      '--negative-fraction <x>',
+      'teacher only: also train on the negative view for this fraction of samples',
+      numberOption('--negative-fraction'),
+      PRETRAIN_COMMAND_DEFAULTS.negativeFraction,
+    )
     .action(async (role: string, opts: Omit<Parameters<typeof runPretrain>[0], 'role'>) => {
       await runPretrain({ ...opts, role }, (l) => io.stderr(l + '\n'));
     });

@@ -3,6 +3,7 @@
 // The two teacher prompts carry the same full-image PromptImage id, so the teacher encodes that
 // prefix once. Views are cached: every epoch after the first reuses them.
 import {
+  InvalidInputError,
   deriveSeed,
   type LabelFreeSample,
   type LabelledSample,
@@ -104,6 +105,19 @@ export class PromptFactory {
     return { id: `${sample.id}:pos`, images, text: formatPrompt(sample) };
   }
 
+  /**
+   * The teacher's negative prompt [full image, negative view, question]: pre-training a teacher
+   * on it teaches what to answer when the crop holds no evidence (the full image and the prior).
+   */
+  async teacherNegative(sample: QuestionSample): Promise<Prompt> {
+    const v = await this.views(sample, this.teacherFull);
+    if (!v.negative.ok) {
+      throw new Error(`sample ${sample.id}: no negative view (${v.negative.reason}: ${v.negative.detail})`);
+    }
+    const images = [await this.image(v.full, 'full'), await this.image(v.negative, 'crop')];
+    return { id: `${sample.id}:neg`, images, text: formatPrompt(sample) };
+  }
+
   /** Student prompt and both teacher prompts. */
   async forSample(sample: LabelFreeSample): Promise<SamplePrompts> {
     const text = formatPrompt(sample);
@@ -137,7 +151,12 @@ export function promptsForModel(
   config: ModelConfig,
   seed: number,
   padding = 0.5,
-): { readonly withCrop: boolean; readonly promptFor: (sample: QuestionSample) => Promise<Prompt> } {
+): {
+  readonly withCrop: boolean;
+  readonly promptFor: (sample: QuestionSample) => Promise<Prompt>;
+  /** The negative-view prompt of a model with a crop slot (teacher pre-training with negatives). */
+  readonly negativeFor: (sample: QuestionSample) => Promise<Prompt>;
+} {
   const withCrop = config.images.some((slot) => slot.role === 'crop');
   const factory = new PromptFactory(config, withCrop ? config : undefined, {
     negative: 'outside-downsampled',
@@ -146,5 +165,13 @@ export function promptsForModel(
     seed: deriveSeed(seed, 'views'),
     encode: false,
   });
-  return { withCrop, promptFor: (s) => (withCrop ? factory.teacherPositive(s) : factory.student(s)) };
+  return {
+    withCrop,
+    promptFor: (s) => (withCrop ? factory.teacherPositive(s) : factory.student(s)),
+    negativeFor: (s) => {
+      if (!withCrop)
+        throw new InvalidInputError('role', 'student', 'only a model with a crop slot has a negative view');
+      return factory.teacherNegative(s);
+    },
+  };
 }

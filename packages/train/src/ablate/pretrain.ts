@@ -13,6 +13,8 @@ export interface PretrainSpec {
   readonly steps: number;
   readonly batchSize: number;
   readonly lr: number;
+  /** Teacher: fraction of samples also shown with the negative view (see runPretrain). */
+  readonly negativeFraction?: number;
 }
 
 export interface PretrainedModel {
@@ -43,6 +45,7 @@ export async function pretrainRole(
       seed,
       evalSplit: 'val',
       evalLimit: 0,
+      ...(spec.negativeFraction !== undefined ? { negativeFraction: spec.negativeFraction } : {}),
     },
     log,
   );

@@ -4,7 +4,7 @@
 // student sees the full image only and learns the answer format but stays weak on small objects.
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError } from '@vzero/core';
+import { InvalidInputError, Rng, deriveSeed } from '@vzero/core';
 import {
   LocalPolicy,
   Tokenizer,
@@ -35,6 +35,12 @@ export interface PretrainCommandOptions {
   readonly seed: number;
   readonly evalSplit: string;
   readonly evalLimit: number;
+  /**
+   * Teacher only: this fraction of the training samples is also shown with the negative view
+   * (same reference answer), so that without the evidence the teacher answers from what remains
+   * (full image, prior) instead of being out of distribution. 0 = positive crops only.
+   */
+  readonly negativeFraction?: number;
 }
 
 export const PRETRAIN_COMMAND_DEFAULTS = {
@@ -44,6 +50,7 @@ export const PRETRAIN_COMMAND_DEFAULTS = {
   seed: 0,
   evalSplit: 'val',
   evalLimit: 0,
+  negativeFraction: 0,
 };
 
 export interface PretrainCommandResult {
@@ -62,6 +69,13 @@ export async function runPretrain(
     throw new InvalidInputError('role', o.role, 'expected "teacher" or "student"');
   }
   const role = o.role;
+  const negativeFraction = o.negativeFraction ?? 0;
+  if (!(negativeFraction >= 0 && negativeFraction <= 1)) {
+    throw new InvalidInputError('negativeFraction', negativeFraction, 'expected a number in [0, 1]');
+  }
+  if (negativeFraction > 0 && role !== 'teacher') {
+    throw new InvalidInputError('negativeFraction', negativeFraction, 'only the teacher has a negative view');
+  }
   await setupTensors(log);
   const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
   const config = resolveModelConfig(o.preset ?? role, { ...o.modelOverrides, vocabSize: tokenizer.size });
@@ -70,7 +84,8 @@ export async function runPretrain(
   }
   const model = createModel(config);
   try {
-    const { promptFor } = promptsForModel(config, o.seed);
+    const { promptFor, negativeFor } = promptsForModel(config, o.seed);
+    const pickNegatives = new Rng(deriveSeed(o.seed, 'pretrain-negatives'));
 
     const train = await loadLabelled(o.data, 'train');
     const examples = await Promise.all(
@@ -81,14 +96,21 @@ export async function runPretrain(
             undefined,
             'pre-training needs world samples with evidence facts',
           );
-        return {
-          prompt: await promptFor(s),
-          response: referenceResponse({ options: s.options, answerIndex: s.answerIndex, facts: s.facts }),
-        };
+        const response = referenceResponse({
+          options: s.options,
+          answerIndex: s.answerIndex,
+          facts: s.facts,
+        });
+        const positive = { prompt: await promptFor(s), response };
+        return pickNegatives.float() < negativeFraction
+          ? [positive, { prompt: await negativeFor(s), response }]
+          : [positive];
       }),
-    );
+    ).then((pairs) => pairs.flat());
     log(
-      `pretrain ${role}: ${model.parameterCount} parameters, ${examples.length} examples, ${o.steps} steps`,
+      `pretrain ${role}: ${model.parameterCount} parameters, ${examples.length} examples` +
+        (negativeFraction > 0 ? ` (${examples.length - train.length} with the negative view)` : '') +
+        `, ${o.steps} steps`,
     );
     const started = performance.now();
     const progress = createProgress(`pretrain ${role}`, o.steps);
