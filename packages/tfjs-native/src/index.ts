@@ -9,7 +9,7 @@ export {
   type RegisterNativeKernelsOptions,
   type NativeKernelsReport,
 } from './register.js';
-export { NATIVE_KERNEL_NAMES, type NativeKernelName } from './kernels/kernels.js';
+export { NATIVE_KERNEL_NAMES, NATIVE_KERNELS_BY_BACKEND, type NativeKernelName } from './kernels/kernels.js';
 export type { NativeBackendName } from './kernels/io.js';
 export {
   planAxis,

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidInputError } from '@vzero/core';
 import { ADDON_PATH, loadAddon } from './addon.js';
 import type { NativeBackendName } from './kernels/io.js';
-import { makeKernel, NATIVE_KERNEL_NAMES, type NativeKernelName } from './kernels/kernels.js';
+import { makeKernel, NATIVE_KERNELS_BY_BACKEND, type NativeKernelName } from './kernels/kernels.js';
 
 export const NATIVE_BACKENDS = ['cpu', 'wasm'] as const satisfies readonly NativeBackendName[];
 /** Environment variable with the default thread count of the native kernels. */
@@ -72,8 +72,9 @@ function resolveThreads(options: RegisterNativeKernelsOptions): number {
 }
 
 /**
- * Replaces tfjs's BatchMatMul, _FusedMatMul, Transpose and Softmax kernels on the cpu and/or wasm
- * backend with native ones. Never throws for a missing addon or BLAS: the report says
+ * Replaces tfjs's matmul, transpose, softmax (cpu only), gather, reduction (Sum, Mean, Max) and
+ * unpack/split/concat kernels on the cpu and/or wasm backend with native ones
+ * (NATIVE_KERNELS_BY_BACKEND). Never throws for a missing addon or BLAS: the report says
  * `available: false` and why, and nothing is registered. Calling it again re-registers with
  * the new options. Invalid options raise InvalidInputError.
  */
@@ -94,8 +95,9 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
   load.addon.setThreads(threads);
   const skipped: { backend: NativeBackendName; reason: string }[] = [];
   for (const backend of backends) {
-    const missing = NATIVE_KERNEL_NAMES.filter((name) => !tf.getKernel(name, backend));
-    if (missing.length === NATIVE_KERNEL_NAMES.length) {
+    const names = NATIVE_KERNELS_BY_BACKEND[backend];
+    const missing = names.filter((name) => !tf.getKernel(name, backend));
+    if (missing.length === names.length) {
       skipped.push({
         backend,
         reason: `no ${backend} kernels registered (import @tensorflow/tfjs-backend-${backend} first)`,
@@ -103,7 +105,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       continue;
     }
     if (missing.length > 0) skipped.push({ backend, reason: `no original kernel for ${missing.join(', ')}` });
-    for (const name of NATIVE_KERNEL_NAMES) {
+    for (const name of names) {
       const original = tf.getKernel(name, backend);
       if (!original) continue;
       tf.unregisterKernel(name, backend);

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@vzero/core';
 import { makeReferenceModel } from '../bench/reference.js';
 import {
-  NATIVE_KERNEL_NAMES,
+  NATIVE_KERNELS_BY_BACKEND,
   nativeKernelsReport,
   registerNativeKernels,
   unregisterNativeKernels,
@@ -23,24 +23,24 @@ export function defineKernelSuite(backend: NativeBackendName): void {
     });
     afterEach(() => unregisterNativeKernels());
 
+    const NAMES = NATIVE_KERNELS_BY_BACKEND[backend];
+
     it('registers every kernel and reports the BLAS, its core type and threads', () => {
       const report = registerNativeKernels({ backends: [backend], threads: 2 });
       expect(report.available).toBe(true);
-      expect(report.registered[backend]).toEqual([...NATIVE_KERNEL_NAMES]);
+      expect(report.registered[backend]).toEqual([...NAMES]);
       expect(report.blas?.library).toBe('OpenBLAS');
       expect(report.blas?.coreType).toMatch(/\w+/);
       expect(report.threads).toBe(2);
     });
 
     it('unregister restores the original kernel functions', () => {
-      const originals = NATIVE_KERNEL_NAMES.map((n) => tf.getKernel(n, backend)!.kernelFunc);
+      const originals = NAMES.map((n) => tf.getKernel(n, backend)!.kernelFunc);
       registerNativeKernels({ backends: [backend] });
-      NATIVE_KERNEL_NAMES.forEach((n, i) =>
-        expect(tf.getKernel(n, backend)!.kernelFunc).not.toBe(originals[i]),
-      );
+      NAMES.forEach((n, i) => expect(tf.getKernel(n, backend)!.kernelFunc).not.toBe(originals[i]));
       registerNativeKernels({ backends: [backend] }); // re-registering keeps the true originals
       unregisterNativeKernels();
-      NATIVE_KERNEL_NAMES.forEach((n, i) => expect(tf.getKernel(n, backend)!.kernelFunc).toBe(originals[i]));
+      NAMES.forEach((n, i) => expect(tf.getKernel(n, backend)!.kernelFunc).toBe(originals[i]));
       expect(nativeKernelsReport().registered[backend]).toEqual([]);
     });
 

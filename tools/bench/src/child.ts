@@ -29,7 +29,14 @@ import {
   DECODE_TOKENS,
   REFERENCE_SPEC,
 } from '../../../packages/tfjs-native/bench/reference.js';
-import type { ConfigResult, MatmulFigure, ReferenceFigures, TrainFigures, WinsFigures } from './results.js';
+import type {
+  ConfigResult,
+  KernelTallyRow,
+  MatmulFigure,
+  ReferenceFigures,
+  TrainFigures,
+  WinsFigures,
+} from './results.js';
 import { figure, rate, type Figure } from './stats.js';
 import type { Fixture } from './fixture.js';
 
@@ -318,20 +325,35 @@ async function trainSteps(): Promise<TrainFigures> {
   }
 }
 
-type KernelTally = { name: string; ms: number; calls: number }[];
+type KernelTally = KernelTallyRow[];
 
-/** Total kernel time by kernel name (tf.profile), largest first. */
+/**
+ * Total kernel time by kernel name (tf.profile), largest first, each with its heaviest input
+ * shapes: which calls of that kernel to look at next.
+ */
 async function tally(info: Awaited<ReturnType<typeof tf.profile>>, top = 12): Promise<KernelTally> {
-  const byName = new Map<string, { ms: number; calls: number }>();
+  const byName = new Map<
+    string,
+    { ms: number; calls: number; shapes: Map<string, { ms: number; calls: number }> }
+  >();
   for (const k of info.kernels) {
-    const ms = await k.kernelTimeMs;
-    const v = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    v.ms += typeof ms === 'number' ? ms : 0;
+    const t = await k.kernelTimeMs;
+    const ms = typeof t === 'number' ? t : 0;
+    const v = byName.get(k.name) ?? { ms: 0, calls: 0, shapes: new Map() };
+    v.ms += ms;
     v.calls++;
+    const key = k.inputShapes.map((s) => `[${(s ?? []).join(',')}]`).join('x');
+    const sv = v.shapes.get(key) ?? { ms: 0, calls: 0 };
+    sv.ms += ms;
+    sv.calls++;
+    v.shapes.set(key, sv);
     byName.set(k.name, v);
   }
   return [...byName.entries()]
-    .map(([name, v]) => ({ name, ...v }))
+    .map(([name, v]) => {
+      const [shapes, h] = [...v.shapes.entries()].sort((a, b) => b[1].ms - a[1].ms)[0]!;
+      return { name, ms: v.ms, calls: v.calls, heaviest: { shapes, ms: h.ms, calls: h.calls } };
+    })
     .sort((a, b) => b.ms - a.ms)
     .slice(0, top);
 }

@@ -1,7 +1,7 @@
 // Plain-text tables of a suite run: per configuration the headline figures, the training time
 // by stage, matmul rates against the BLAS ceiling, the algorithmic wins and the reference
 // workload against PyTorch.
-import type { ConfigResult, SuiteResult } from './results.js';
+import type { ConfigResult, KernelTallyRow, SuiteResult } from './results.js';
 import { formatFigure as f } from './stats.js';
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -131,7 +131,7 @@ export function formatReport(r: SuiteResult): string {
     );
   }
   for (const c of ok.filter((x) => x.trainTopKernels)) {
-    const top = c.trainTopKernels!.slice(0, 8).map((k) => `${k.name} ${k.ms.toFixed(0)} ms/${k.calls}`);
+    const top = c.trainTopKernels!.slice(0, 8).map(kernelText);
     out.push(`\n${c.config} kernels of one V-Zero training step: ${top.join(', ')}`);
   }
   const refs = ok.filter((c) => c.reference);
@@ -160,13 +160,18 @@ export function formatReport(r: SuiteResult): string {
     }
     out.push(table(['stack', 'train step ms', 'greedy decode 16 x 64 ms', 'decode tok/s'], rows));
     for (const c of refs) {
-      const top = c
-        .reference!.topKernels.slice(0, 6)
-        .map((k) => `${k.name} ${k.ms.toFixed(0)} ms/${k.calls}`);
+      const top = c.reference!.topKernels.slice(0, 6).map(kernelText);
       out.push(`  ${c.config} kernels of one step: ${top.join(', ')}`);
     }
   }
   return out.join('\n');
+}
+
+/** "Sum 45 ms/61 (most: [64,4,96,96] 30 ms/8)": a kernel's total and its heaviest input shapes. */
+function kernelText(k: KernelTallyRow): string {
+  const h = k.heaviest;
+  const most = h && h.calls < k.calls ? ` (most: ${h.shapes} ${h.ms.toFixed(0)} ms/${h.calls})` : '';
+  return `${k.name} ${k.ms.toFixed(0)} ms/${k.calls}${most}`;
 }
 
 export type { ConfigResult };

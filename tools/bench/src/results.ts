@@ -30,12 +30,21 @@ export interface WinsFigures {
   readonly ratios: Record<string, number>;
 }
 
+/** One kernel's total time in a profiled step, with its heaviest input shapes. */
+export interface KernelTallyRow {
+  readonly name: string;
+  readonly ms: number;
+  readonly calls: number;
+  /** The input shapes (e.g. "[64,96,128]x[128,384]") whose calls took the most time in all. */
+  readonly heaviest?: { readonly shapes: string; readonly ms: number; readonly calls: number };
+}
+
 export interface ReferenceFigures {
   readonly stepMs: Figure;
   readonly decodeMs: Figure;
   readonly decodeTokensPerSecond: Figure;
   /** Kernel-time tally of one training step (tf.profile): top kernels by total ms. */
-  readonly topKernels: readonly { readonly name: string; readonly ms: number; readonly calls: number }[];
+  readonly topKernels: readonly KernelTallyRow[];
 }
 
 export interface ConfigResult {
@@ -58,11 +67,7 @@ export interface ConfigResult {
   readonly matmul?: readonly MatmulFigure[];
   readonly train?: TrainFigures;
   /** Kernel-time tally (tf.profile) of one V-Zero training step, with the reference workload. */
-  readonly trainTopKernels?: readonly {
-    readonly name: string;
-    readonly ms: number;
-    readonly calls: number;
-  }[];
+  readonly trainTopKernels?: readonly KernelTallyRow[];
   readonly wins?: WinsFigures;
   readonly reference?: ReferenceFigures;
   /** Peak resident set size of the child process, MiB. */

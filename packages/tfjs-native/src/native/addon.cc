@@ -107,13 +107,16 @@ inline void Range(int64_t n, int parts, int p, int64_t* begin, int64_t* end) {
   *end = *begin + base + (p < extra ? 1 : 0);
 }
 
-// Below this many multiply-adds (or elements) waking the pool costs more than it saves.
-constexpr int64_t kParallelMinWork = 1 << 16;
+// Below this much work per part, waking a pool thread costs more than it saves: a wake-up takes
+// tens of microseconds on an idle machine and up to a scheduler time slice on a loaded one.
+// Units: elements touched (copies, reductions, softmax) or, for matmul, multiply-adds.
+constexpr int64_t kParallelMinWork = 1 << 18;
+constexpr int64_t kParallelMinMadds = 1 << 22;
 
-int PartsFor(int64_t work) {
+int PartsFor(int64_t work, int64_t min_work = kParallelMinWork) {
   const int size = ThePool().Size();
-  if (size <= 1 || work < kParallelMinWork) return 1;
-  return static_cast<int>(std::min<int64_t>(size, work / kParallelMinWork));
+  if (size <= 1 || work < 2 * min_work) return 1;
+  return static_cast<int>(std::min<int64_t>(size, work / min_work));
 }
 
 // ---------------------------------------------------------------- N-API helpers
@@ -395,7 +398,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     GemmBlock(a.data + a_index[i] * m * k, b.data + b_index[i] * k * n, out.data + i * m * n, m, n, k, ta, tb, r0,
               r1, c0, c1, e);
   };
-  const int parts = PartsFor(batch * m * n * std::max<int64_t>(k, 1));
+  const int parts = PartsFor(batch * m * n * std::max<int64_t>(k, 1), kParallelMinMadds);
   if (parts <= 1) {
     for (int64_t i = 0; i < batch; ++i) matrix(i, 0, m, 0, n);
   } else if (batch >= parts) {
@@ -543,6 +546,7 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------- softmax over the last axis
+
 // softmax(x, out, rows, cols)
 napi_value Softmax(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -572,7 +576,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < cols; ++j) dst[j] *= inv;
     }
   };
-  const int parts = PartsFor(rows * cols * 8);
+  const int parts = PartsFor(rows * cols * 4);
   if (parts <= 1) {
     run(0, rows);
   } else {
@@ -619,7 +623,7 @@ napi_value Gather(napi_env env, napi_callback_info info) {
       std::memcpy(out.data + r * inner, x.data + (o * dim + idx.data[i]) * inner, inner * sizeof(float));
     }
   };
-  const int parts = rows > 1 ? PartsFor(rows * inner / 4) : 1;
+  const int parts = rows > 1 ? PartsFor(rows * inner) : 1;
   if (parts <= 1) {
     run(0, rows);
   } else {
@@ -682,7 +686,7 @@ napi_value SplitOrConcat(napi_env env, napi_callback_info info) {
       }
     }
   };
-  const int nparts = outer > 1 ? PartsFor(outer * dim * inner / 4) : 1;
+  const int nparts = outer > 1 ? PartsFor(outer * dim * inner) : 1;
   if (nparts <= 1) {
     run(0, outer);
   } else {
