@@ -61,6 +61,39 @@ export const ADDON_PATH = fileURLToPath(new URL('../build/Release/tfjs_native.no
 const FAILURE_PATH = fileURLToPath(new URL('../build/native-build-failure.txt', import.meta.url));
 
 let cached: AddonLoad | undefined;
+let coreTypeNote: string | undefined;
+
+/** OpenBLAS core types whose kernels use AVX-512 (F, BW, DQ, VL). */
+const AVX512_CORE_TYPES = ['skylakex', 'cooperlake', 'sapphirerapids'];
+const AVX512_FLAGS = ['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'];
+
+/**
+ * Whether a forced OpenBLAS core type can run on a CPU with these /proc/cpuinfo flags: forcing
+ * an AVX-512 core type (1.5-2x faster sgemm on AVX-512 CPUs that OpenBLAS 0.3.21 misdetects as
+ * Haswell, such as Zen 5) on a CPU without AVX-512 would crash with an illegal instruction.
+ * Returns the reason to ignore it, or undefined when it is safe (or not an AVX-512 type).
+ */
+export function unsafeCoreType(coreType: string, cpuFlags: readonly string[]): string | undefined {
+  if (!AVX512_CORE_TYPES.includes(coreType.toLowerCase())) return undefined;
+  const missing = AVX512_FLAGS.filter((f) => !cpuFlags.includes(f));
+  return missing.length ? `this CPU lacks ${missing.join(', ')}` : undefined;
+}
+
+function cpuFlags(): string[] | undefined {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
+    return line?.split(':')[1]?.trim().split(/\s+/);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a forced OPENBLAS_CORETYPE was dropped before loading, if it was. */
+export function ignoredCoreType(): string | undefined {
+  return coreTypeNote;
+}
 
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
@@ -82,6 +115,14 @@ function tryLoad(): AddonLoad {
       reason: `native addon not built${why ? ` (${why})` : ''}; install libopenblas-dev and run \`pnpm --filter @vzero/tfjs-native run build:native\``,
       path,
     };
+  }
+  // OpenBLAS reads OPENBLAS_CORETYPE once, when the addon loads it: drop an unsafe one first.
+  const forced = process.env['OPENBLAS_CORETYPE'];
+  const flags = forced ? cpuFlags() : undefined;
+  const unsafe = forced && flags ? unsafeCoreType(forced, flags) : undefined;
+  if (forced && unsafe) {
+    coreTypeNote = `ignored OPENBLAS_CORETYPE=${forced}: ${unsafe}`;
+    delete process.env['OPENBLAS_CORETYPE'];
   }
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;

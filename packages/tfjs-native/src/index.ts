@@ -11,6 +11,7 @@ export {
 } from './register.js';
 export { NATIVE_KERNEL_NAMES, NATIVE_KERNELS_BY_BACKEND, type NativeKernelName } from './kernels/kernels.js';
 export type { NativeBackendName } from './kernels/io.js';
+export { unsafeCoreType } from './addon.js';
 export {
   planAxis,
   planConcat,

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
 import { InvalidInputError } from '@vzero/core';
-import { ADDON_PATH, loadAddon } from './addon.js';
+import { ADDON_PATH, ignoredCoreType, loadAddon } from './addon.js';
 import type { NativeBackendName } from './kernels/io.js';
 import { makeKernel, NATIVE_KERNELS_BY_BACKEND, type NativeKernelName } from './kernels/kernels.js';
 
@@ -38,6 +38,8 @@ export interface NativeKernelsReport {
     readonly coreType: string;
     /** $OPENBLAS_CORETYPE when set: it forces the core type (OpenBLAS reads it at load). */
     readonly forcedCoreType?: string;
+    /** Why a forced core type was not used (an AVX-512 type on a CPU without AVX-512). */
+    readonly ignoredCoreType?: string;
     readonly config: string;
   };
   readonly threads?: number;
@@ -142,6 +144,7 @@ export function nativeKernelsReport(): NativeKernelsReport {
   }
   const info = load.addon.info();
   const forced = process.env['OPENBLAS_CORETYPE'];
+  const ignored = ignoredCoreType();
   return {
     available: true,
     addonPath: load.path,
@@ -151,6 +154,7 @@ export function nativeKernelsReport(): NativeKernelsReport {
       library: 'OpenBLAS',
       coreType: info.corename,
       ...(forced ? { forcedCoreType: forced } : {}),
+      ...(ignored ? { ignoredCoreType: ignored } : {}),
       config: info.config,
     },
     threads: info.threads,

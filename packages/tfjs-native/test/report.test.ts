@@ -11,6 +11,7 @@ import {
   registerNativeKernels,
   nativeKernelsReport,
   rowBroadcastable,
+  unsafeCoreType,
 } from '../src/index.js';
 
 process.env['VZERO_NATIVE_DISABLE'] = '1';
@@ -108,5 +109,20 @@ describe('gather, reduce and concat plans', () => {
         1,
       ),
     ).toBeUndefined();
+  });
+});
+
+describe('unsafeCoreType', () => {
+  const avx512 = ['fma', 'avx2', 'avx512f', 'avx512bw', 'avx512dq', 'avx512vl'];
+  it('allows AVX-512 core types only where the CPU has AVX-512 F, BW, DQ and VL', () => {
+    expect(unsafeCoreType('SkylakeX', avx512)).toBeUndefined();
+    expect(unsafeCoreType('SKYLAKEX', ['fma', 'avx2', 'avx512f'])).toBe(
+      'this CPU lacks avx512bw, avx512dq, avx512vl',
+    );
+    expect(unsafeCoreType('CooperLake', ['avx2'])).toMatch(/lacks avx512f/);
+  });
+  it('leaves other core types alone', () => {
+    expect(unsafeCoreType('Haswell', ['avx2'])).toBeUndefined();
+    expect(unsafeCoreType('Zen', [])).toBeUndefined();
   });
 });

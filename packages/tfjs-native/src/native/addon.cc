@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -22,6 +23,10 @@
 namespace {
 
 // ---------------------------------------------------------------- thread pool (passive waits)
+// Work is cut into chunks that the caller and the workers claim from a shared counter. On a
+// loaded machine a woken worker may not run for a whole scheduler time slice; the caller then
+// claims the remaining chunks itself instead of waiting, so a job is never slower than running
+// it on the calling thread alone (plus the chunks a worker had already started).
 class Pool {
  public:
   ~Pool() { Resize(1); }
@@ -39,58 +44,71 @@ class Pool {
     for (auto& t : workers_) t.join();
     workers_.clear();
     stop_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { Loop(i); });
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { Loop(); });
   }
 
-  // Runs fn(part) for part in [0, parts) with parts <= Size(); the caller runs part 0.
-  void Run(int parts, const std::function<void(int)>& fn) {
-    parts = std::min(parts, Size());
-    if (parts <= 1) {
-      fn(0);
+  // Runs fn(chunk) for every chunk in [0, chunks), on the caller and the workers.
+  void Run(int chunks, const std::function<void(int)>& fn) {
+    if (chunks <= 1 || Size() <= 1) {
+      for (int c = 0; c < chunks; ++c) fn(c);
       return;
     }
+    auto job = std::make_shared<Job>();
+    job->fn = &fn;
+    job->chunks = chunks;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      job_ = &fn;
-      parts_ = parts;
-      pending_ = parts - 1;
+      job_ = job;
       ++generation_;
     }
     cv_.notify_all();
-    fn(0);
+    Work(*job);
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
+    done_cv_.wait(lock, [&] { return job->done.load() == chunks; });
+    job_.reset();
   }
 
  private:
-  void Loop(int index) {
+  struct Job {
+    const std::function<void(int)>* fn = nullptr;
+    int chunks = 0;
+    std::atomic<int> next{0};
+    std::atomic<int> done{0};
+  };
+
+  // Claims and runs chunks until none are left. A worker that wakes after the job is over finds
+  // next >= chunks and touches nothing else (it holds its own reference to the job's counters).
+  void Work(Job& job) {
+    for (;;) {
+      const int c = job.next.fetch_add(1);
+      if (c >= job.chunks) return;
+      (*job.fn)(c);
+      if (job.done.fetch_add(1) + 1 == job.chunks) {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_cv_.notify_all();
+      }
+    }
+  }
+
+  void Loop() {
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int)>* job = nullptr;
+      std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
-        if (index >= parts_) continue;
         job = job_;
       }
-      (*job)(index);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        --pending_;
-      }
-      done_cv_.notify_one();
+      if (job) Work(*job);
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(int)>* job_ = nullptr;
-  int parts_ = 0;
-  int pending_ = 0;
+  std::shared_ptr<Job> job_;
   uint64_t generation_ = 0;
   bool stop_ = false;
 };
@@ -98,6 +116,12 @@ class Pool {
 Pool& ThePool() {
   static Pool pool;
   return pool;
+}
+
+// Chunks for a job of `units` independent pieces on `parts` threads: a few per thread, so a
+// thread that gets descheduled holds up little of the work.
+inline int ChunksFor(int parts, int64_t units) {
+  return parts <= 1 ? 1 : static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(units, parts * 4)));
 }
 
 // Splits [0, n) into `parts` contiguous ranges; returns range `p`.
@@ -403,18 +427,20 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     for (int64_t i = 0; i < batch; ++i) matrix(i, 0, m, 0, n);
   } else if (batch >= parts) {
     // Many small GEMMs (attention): one single-threaded GEMM per item, items spread over threads.
-    ThePool().Run(parts, [&](int p) {
+    const int chunks = ChunksFor(parts, batch);
+    ThePool().Run(chunks, [&](int p) {
       int64_t b0, b1;
-      Range(batch, parts, p, &b0, &b1);
+      Range(batch, chunks, p, &b0, &b1);
       for (int64_t i = b0; i < b1; ++i) matrix(i, 0, m, 0, n);
     });
   } else {
     // Few large GEMMs: split each by rows (or by columns when there are few rows).
     const bool by_rows = m >= n || m >= 4 * parts;
     for (int64_t i = 0; i < batch; ++i) {
-      ThePool().Run(parts, [&](int p) {
+      const int chunks = ChunksFor(parts, std::min<int64_t>(by_rows ? m : n, parts * 2));
+      ThePool().Run(chunks, [&](int p) {
         int64_t s0, s1;
-        Range(by_rows ? m : n, parts, p, &s0, &s1);
+        Range(by_rows ? m : n, chunks, p, &s0, &s1);
         if (by_rows)
           matrix(i, s0, s1, 0, n);
         else
@@ -536,9 +562,10 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
     run(0, rows);
   } else {
     const int64_t unit = tile ? dims[r - 2] : 1, units = rows / unit;
-    ThePool().Run(parts, [&](int p) {
+    const int chunks = ChunksFor(parts, units);
+    ThePool().Run(chunks, [&](int p) {
       int64_t u0, u1;
-      Range(units, parts, p, &u0, &u1);
+      Range(units, chunks, p, &u0, &u1);
       run(u0 * unit, u1 * unit);
     });
   }
@@ -580,9 +607,10 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   if (parts <= 1) {
     run(0, rows);
   } else {
-    ThePool().Run(parts, [&](int p) {
+    const int chunks = ChunksFor(parts, rows);
+    ThePool().Run(chunks, [&](int p) {
       int64_t r0, r1;
-      Range(rows, parts, p, &r0, &r1);
+      Range(rows, chunks, p, &r0, &r1);
       run(r0, r1);
     });
   }
@@ -627,9 +655,10 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   if (parts <= 1) {
     run(0, rows);
   } else {
-    ThePool().Run(parts, [&](int p) {
+    const int chunks = ChunksFor(parts, rows);
+    ThePool().Run(chunks, [&](int p) {
       int64_t r0, r1;
-      Range(rows, parts, p, &r0, &r1);
+      Range(rows, chunks, p, &r0, &r1);
       run(r0, r1);
     });
   }
@@ -690,9 +719,10 @@ napi_value SplitOrConcat(napi_env env, napi_callback_info info) {
   if (nparts <= 1) {
     run(0, outer);
   } else {
-    ThePool().Run(nparts, [&](int p) {
+    const int chunks = ChunksFor(nparts, outer);
+    ThePool().Run(chunks, [&](int p) {
       int64_t o0, o1;
-      Range(outer, nparts, p, &o0, &o1);
+      Range(outer, chunks, p, &o0, &o1);
       run(o0, o1);
     });
   }
