@@ -205,6 +205,21 @@ export function defineDataKernelSuite(backend: NativeBackendName): void {
         tf.dispose([x0, w0, idx]);
       });
 
+      it('identity (clone) gives the same values, survives disposing the source, and frees its memory', () => {
+        registerNativeKernels({ backends: [backend] });
+        const rng = new Rng(121);
+        const bytes0 = tf.memory().numBytes;
+        const x = randomTensor(rng, [6, 7]);
+        const values = Array.from(x.dataSync());
+        const c = tf.clone(x);
+        x.dispose();
+        expect(Array.from(c.dataSync())).toEqual(values);
+        const g = tf.grad((v: tf.Tensor) => tf.sum(tf.clone(v)))(c); // the gradient is an identity too
+        expect(Array.from(g.dataSync())).toEqual(values.map(() => 1));
+        tf.dispose([c, g]);
+        expect(tf.memory().numBytes).toBe(bytes0);
+      });
+
       it('does not leak tensors over many calls', () => {
         registerNativeKernels({ backends: [backend] });
         const rng = new Rng(111);

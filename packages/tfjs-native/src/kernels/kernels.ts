@@ -20,6 +20,7 @@ export const NATIVE_KERNEL_NAMES = [
   'Unpack',
   'SplitV',
   'Concat',
+  'Identity',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
 
@@ -27,11 +28,16 @@ export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
  * The kernels replaced on each backend. wasm's own Softmax (XNNPACK, vectorised exp) measured
  * ~2.5x faster than the native one on the attention shapes ([32,4,99,99]: 2.0-2.7 ms against
  * 5.4-6.7 ms), so wasm keeps it; on cpu the native one replaces five JavaScript kernels.
+ * Identity is replaced on wasm only: wasm's copies the data, cpu's already shares it.
  */
 export const NATIVE_KERNELS_BY_BACKEND: Readonly<Record<NativeBackendName, readonly NativeKernelName[]>> = {
-  cpu: NATIVE_KERNEL_NAMES,
+  cpu: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Identity'),
   wasm: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Softmax'),
 };
+
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
@@ -250,6 +256,17 @@ export function makeKernel(
           return true;
         });
         return result?.[0] ?? fallback(args);
+      };
+    case 'Identity':
+      // Shares the input's memory and counts the reference, as every backend's Reshape does:
+      // tensors are immutable, so a copy (what wasm's own Identity makes, e.g. 111 copies of
+      // [6144,128] per reference step) buys nothing.
+      return (args) => {
+        const x = (args.inputs as Record<string, TensorInfo | undefined>)['x'];
+        const backend = args.backend as Partial<RefCountingBackend>;
+        if (!x || x.dtype !== 'float32' || typeof backend.incRef !== 'function') return fallback(args);
+        backend.incRef(x.dataId);
+        return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
       };
   }
 }
