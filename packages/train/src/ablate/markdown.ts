@@ -197,5 +197,8 @@ export function renderMarkdown(r: AblateReport, jsonPath: string): string {
 }
 
 function describe(m: AblateReport['preset']['models']['teacher']): string {
-  return `preset \`${m.preset}\`${m.overrides ? ` with ${JSON.stringify(m.overrides)}` : ''}, ${m.steps} pre-training steps (batch ${m.batchSize}, lr ${m.lr})`;
+  const negatives = m.negativeFraction
+    ? `, ${Math.round(m.negativeFraction * 100)}% of samples also shown with the negative view`
+    : '';
+  return `preset \`${m.preset}\`${m.overrides ? ` with ${JSON.stringify(m.overrides)}` : ''}, ${m.steps} pre-training steps (batch ${m.batchSize}, lr ${m.lr}${negatives})`;
 }
