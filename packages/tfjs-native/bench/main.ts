@@ -1,8 +1,10 @@
 // Benchmark: sgemm GFLOP/s on model-typical shapes and ms per training step of the reference
 // transformer, plain backend vs native kernels, on cpu and wasm.
 //   npx tsx packages/tfjs-native/bench/main.ts [--backend cpu|wasm] [--workload] [--plain-workload]
+//     [--no-sgemm] [--steps N]
 // --workload times the reference step with native kernels; --plain-workload also times it
-// without (slow: tens of seconds per step on plain cpu). Figures are wall-clock medians on a
+// without (slow: tens of seconds per step on plain cpu); --steps N timed steps after a warm-up
+// (default 3); --no-sgemm skips the GEMM table. Figures are wall-clock medians on a
 // shared machine: approximate.
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
@@ -46,8 +48,8 @@ unregisterNativeKernels();
 console.log(
   `native: ${report.available ? `OpenBLAS core ${report.blas?.coreType}, ${report.threads} threads` : report.reason}`,
 );
-console.log('\nsgemm GFLOP/s (plain | native)');
-for (const [batch, m, k, n, tb] of shapes) {
+if (!args.includes('--no-sgemm')) console.log('\nsgemm GFLOP/s (plain | native)');
+for (const [batch, m, k, n, tb] of args.includes('--no-sgemm') ? [] : shapes) {
   const a = tf.randomNormal(batch > 1 ? [batch, m, k] : [m, k]);
   const b = tf.randomNormal(batch > 1 ? [batch, tb ? n : k, tb ? k : n] : [k, n]);
   const run = () => tf.matMul(a, b, false, tb).dispose();
@@ -77,7 +79,8 @@ if (args.includes('--workload') || args.includes('--plain-workload')) {
   for (const [label, native] of configs) {
     if (native) registerNativeKernels({ backends: [backend] });
     const model = makeReferenceModel(spec, 1);
-    const steps = native ? 4 : 2;
+    const timed = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 3;
+    const steps = native ? timed + 1 : 2;
     const times: number[] = [];
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
@@ -87,7 +90,10 @@ if (args.includes('--workload') || args.includes('--plain-workload')) {
     model.dispose();
     unregisterNativeKernels();
     console.log(
-      `  ${label.padEnd(16)} ${median(times.slice(1)).toFixed(0)} ms/step (first ${times[0]!.toFixed(0)})`,
+      `  ${label.padEnd(16)} ${median(times.slice(1)).toFixed(0)} ms/step (first ${times[0]!.toFixed(0)}; timed ${times
+        .slice(1)
+        .map((t) => t.toFixed(0))
+        .join(' ')})`,
     );
   }
 }

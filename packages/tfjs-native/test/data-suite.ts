@@ -205,7 +205,7 @@ export function defineDataKernelSuite(backend: NativeBackendName): void {
         tf.dispose([x0, w0, idx]);
       });
 
-      it('identity (clone) gives the same values, survives disposing the source, and frees its memory', () => {
+      it('identity (clone) and float32 cast give the same values, survives disposing the source, and frees its memory', () => {
         registerNativeKernels({ backends: [backend] });
         const rng = new Rng(121);
         const bytes0 = tf.memory().numBytes;

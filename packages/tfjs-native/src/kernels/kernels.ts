@@ -21,6 +21,7 @@ export const NATIVE_KERNEL_NAMES = [
   'SplitV',
   'Concat',
   'Identity',
+  'Cast',
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
 
@@ -28,10 +29,11 @@ export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
  * The kernels replaced on each backend. wasm's own Softmax (XNNPACK, vectorised exp) measured
  * ~2.5x faster than the native one on the attention shapes ([32,4,99,99]: 2.0-2.7 ms against
  * 5.4-6.7 ms), so wasm keeps it; on cpu the native one replaces five JavaScript kernels.
- * Identity is replaced on wasm only: wasm's copies the data, cpu's already shares it.
+ * Identity and Cast are replaced on wasm only: wasm's copy the data (Cast even from float32 to
+ * float32), cpu's already share it.
  */
 export const NATIVE_KERNELS_BY_BACKEND: Readonly<Record<NativeBackendName, readonly NativeKernelName[]>> = {
-  cpu: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Identity'),
+  cpu: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Identity' && n !== 'Cast'),
   wasm: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Softmax'),
 };
 
@@ -258,13 +260,17 @@ export function makeKernel(
         return result?.[0] ?? fallback(args);
       };
     case 'Identity':
+    case 'Cast':
       // Shares the input's memory and counts the reference, as every backend's Reshape does:
       // tensors are immutable, so a copy (what wasm's own Identity makes, e.g. 111 copies of
-      // [6144,128] per reference step) buys nothing.
+      // [6144,128] per reference step) buys nothing. Cast from float32 to float32 is the same.
       return (args) => {
         const x = (args.inputs as Record<string, TensorInfo | undefined>)['x'];
         const backend = args.backend as Partial<RefCountingBackend>;
-        if (!x || x.dtype !== 'float32' || typeof backend.incRef !== 'function') return fallback(args);
+        const to = name === 'Cast' ? (args.attrs as NamedAttrMap)['dtype'] : 'float32';
+        if (!x || x.dtype !== 'float32' || to !== 'float32' || typeof backend.incRef !== 'function') {
+          return fallback(args); // a real conversion (or a backend without reference counts)
+        }
         backend.incRef(x.dataId);
         return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
       };
