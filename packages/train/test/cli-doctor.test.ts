@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli.js';
-
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
-}
+import { run } from './cli-run.js';
 
 describe('vzero doctor', () => {
   it('reports node, the backend chosen and why, and sharp/libvips', async () => {

@@ -2,15 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from '../src/cli.js';
+import { run } from './cli-run.js';
 import { makeFixture, type Fixture } from './fixture.js';
-
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
-}
 
 let f: Fixture;
 beforeAll(async () => {

@@ -3,16 +3,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveModelConfig, MODEL_PRESETS } from '@vzero/model';
 import { loadLabelled } from '@vzero/world';
-import { runCli } from '../src/cli.js';
+import { run } from './cli-run.js';
 import { promptsForModel } from '../src/prompts.js';
 import { makeFixture, type Fixture } from './fixture.js';
-
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
-  return { code, out, err };
-}
 
 let f: Fixture;
 beforeAll(async () => {
