@@ -8,6 +8,7 @@ import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
+import { layerNorm } from './layer-norm.js';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
 import { patchify, toSubPatches } from './pixels.js';
@@ -161,10 +162,7 @@ export class VisionLanguageModel {
   // ---------- building blocks ----------
 
   private layerNorm(x: tf.Tensor, g: string, b: string): tf.Tensor {
-    const mean = tf.mean(x, -1, true);
-    const xc = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(xc), -1, true);
-    return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, 1e-5))), this.p(g)), this.p(b));
+    return layerNorm(x, this.p(g), this.p(b), 1e-5);
   }
 
   private linear(x2d: tf.Tensor2D, w: string, b: string): tf.Tensor2D {
@@ -453,19 +451,19 @@ export class VisionLanguageModel {
         );
         let past: LayerCache[] | null = null;
         if (cache) {
-          const parent = firstRow.map((r) => uniqueKeys.indexOf(chainKeys[r] as string));
-          const idx = tf.tensor1d(parent, 'int32');
-          past = cache.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
+          past = cacheRows(
+            cache,
+            firstRow.map((r) => uniqueKeys.indexOf(chainKeys[r] as string)),
+          );
         }
         cache = this.forwardChunk(x, past, null).cache;
         uniqueKeys = next;
         chainKeys = keys;
       }
-      const rowIdx = tf.tensor1d(
+      return cacheRows(
+        cache ?? [],
         chainKeys.map((k) => uniqueKeys.indexOf(k)),
-        'int32',
       );
-      return (cache ?? []).map((c) => ({ k: tf.gather(c.k, rowIdx), v: tf.gather(c.v, rowIdx) }));
     });
   }
 
@@ -539,10 +537,8 @@ export class DecodeState {
 
   /** Keeps rows in the given order (repeats allowed): e.g. each prompt repeated G times. */
   select(rows: readonly number[]): void {
-    const next = tf.tidy(() => {
-      const idx = tf.tensor1d(rows as number[], 'int32');
-      return this.cache.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
-    });
+    if (isIdentity(rows, this.rows)) return; // the same rows in the same order: nothing to do
+    const next = tf.tidy(() => cacheRows(this.cache, rows));
     this.disposeCache();
     this.cache = next;
     this.keys = rows.map((r) => {
@@ -598,6 +594,23 @@ export class DecodeState {
     this.disposeCache();
     this.cache = [];
   }
+}
+
+/** Whether `rows` is exactly 0, 1, ..., count - 1. */
+function isIdentity(rows: readonly number[], count: number): boolean {
+  return rows.length === count && rows.every((r, i) => r === i);
+}
+
+/**
+ * Rows `rows` of every layer's keys and values (a gather per tensor). When `rows` is exactly
+ * 0..n-1 of an n-row cache (no sharing happened) the cache itself is returned: the gather would
+ * only copy it.
+ */
+function cacheRows(cache: readonly LayerCache[], rows: readonly number[]): LayerCache[] {
+  const n = cache[0]?.k.shape[0] ?? 0;
+  if (isIdentity(rows, n)) return [...cache];
+  const idx = tf.tensor1d(rows as number[], 'int32');
+  return cache.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
 }
 
 /** Log-probs [B, T] of `tokens[b][t]` from log-softmax rows [B, T, V]; padding gives 0. */

@@ -6,6 +6,7 @@
 // the models, because the wasm backend lacks the gather gradient.
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '@vzero/core';
+import { layerNorm } from '../src/layer-norm.js';
 
 export interface TransformerSpec {
   readonly width: number;
@@ -78,10 +79,8 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
   const mask = tf.tidy(() => tf.mul(tf.sub(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), 1), 1e9));
   const optimizer = tf.train.adam(1e-3);
 
-  const norm = (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor2D;
-  };
+  // One fused op (two kernels with the native kernels registered), like PyTorch's LayerNorm.
+  const norm = (x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor) => layerNorm(x, g, b, 1e-5) as tf.Tensor2D;
   /** Logits [rows * L, V] of one-hot inputs [rows * L, V]. */
   const forward = (oneHot: tf.Tensor2D, rows: number, L: number): tf.Tensor2D => {
     const p = L === T ? pos : tf.slice(pos, [0, 0], [L, d]);

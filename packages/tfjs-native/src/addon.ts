@@ -50,6 +50,28 @@ export interface NativeAddon {
   concat(out: Float32Array, inputs: Float32Array[], outer: number, sizes: Int32Array, inner: number): void;
   /** Reduces the axes flagged in `reduced`; op 0 sum, 1 mean, 2 max. */
   reduce(x: Float32Array, out: Float32Array, shape: Int32Array, reduced: Int32Array, op: number): void;
+  /** Layer norm of x [rows, cols] over cols with gamma, beta [cols]. */
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  /** Its gradients: dx [rows, cols], dgamma and dbeta [cols]. */
+  layerNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
 }
 
 export type AddonLoad =

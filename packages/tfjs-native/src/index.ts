@@ -9,7 +9,13 @@ export {
   type RegisterNativeKernelsOptions,
   type NativeKernelsReport,
 } from './register.js';
-export { NATIVE_KERNEL_NAMES, NATIVE_KERNELS_BY_BACKEND, type NativeKernelName } from './kernels/kernels.js';
+export {
+  NATIVE_KERNEL_NAMES,
+  NATIVE_KERNELS_BY_BACKEND,
+  NATIVE_OP_KERNEL_NAMES,
+  type NativeKernelName,
+} from './kernels/kernels.js';
+export { layerNorm, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL } from './layer-norm.js';
 export type { NativeBackendName } from './kernels/io.js';
 export { unsafeCoreType } from './addon.js';
 export {

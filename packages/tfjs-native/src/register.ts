@@ -8,7 +8,12 @@ import { availableParallelism } from 'node:os';
 import { InvalidInputError } from '@vzero/core';
 import { ADDON_PATH, ignoredCoreType, loadAddon } from './addon.js';
 import type { NativeBackendName } from './kernels/io.js';
-import { makeKernel, NATIVE_KERNELS_BY_BACKEND, type NativeKernelName } from './kernels/kernels.js';
+import {
+  makeKernel,
+  NATIVE_KERNELS_BY_BACKEND,
+  NATIVE_OP_KERNEL_NAMES,
+  type NativeKernelName,
+} from './kernels/kernels.js';
 
 export const NATIVE_BACKENDS = ['cpu', 'wasm'] as const satisfies readonly NativeBackendName[];
 /** Environment variable with the default thread count of the native kernels. */
@@ -48,7 +53,8 @@ export interface NativeKernelsReport {
 interface Registration {
   readonly backend: NativeBackendName;
   readonly name: NativeKernelName;
-  readonly original: KernelConfig;
+  /** The replaced kernel; undefined for a kernel this package adds (NATIVE_OP_KERNEL_NAMES). */
+  readonly original: KernelConfig | undefined;
 }
 
 let active: Registration[] = [];
@@ -76,7 +82,8 @@ function resolveThreads(options: RegisterNativeKernelsOptions): number {
 /**
  * Replaces tfjs's matmul, transpose, softmax (cpu only), gather, reduction (Sum, Mean, Max) and
  * unpack/split/concat kernels on the cpu and/or wasm backend with native ones
- * (NATIVE_KERNELS_BY_BACKEND). Never throws for a missing addon or BLAS: the report says
+ * (NATIVE_KERNELS_BY_BACKEND), and adds the fused layer-norm kernels that the layerNorm op uses
+ * (NATIVE_OP_KERNEL_NAMES). Never throws for a missing addon or BLAS: the report says
  * `available: false` and why, and nothing is registered. Calling it again re-registers with
  * the new options. Invalid options raise InvalidInputError.
  */
@@ -119,6 +126,15 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       });
       active.push({ backend, name, original });
     }
+    for (const name of NATIVE_OP_KERNEL_NAMES) {
+      if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend); // left by another copy
+      tf.registerKernel({
+        kernelName: name,
+        backendName: backend,
+        kernelFunc: makeKernel(name, backend, load.addon, undefined),
+      });
+      active.push({ backend, name, original: undefined });
+    }
   }
   lastSkipped = skipped;
   return nativeKernelsReport();
@@ -128,7 +144,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
 export function unregisterNativeKernels(): void {
   for (const { backend, name, original } of active) {
     if (tf.getKernel(name, backend)) tf.unregisterKernel(name, backend);
-    tf.registerKernel(original);
+    if (original) tf.registerKernel(original);
   }
   active = [];
   lastSkipped = [];

@@ -1,5 +1,7 @@
 import { defineDataKernelSuite } from './data-suite.js';
+import { defineLayerNormSuite } from './layer-norm-suite.js';
 import { defineKernelSuite } from './suite.js';
 
 defineKernelSuite('cpu');
 defineDataKernelSuite('cpu');
+defineLayerNormSuite('cpu');

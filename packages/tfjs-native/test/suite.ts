@@ -9,6 +9,7 @@ import { Rng, selectBackend } from '@vzero/core';
 import { makeReferenceModel } from '../bench/reference.js';
 import {
   NATIVE_KERNELS_BY_BACKEND,
+  NATIVE_OP_KERNEL_NAMES,
   nativeKernelsReport,
   registerNativeKernels,
   unregisterNativeKernels,
@@ -28,7 +29,7 @@ export function defineKernelSuite(backend: NativeBackendName): void {
     it('registers every kernel and reports the BLAS, its core type and threads', () => {
       const report = registerNativeKernels({ backends: [backend], threads: 2 });
       expect(report.available).toBe(true);
-      expect(report.registered[backend]).toEqual([...NAMES]);
+      expect(report.registered[backend]).toEqual([...NAMES, ...NATIVE_OP_KERNEL_NAMES]);
       expect(report.blas?.library).toBe('OpenBLAS');
       expect(report.blas?.coreType).toMatch(/\w+/);
       expect(report.threads).toBe(2);
@@ -41,6 +42,8 @@ export function defineKernelSuite(backend: NativeBackendName): void {
       registerNativeKernels({ backends: [backend] }); // re-registering keeps the true originals
       unregisterNativeKernels();
       NAMES.forEach((n, i) => expect(tf.getKernel(n, backend)!.kernelFunc).toBe(originals[i]));
+      // The kernels this package adds are gone again: the layerNorm op computes with plain ops.
+      NATIVE_OP_KERNEL_NAMES.forEach((n) => expect(tf.getKernel(n, backend)).toBeUndefined());
       expect(nativeKernelsReport().registered[backend]).toEqual([]);
     });
 

@@ -5,6 +5,7 @@ import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon.js';
 import { ioFor, type NativeBackendName } from './io.js';
+import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from '../layer-norm.js';
 import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
@@ -23,7 +24,12 @@ export const NATIVE_KERNEL_NAMES = [
   'Identity',
   'Cast',
 ] as const;
-export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
+/**
+ * Kernels this package adds (tfjs has no such kernel): the fused layer norm and its gradient,
+ * run by the layerNorm op (layer-norm.ts), which computes the same with plain ops without them.
+ */
+export const NATIVE_OP_KERNEL_NAMES = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL] as const;
+export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number] | (typeof NATIVE_OP_KERNEL_NAMES)[number];
 
 /**
  * The kernels replaced on each backend. wasm's own Softmax (XNNPACK, vectorised exp) measured
@@ -32,7 +38,9 @@ export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
  * Identity and Cast are replaced on wasm only: wasm's copy the data (Cast even from float32 to
  * float32), cpu's already share it.
  */
-export const NATIVE_KERNELS_BY_BACKEND: Readonly<Record<NativeBackendName, readonly NativeKernelName[]>> = {
+export const NATIVE_KERNELS_BY_BACKEND: Readonly<
+  Record<NativeBackendName, readonly (typeof NATIVE_KERNEL_NAMES)[number][]>
+> = {
   cpu: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Identity' && n !== 'Cast'),
   wasm: NATIVE_KERNEL_NAMES.filter((n) => n !== 'Softmax'),
 };
@@ -76,10 +84,13 @@ export function makeKernel(
   name: NativeKernelName,
   backendName: NativeBackendName,
   addon: NativeAddon,
-  original: KernelConfig,
+  original: KernelConfig | undefined,
 ): KernelFunc {
   const io = ioFor(backendName);
-  const fallback = (args: KernelArgs) => original.kernelFunc(args);
+  const fallback = (args: KernelArgs) => {
+    if (!original) throw new Error(`tfjs-native: ${name} cannot run these inputs on ${backendName}`);
+    return original.kernelFunc(args);
+  };
   switch (name) {
     case 'BatchMatMul':
     case '_FusedMatMul':
@@ -273,6 +284,43 @@ export function makeKernel(
         }
         backend.incRef(x.dataId);
         return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+      };
+    case LAYER_NORM_KERNEL:
+      return (args) => {
+        const { x, gamma, beta } = args.inputs as Record<string, TensorInfo | undefined>;
+        const eps = Number((args.attrs as NamedAttrMap)['epsilon']);
+        const cols = x?.shape[x.shape.length - 1];
+        if (!x || !gamma || !beta || !allFloat32([x, gamma, beta]) || !cols || size(gamma.shape) !== cols) {
+          return fallback(args);
+        }
+        if (size(beta.shape) !== cols || !(eps > 0)) return fallback(args);
+        const rows = size(x.shape) / cols;
+        const result = io.run(args.backend, x.shape, [x, gamma, beta], (out, xv, gv, bv) => {
+          addon.layerNorm(xv!, gv!, bv!, out, rows, cols, eps);
+        });
+        return result ?? fallback(args);
+      };
+    case LAYER_NORM_GRAD_KERNEL:
+      return (args) => {
+        const { dy, x, gamma } = args.inputs as Record<string, TensorInfo | undefined>;
+        const eps = Number((args.attrs as NamedAttrMap)['epsilon']);
+        const cols = x?.shape[x.shape.length - 1];
+        if (!dy || !x || !gamma || !allFloat32([dy, x, gamma]) || !cols || size(gamma.shape) !== cols) {
+          return fallback(args);
+        }
+        if (size(dy.shape) !== size(x.shape) || !(eps > 0)) return fallback(args);
+        const rows = size(x.shape) / cols;
+        const result = io.runMany(
+          args.backend,
+          [x.shape, gamma.shape, gamma.shape],
+          [dy, x, gamma],
+          (outs, ins) => {
+            const [dyv, xv, gv] = ins as Float32Array[];
+            addon.layerNormGrad(dyv!, xv!, gv!, outs[0]!, outs[1]!, outs[2]!, rows, cols, eps);
+            return true;
+          },
+        );
+        return result ?? fallback(args);
       };
   }
 }

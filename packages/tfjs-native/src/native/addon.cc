@@ -882,6 +882,136 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// ---------------------------------------------------------------- layer norm over the last axis
+
+// Row statistics with double accumulation: mean and 1 / sqrt(biased variance + eps).
+inline void RowStats(const float* x, int64_t cols, double eps, double* mean, double* rstd) {
+  double s = 0;
+  for (int64_t j = 0; j < cols; ++j) s += x[j];
+  const double m = s / static_cast<double>(cols);
+  double v = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const double c = x[j] - m;
+    v += c * c;
+  }
+  *mean = m;
+  *rstd = 1.0 / std::sqrt(v / static_cast<double>(cols) + eps);
+}
+
+// layerNorm(x, gamma, beta, out, rows, cols, eps): out = (x - mean) * rstd * gamma + beta per row.
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, gamma, beta, out;
+  int64_t rows, cols;
+  double eps;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "gamma", &gamma) ||
+      !GetF32(env, argv[2], "beta", &beta) || !GetF32(env, argv[3], "out", &out) ||
+      !GetInt(env, argv[4], "rows", &rows) || !GetInt(env, argv[5], "cols", &cols) ||
+      !GetDouble(env, argv[6], "eps", &eps))
+    return nullptr;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(x.length) != rows * cols ||
+      static_cast<int64_t>(out.length) != rows * cols || static_cast<int64_t>(gamma.length) != cols ||
+      static_cast<int64_t>(beta.length) != cols) {
+    Throw(env, "layerNorm: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* src = x.data + r * cols;
+      float* dst = out.data + r * cols;
+      double mean, rstd;
+      RowStats(src, cols, eps, &mean, &rstd);
+      const float m = static_cast<float>(mean), s = static_cast<float>(rstd);
+      for (int64_t j = 0; j < cols; ++j) dst[j] = (src[j] - m) * s * gamma.data[j] + beta.data[j];
+    }
+  };
+  const int parts = PartsFor(rows * cols * 3);
+  if (parts <= 1) {
+    run(0, rows);
+  } else {
+    const int chunks = ChunksFor(parts, rows);
+    ThePool().Run(chunks, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, chunks, p, &r0, &r1);
+      run(r0, r1);
+    });
+  }
+  return Undefined(env);
+}
+
+// layerNormGrad(dy, x, gamma, dx, dgamma, dbeta, rows, cols, eps): the gradients of layerNorm,
+// statistics recomputed from x. With xhat = (x - mean) * rstd and g = dy * gamma:
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dgamma = sum_rows dy * xhat, dbeta = sum_rows dy.
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 dy, x, gamma, dx, dgamma, dbeta;
+  int64_t rows, cols;
+  double eps;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) ||
+      !GetF32(env, argv[2], "gamma", &gamma) || !GetF32(env, argv[3], "dx", &dx) ||
+      !GetF32(env, argv[4], "dgamma", &dgamma) || !GetF32(env, argv[5], "dbeta", &dbeta) ||
+      !GetInt(env, argv[6], "rows", &rows) || !GetInt(env, argv[7], "cols", &cols) ||
+      !GetDouble(env, argv[8], "eps", &eps))
+    return nullptr;
+  const int64_t n = rows * cols;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(dy.length) != n || static_cast<int64_t>(x.length) != n ||
+      static_cast<int64_t>(dx.length) != n || static_cast<int64_t>(gamma.length) != cols ||
+      static_cast<int64_t>(dgamma.length) != cols || static_cast<int64_t>(dbeta.length) != cols) {
+    Throw(env, "layerNormGrad: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  const int parts = PartsFor(n * 6);
+  const int chunks = parts <= 1 ? 1 : ChunksFor(parts, rows);
+  // Per-chunk partial sums of dgamma and dbeta (double), added in chunk order: deterministic.
+  std::vector<double> acc(static_cast<size_t>(chunks) * 2 * cols, 0.0);
+  auto run = [&](int64_t r0, int64_t r1, double* ag, double* ab) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x.data + r * cols;
+      const float* dyr = dy.data + r * cols;
+      float* dxr = dx.data + r * cols;
+      double mean, rstd;
+      RowStats(xr, cols, eps, &mean, &rstd);
+      double sg = 0, sgx = 0;
+      for (int64_t j = 0; j < cols; ++j) {
+        const double xh = (xr[j] - mean) * rstd;
+        const double g = static_cast<double>(dyr[j]) * gamma.data[j];
+        sg += g;
+        sgx += g * xh;
+        ag[j] += static_cast<double>(dyr[j]) * xh;
+        ab[j] += dyr[j];
+      }
+      const double mg = sg / static_cast<double>(cols), mgx = sgx / static_cast<double>(cols);
+      for (int64_t j = 0; j < cols; ++j) {
+        const double xh = (xr[j] - mean) * rstd;
+        const double g = static_cast<double>(dyr[j]) * gamma.data[j];
+        dxr[j] = static_cast<float>(rstd * (g - mg - xh * mgx));
+      }
+    }
+  };
+  if (chunks <= 1) {
+    run(0, rows, acc.data(), acc.data() + cols);
+  } else {
+    ThePool().Run(chunks, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, chunks, p, &r0, &r1);
+      double* base = acc.data() + static_cast<size_t>(p) * 2 * cols;
+      run(r0, r1, base, base + cols);
+    });
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    double g = 0, b = 0;
+    for (int p = 0; p < chunks; ++p) {
+      g += acc[static_cast<size_t>(p) * 2 * cols + j];
+      b += acc[static_cast<size_t>(p) * 2 * cols + cols + j];
+    }
+    dgamma.data[j] = static_cast<float>(g);
+    dbeta.data[j] = static_cast<float>(b);
+  }
+  return Undefined(env);
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   openblas_set_num_threads(1);
   const napi_property_descriptor props[] = {
@@ -894,6 +1024,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"split", nullptr, SplitOrConcat<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, SplitOrConcat<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
