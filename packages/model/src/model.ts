@@ -165,8 +165,23 @@ export class VisionLanguageModel {
     return layerNorm(x, this.p(g), this.p(b), 1e-5);
   }
 
-  private linear(x2d: tf.Tensor2D, w: string, b: string): tf.Tensor2D {
-    return tf.add(tf.matMul(x2d, this.p(w)), this.p(b));
+  /**
+   * x2d w + b (then ReLU): one fused matmul kernel instead of matmul, add (and relu). The native
+   * kernel adds the bias after the product exactly as the separate add did; backends' own fused
+   * kernels may round differently in the last bit.
+   */
+  private linear(
+    x2d: tf.Tensor2D,
+    w: string,
+    b: string,
+    activation: 'linear' | 'relu' = 'linear',
+  ): tf.Tensor2D {
+    return tf.fused.matMul({
+      a: x2d,
+      b: this.p(w) as tf.Tensor2D,
+      bias: this.p(b),
+      activation,
+    }) as tf.Tensor2D;
   }
 
   /**
@@ -205,7 +220,7 @@ export class VisionLanguageModel {
       const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * Tn, d]) as tf.Tensor2D;
       h = tf.add(h, tf.reshape(this.linear(merged, `${pre}wo`, `${pre}bo`), [B, Tn, d]));
       const f = tf.reshape(this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`), [B * Tn, d]) as tf.Tensor2D;
-      const mlp = this.linear(tf.relu(this.linear(f, `${pre}w1`, `${pre}b1`)), `${pre}w2`, `${pre}b2`);
+      const mlp = this.linear(this.linear(f, `${pre}w1`, `${pre}b1`, 'relu'), `${pre}w2`, `${pre}b2`);
       h = tf.add(h, tf.reshape(mlp, [B, Tn, d]));
     }
     return { hidden: this.layerNorm(h, 'lnf_g', 'lnf_b') as tf.Tensor3D, cache };
@@ -249,7 +264,7 @@ export class VisionLanguageModel {
     if (stem.patch === 0) return tf.tensor2d(data, [rows, p * p * 3]);
     const subs = (p / stem.patch) ** 2;
     const x = tf.tensor2d(toSubPatches(data, p, stem.patch), [rows * subs, stem.patch * stem.patch * 3]);
-    const features = tf.relu(this.linear(x, 'stem_w', 'stem_b'));
+    const features = this.linear(x, 'stem_w', 'stem_b', 'relu');
     return tf.reshape(features, [rows, subs * stem.channels]);
   }
 
