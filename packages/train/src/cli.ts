@@ -193,7 +193,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--preset <name>',
-      'paper-table (about an hour on 2 cores), dense, perceivable, or smoke (minutes)',
+      'paper-table (about 16 min on 2 cores), dense, perceivable, or smoke (minutes)',
       ABLATE_DEFAULTS.preset,
     )
     .option('--out <dir>', 'work folder (default runs/ablate/<preset>; finished runs are reused)')

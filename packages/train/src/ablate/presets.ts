@@ -101,7 +101,7 @@ const DENSE: AblatePreset = {
 
 export const ABLATE_PRESETS = {
   /**
-   * The comparison of docs/RESULTS.md (about half an hour on 2 cores). What it changes from
+   * The comparison of docs/RESULTS.md (about 16 minutes on 2 cores). What it changes from
    * `dense` so that the gate has something to work with (docs/results/investigation.md): 4-8
    * distractors; a student with a 4 px, 32-channel sub-patch stem pre-trained long enough to
    * read some colours (the linear patch encoder never learned to); a teacher that also saw
