@@ -8,7 +8,7 @@ import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
-import { layerNorm } from './layer-norm.js';
+import { layerNorm } from '@vzero/tfjs-native';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
 import { patchify, toSubPatches } from './pixels.js';

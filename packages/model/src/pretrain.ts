@@ -6,80 +6,18 @@ import { InvalidInputError, Rng, resolveConfig } from '@vzero/core';
 import type { Prompt } from '@vzero/core';
 import type { ResponseBatch, VisionLanguageModel } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
+import { AdamW, clipScale, globalNorm } from './adamw.js';
 
-export interface AdamWOptions {
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly epsilon: number;
-  /** Decoupled weight decay, applied to matrices (rank >= 2) only, not to biases and norms. */
-  readonly weightDecay: number;
-}
-
-export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 };
-
-/** AdamW over a fixed list of variables; the learning rate is given per step. */
-export class AdamW {
-  private readonly m: tf.Variable[];
-  private readonly v: tf.Variable[];
-  private t = 0;
-  readonly options: AdamWOptions;
-
-  constructor(
-    private readonly variables: readonly tf.Variable[],
-    options: Partial<AdamWOptions> = {},
-  ) {
-    this.options = resolveConfig(ADAMW_DEFAULTS, options, 'adamw');
-    const slot = (x: tf.Variable): tf.Variable => {
-      const zeros = tf.zerosLike(x);
-      const v = tf.variable(zeros, false);
-      zeros.dispose();
-      return v;
-    };
-    this.m = variables.map(slot);
-    this.v = variables.map(slot);
-  }
-
-  /** Steps taken so far. */
-  get iterations(): number {
-    return this.t;
-  }
-
-  /** Applies gradients (same order as the variables) with learning rate `lr`. */
-  step(grads: readonly tf.Tensor[], lr: number): void {
-    const { beta1, beta2, epsilon, weightDecay } = this.options;
-    this.t += 1;
-    const c1 = 1 - beta1 ** this.t;
-    const c2 = 1 - beta2 ** this.t;
-    tf.tidy(() => {
-      this.variables.forEach((x, i) => {
-        const g = grads[i] as tf.Tensor;
-        const m = this.m[i] as tf.Variable;
-        const v = this.v[i] as tf.Variable;
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
-        const decayed = x.rank >= 2 && weightDecay > 0 ? tf.mul(x, 1 - lr * weightDecay) : x;
-        x.assign(tf.sub(decayed, tf.mul(update, lr)));
-      });
-    });
-  }
-
-  dispose(): void {
-    for (const t of [...this.m, ...this.v]) t.dispose();
-  }
-}
+export { AdamW, ADAMW_DEFAULTS, clipScale, globalNorm, type AdamWOptions, type AdamWState } from './adamw.js';
 
 /** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
 export function clipByGlobalNorm(
   grads: tf.Tensor[],
   maxNorm: number,
 ): { clipped: tf.Tensor[]; norm: number } {
-  const normT = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
-  const norm = (normT.dataSync() as Float32Array)[0] ?? 0;
-  normT.dispose();
-  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm))
-    return { clipped: grads.map((g) => g.clone()), norm };
-  const scale = maxNorm / (norm + 1e-6);
+  const norm = globalNorm(grads);
+  const scale = clipScale(norm, maxNorm);
+  if (scale === 1) return { clipped: grads.map((g) => g.clone()), norm };
   return { clipped: grads.map((g) => tf.mul(g, scale)), norm };
 }
 
@@ -96,12 +34,12 @@ export function supervisedStep(
   const vars = model.trainableVariables;
   const { value, grads } = tf.variableGrads(() => model.supervisedLoss(batch), vars);
   const ordered = vars.map((v) => grads[v.name] as tf.Tensor);
-  const { clipped, norm } = clipByGlobalNorm(ordered, settings.clipNorm);
-  optimizer.step(clipped, settings.learningRate);
+  // Clipping is the optimizer's gradient scale: no scaled copies of the gradients.
+  const norm = globalNorm(ordered);
+  optimizer.step(ordered, settings.learningRate, clipScale(norm, settings.clipNorm));
   const loss = (value.dataSync() as Float32Array)[0] ?? NaN;
   value.dispose();
   tf.dispose(ordered);
-  tf.dispose(clipped);
   if (!Number.isFinite(loss))
     throw new InvalidInputError('loss', loss, 'training diverged (non-finite loss)');
   return { loss, gradNorm: norm };

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, Rng, ShapeMismatchError, selectBackend } from '@vzero/core';
-import { layerNorm } from '../src/layer-norm.js';
+import { layerNorm } from '@vzero/tfjs-native';
 import { MODEL_PRESETS, createModel } from '../src/index.js';
 import { image, solidImage, tokenizer } from './helpers.js';
 

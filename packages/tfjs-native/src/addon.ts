@@ -72,6 +72,20 @@ export interface NativeAddon {
     cols: number,
     eps: number,
   ): void;
+  /**
+   * One AdamW step per element into new arrays xOut, mOut, vOut; `c` are scale, beta1,
+   * 1 - beta1, beta2, 1 - beta2, c1, c2, epsilon, lr, decay (see adamw.ts).
+   */
+  adamw(
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    ...c: number[]
+  ): void;
 }
 
 export type AddonLoad =

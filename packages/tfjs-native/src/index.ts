@@ -16,6 +16,7 @@ export {
   type NativeKernelName,
 } from './kernels/kernels.js';
 export { layerNorm, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL } from './layer-norm.js';
+export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';
 export { unsafeCoreType } from './addon.js';
 export {

@@ -1,3 +1,4 @@
+import { defineAdamWSuite } from './adamw-suite.js';
 import { defineDataKernelSuite } from './data-suite.js';
 import { defineLayerNormSuite } from './layer-norm-suite.js';
 import { defineKernelSuite } from './suite.js';
@@ -5,3 +6,4 @@ import { defineKernelSuite } from './suite.js';
 defineKernelSuite('wasm');
 defineDataKernelSuite('wasm');
 defineLayerNormSuite('wasm');
+defineAdamWSuite('wasm');

@@ -6,6 +6,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from 
 import type { NativeAddon } from '../addon.js';
 import { ioFor, type NativeBackendName } from './io.js';
 import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from '../layer-norm.js';
+import { ADAMW_KERNEL } from '../adamw.js';
 import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
@@ -26,9 +27,10 @@ export const NATIVE_KERNEL_NAMES = [
 ] as const;
 /**
  * Kernels this package adds (tfjs has no such kernel): the fused layer norm and its gradient,
- * run by the layerNorm op (layer-norm.ts), which computes the same with plain ops without them.
+ * run by the layerNorm op (layer-norm.ts), and the fused AdamW update, run by adamwUpdate
+ * (adamw.ts); both ops compute the same with plain ops without them.
  */
-export const NATIVE_OP_KERNEL_NAMES = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL] as const;
+export const NATIVE_OP_KERNEL_NAMES = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAMW_KERNEL] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number] | (typeof NATIVE_OP_KERNEL_NAMES)[number];
 
 /**
@@ -50,6 +52,20 @@ interface RefCountingBackend {
 }
 
 type KernelArgs = Parameters<KernelFunc>[0];
+
+/** The fused AdamW kernel's attributes, in the order the addon takes them. */
+const ADAMW_ATTRS = [
+  'scale',
+  'beta1',
+  'oneMinusBeta1',
+  'beta2',
+  'oneMinusBeta2',
+  'c1',
+  'c2',
+  'epsilon',
+  'lr',
+  'decay',
+] as const;
 
 const REDUCE_OPS = { Sum: 0, Mean: 1, Max: 2 } as const;
 
@@ -320,6 +336,22 @@ export function makeKernel(
             return true;
           },
         );
+        return result ?? fallback(args);
+      };
+    case ADAMW_KERNEL:
+      return (args) => {
+        const { x, g, m, v } = args.inputs as Record<string, TensorInfo | undefined>;
+        const attrs = args.attrs as NamedAttrMap;
+        if (!x || !g || !m || !v || !allFloat32([x, g, m, v])) return fallback(args);
+        const n = size(x.shape);
+        if (n === 0 || [g, m, v].some((t) => size(t.shape) !== n)) return fallback(args);
+        const c = ADAMW_ATTRS.map((k) => Number(attrs[k]));
+        if (!c.every(Number.isFinite)) return fallback(args);
+        const result = io.runMany(args.backend, [x.shape, x.shape, x.shape], [x, g, m, v], (outs, ins) => {
+          const [xv, gv, mv, vv] = ins as Float32Array[];
+          addon.adamw(xv!, gv!, mv!, vv!, outs[0]!, outs[1]!, outs[2]!, ...c);
+          return true;
+        });
         return result ?? fallback(args);
       };
   }

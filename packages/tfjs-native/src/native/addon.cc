@@ -1012,6 +1012,60 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// adamw(x, g, m, v, xOut, mOut, vOut, scale, beta1, oneMinusBeta1, beta2, oneMinusBeta2, c1, c2,
+// eps, lr, decay): one AdamW step per element, in float32 op for op as the unfused tfjs ops do
+// (each constant rounded to float32 as a tfjs scalar is; no fused multiply-add):
+// g' = g * scale; m' = m * beta1 + g' * (1 - beta1); v' = v * beta2 + g'^2 * (1 - beta2);
+// x' = x * decay - (m' / c1) / (sqrt(v' / c2) + eps) * lr. Outputs are new arrays (tfjs tensors
+// are immutable), so the inputs are only read.
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  napi_value argv[17];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, g, m, v, xo, mo, vo;
+  double c[10];
+  static const char* names[10] = {"scale", "beta1", "oneMinusBeta1", "beta2", "oneMinusBeta2",
+                                  "c1",    "c2",    "eps",           "lr",    "decay"};
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "g", &g) || !GetF32(env, argv[2], "m", &m) ||
+      !GetF32(env, argv[3], "v", &v) || !GetF32(env, argv[4], "xOut", &xo) ||
+      !GetF32(env, argv[5], "mOut", &mo) || !GetF32(env, argv[6], "vOut", &vo))
+    return nullptr;
+  for (int i = 0; i < 10; ++i)
+    if (!GetDouble(env, argv[7 + i], names[i], &c[i])) return nullptr;
+  const size_t n = x.length;
+  if (g.length != n || m.length != n || v.length != n || xo.length != n || mo.length != n || vo.length != n) {
+    Throw(env, "adamw: array lengths differ");
+    return nullptr;
+  }
+  const float scale = static_cast<float>(c[0]), b1 = static_cast<float>(c[1]), ob1 = static_cast<float>(c[2]),
+              b2 = static_cast<float>(c[3]), ob2 = static_cast<float>(c[4]), c1 = static_cast<float>(c[5]),
+              c2 = static_cast<float>(c[6]), eps = static_cast<float>(c[7]), lr = static_cast<float>(c[8]),
+              decay = static_cast<float>(c[9]);
+  auto run = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float gs = g.data[i] * scale;
+      const float mn = m.data[i] * b1 + gs * ob1;
+      const float vn = v.data[i] * b2 + (gs * gs) * ob2;
+      const float update = (mn / c1) / (std::sqrt(vn / c2) + eps);
+      mo.data[i] = mn;
+      vo.data[i] = vn;
+      xo.data[i] = x.data[i] * decay - update * lr;
+    }
+  };
+  const int64_t total = static_cast<int64_t>(n);
+  const int parts = PartsFor(total * 7);
+  if (parts <= 1) {
+    run(0, total);
+  } else {
+    const int chunks = ChunksFor(parts, total);
+    ThePool().Run(chunks, [&](int p) {
+      int64_t i0, i1;
+      Range(total, chunks, p, &i0, &i1);
+      run(i0, i1);
+    });
+  }
+  return Undefined(env);
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   openblas_set_num_threads(1);
   const napi_property_descriptor props[] = {
@@ -1026,6 +1080,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
