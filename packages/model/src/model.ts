@@ -8,7 +8,7 @@ import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
-import { layerNorm } from '@vzero/tfjs-native';
+import { layerNorm, scaledMaskedSoftmax } from '@vzero/tfjs-native';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
 import { patchify, toSubPatches } from './pixels.js';
@@ -214,9 +214,8 @@ export class VisionLanguageModel {
         v = tf.concat([prev.v, v], 2);
       }
       cache.push({ k, v });
-      let scores: tf.Tensor = tf.mul(tf.matMul(q, k, false, true), scale);
-      if (mask) scores = tf.add(scores, mask);
-      const att = tf.matMul(tf.softmax(scores), v);
+      // Scale, mask and softmax: one op (one kernel each way with the native kernels).
+      const att = tf.matMul(scaledMaskedSoftmax(tf.matMul(q, k, false, true), scale, mask), v);
       const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * Tn, d]) as tf.Tensor2D;
       h = tf.add(h, tf.reshape(this.linear(merged, `${pre}wo`, `${pre}bo`), [B, Tn, d]));
       const f = tf.reshape(this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`), [B * Tn, d]) as tf.Tensor2D;

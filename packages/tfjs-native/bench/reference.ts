@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '@vzero/core';
 import { adamwUpdate } from '../src/adamw.js';
+import { scaledMaskedSoftmax } from '../src/attention-softmax.js';
 import { layerNorm } from '../src/layer-norm.js';
 
 export interface TransformerSpec {
@@ -97,7 +98,7 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
       const h = norm(x, blk.g1, blk.b1);
       const qkv = tf.transpose(tf.reshape(tf.matMul(h, blk.wqkv), [rows, L, 3, heads, dh]), [2, 0, 3, 1, 4]);
       const [q, k, v] = tf.unstack(qkv, 0) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), m));
+      const att = scaledMaskedSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh), m);
       const o = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [rows * L, d]) as tf.Tensor2D;
       x = tf.add(x, tf.matMul(o, blk.wo));
       const h2 = norm(x, blk.g2, blk.b2);

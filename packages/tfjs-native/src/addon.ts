@@ -86,6 +86,25 @@ export interface NativeAddon {
     vOut: Float32Array,
     ...c: number[]
   ): void;
+  /** Softmax over cols of x [rows, cols] * scale + mask rows maskRows[r] (mask null: none). */
+  scaledMaskedSoftmax(
+    x: Float32Array,
+    mask: Float32Array | null,
+    maskRows: Int32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    scale: number,
+  ): void;
+  /** Its gradient in x from the output y: scale * (dy * y - y * sum(dy * y)). */
+  scaledMaskedSoftmaxGrad(
+    dy: Float32Array,
+    y: Float32Array,
+    dx: Float32Array,
+    rows: number,
+    cols: number,
+    scale: number,
+  ): void;
 }
 
 export type AddonLoad =

@@ -16,6 +16,12 @@ export {
   type NativeKernelName,
 } from './kernels/kernels.js';
 export { layerNorm, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL } from './layer-norm.js';
+export {
+  scaledMaskedSoftmax,
+  maskRowIndex,
+  SCALED_MASKED_SOFTMAX_KERNEL,
+  SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
+} from './attention-softmax.js';
 export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';
 export { unsafeCoreType } from './addon.js';

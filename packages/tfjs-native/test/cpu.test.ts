@@ -1,4 +1,5 @@
 import { defineAdamWSuite } from './adamw-suite.js';
+import { defineAttentionSoftmaxSuite } from './attention-softmax-suite.js';
 import { defineDataKernelSuite } from './data-suite.js';
 import { defineLayerNormSuite } from './layer-norm-suite.js';
 import { defineKernelSuite } from './suite.js';
@@ -7,3 +8,4 @@ defineKernelSuite('cpu');
 defineDataKernelSuite('cpu');
 defineLayerNormSuite('cpu');
 defineAdamWSuite('cpu');
+defineAttentionSoftmaxSuite('cpu');

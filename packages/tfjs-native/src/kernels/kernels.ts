@@ -7,6 +7,11 @@ import type { NativeAddon } from '../addon.js';
 import { ioFor, type NativeBackendName } from './io.js';
 import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from '../layer-norm.js';
 import { ADAMW_KERNEL } from '../adamw.js';
+import {
+  SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
+  SCALED_MASKED_SOFTMAX_KERNEL,
+  maskRowIndex,
+} from '../attention-softmax.js';
 import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
@@ -28,9 +33,16 @@ export const NATIVE_KERNEL_NAMES = [
 /**
  * Kernels this package adds (tfjs has no such kernel): the fused layer norm and its gradient,
  * run by the layerNorm op (layer-norm.ts), and the fused AdamW update, run by adamwUpdate
- * (adamw.ts); both ops compute the same with plain ops without them.
+ * (adamw.ts), and the attention's scaled masked softmax and its gradient (attention-softmax.ts);
+ * each op computes the same with plain ops without them.
  */
-export const NATIVE_OP_KERNEL_NAMES = [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAMW_KERNEL] as const;
+export const NATIVE_OP_KERNEL_NAMES = [
+  LAYER_NORM_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  ADAMW_KERNEL,
+  SCALED_MASKED_SOFTMAX_KERNEL,
+  SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
+] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number] | (typeof NATIVE_OP_KERNEL_NAMES)[number];
 
 /**
@@ -351,6 +363,35 @@ export function makeKernel(
           const [xv, gv, mv, vv] = ins as Float32Array[];
           addon.adamw(xv!, gv!, mv!, vv!, outs[0]!, outs[1]!, outs[2]!, ...c);
           return true;
+        });
+        return result ?? fallback(args);
+      };
+    case SCALED_MASKED_SOFTMAX_KERNEL:
+      return (args) => {
+        const { x, mask } = args.inputs as Record<string, TensorInfo | undefined>;
+        const scale = Number((args.attrs as NamedAttrMap)['scale']);
+        if (!x || !allFloat32([x, mask]) || size(x.shape) === 0 || !Number.isFinite(scale))
+          return fallback(args);
+        const cols = x.shape[x.shape.length - 1]!;
+        const rows = size(x.shape) / cols;
+        const maskRows = mask ? maskRowIndex(x.shape, mask.shape) : new Int32Array(0);
+        if (!maskRows) return fallback(args);
+        const result = io.run(args.backend, x.shape, mask ? [x, mask] : [x], (out, xv, mv) => {
+          addon.scaledMaskedSoftmax(xv!, mv ?? null, maskRows, out, rows, cols, scale);
+        });
+        return result ?? fallback(args);
+      };
+    case SCALED_MASKED_SOFTMAX_GRAD_KERNEL:
+      return (args) => {
+        const { dy, y } = args.inputs as Record<string, TensorInfo | undefined>;
+        const scale = Number((args.attrs as NamedAttrMap)['scale']);
+        if (!dy || !y || !allFloat32([dy, y]) || size(y.shape) === 0 || size(dy.shape) !== size(y.shape)) {
+          return fallback(args);
+        }
+        if (!Number.isFinite(scale)) return fallback(args);
+        const cols = y.shape[y.shape.length - 1]!;
+        const result = io.run(args.backend, y.shape, [dy, y], (out, dyv, yv) => {
+          addon.scaledMaskedSoftmaxGrad(dyv!, yv!, out, size(y.shape) / cols, cols, scale);
         });
         return result ?? fallback(args);
       };

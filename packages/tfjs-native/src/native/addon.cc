@@ -1066,6 +1066,117 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// scaledMaskedSoftmax(x, mask, maskRows, out, rows, cols, scale): out row r = softmax over cols
+// of x[r] * scale + mask[maskRows[r]] (mask null: no mask), each step rounded to float32 as the
+// unfused Mul, Add and Softmax kernels do. The attention's scale, mask and softmax in one pass.
+napi_value ScaledMaskedSoftmax(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, mask, out;
+  I32 mask_rows;
+  int64_t rows, cols;
+  double scale_d;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "mask", &mask, true) ||
+      !GetI32View(env, argv[2], "maskRows", &mask_rows) || !GetF32(env, argv[3], "out", &out) ||
+      !GetInt(env, argv[4], "rows", &rows) || !GetInt(env, argv[5], "cols", &cols) ||
+      !GetDouble(env, argv[6], "scale", &scale_d))
+    return nullptr;
+  const bool masked = mask.data != nullptr;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(x.length) != rows * cols ||
+      static_cast<int64_t>(out.length) != rows * cols ||
+      (masked && (static_cast<int64_t>(mask_rows.length) != rows || mask.length % cols != 0))) {
+    Throw(env, "scaledMaskedSoftmax: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  const int64_t mask_count = masked ? static_cast<int64_t>(mask.length) / cols : 0;
+  if (masked) {
+    for (int64_t r = 0; r < rows; ++r) {
+      if (mask_rows.data[r] < 0 || mask_rows.data[r] >= mask_count) {
+        Throw(env, "scaledMaskedSoftmax: mask row out of range");
+        return nullptr;
+      }
+    }
+  }
+  const float scale = static_cast<float>(scale_d);
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* src = x.data + r * cols;
+      const float* mk = masked ? mask.data + static_cast<int64_t>(mask_rows.data[r]) * cols : nullptr;
+      float* dst = out.data + r * cols;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j < cols; ++j) {
+        float z = src[j] * scale;
+        if (mk) z = z + mk[j];
+        dst[j] = z;
+        mx = std::max(mx, z);
+      }
+      float sum = 0;
+      for (int64_t j = 0; j < cols; ++j) {
+        dst[j] = std::exp(dst[j] - mx);
+        sum += dst[j];
+      }
+      const float inv = 1.f / sum;
+      for (int64_t j = 0; j < cols; ++j) dst[j] *= inv;
+    }
+  };
+  const int parts = PartsFor(rows * cols * 4);
+  if (parts <= 1) {
+    run(0, rows);
+  } else {
+    const int chunks = ChunksFor(parts, rows);
+    ThePool().Run(chunks, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, chunks, p, &r0, &r1);
+      run(r0, r1);
+    });
+  }
+  return Undefined(env);
+}
+
+// scaledMaskedSoftmaxGrad(dy, y, dx, rows, cols, scale): the gradient in x of the above from its
+// output y: dx = scale * (dy * y - y * sum(dy * y)) per row (the sum in double).
+napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 dy, y, dx;
+  int64_t rows, cols;
+  double scale_d;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "y", &y) || !GetF32(env, argv[2], "dx", &dx) ||
+      !GetInt(env, argv[3], "rows", &rows) || !GetInt(env, argv[4], "cols", &cols) ||
+      !GetDouble(env, argv[5], "scale", &scale_d))
+    return nullptr;
+  const int64_t n = rows * cols;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(dy.length) != n || static_cast<int64_t>(y.length) != n ||
+      static_cast<int64_t>(dx.length) != n) {
+    Throw(env, "scaledMaskedSoftmaxGrad: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  const float scale = static_cast<float>(scale_d);
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* g = dy.data + r * cols;
+      const float* yr = y.data + r * cols;
+      float* d = dx.data + r * cols;
+      double s = 0;
+      for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(g[j] * yr[j]);
+      const float sf = static_cast<float>(s);
+      for (int64_t j = 0; j < cols; ++j) d[j] = (g[j] * yr[j] - yr[j] * sf) * scale;
+    }
+  };
+  const int parts = PartsFor(n * 4);
+  if (parts <= 1) {
+    run(0, rows);
+  } else {
+    const int chunks = ChunksFor(parts, rows);
+    ThePool().Run(chunks, [&](int p) {
+      int64_t r0, r1;
+      Range(rows, chunks, p, &r0, &r1);
+      run(r0, r1);
+    });
+  }
+  return Undefined(env);
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   openblas_set_num_threads(1);
   const napi_property_descriptor props[] = {
@@ -1081,6 +1192,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scaledMaskedSoftmax", nullptr, ScaledMaskedSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scaledMaskedSoftmaxGrad", nullptr, ScaledMaskedSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
