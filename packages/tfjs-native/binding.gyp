@@ -4,7 +4,7 @@
       "target_name": "tfjs_native",
       "sources": ["src/native/addon.cc"],
       "cflags": ["<!@(node scripts/blas-flags.mjs cflags)"],
-      "cflags_cc": ["-O3", "-std=c++17"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-trapping-math"],
       "libraries": ["<!@(node scripts/blas-flags.mjs libs)"]
     }
   ]

@@ -131,6 +131,21 @@ export function defineAttentionSoftmaxSuite(backend: NativeBackendName): void {
         }
       });
 
+      it('keeps float32 accuracy over a wide input range and lets NaN through', () => {
+        // Row r spans [-120, 40] in steps that hit exp's underflow cut (-87.3) and large values.
+        const cols = 161;
+        const data = Float32Array.from({ length: 3 * cols }, (_, i) => (i % cols) - 120 + (i / cols) * 0.37);
+        const x = tf.tensor2d(data, [3, cols]);
+        const plain = tf.tidy(() => unfused(x, 1, null));
+        registerNativeKernels({ backends: [backend] });
+        const fused = tf.tidy(() => scaledMaskedSoftmax(x, 1));
+        const nan = tf.tidy(() => scaledMaskedSoftmax(tf.tensor2d([[0, Number.NaN, 1]]), 1));
+        unregisterNativeKernels();
+        expectClose(fused.dataSync() as Float32Array, plain.dataSync() as Float32Array, 1e-9, 1e-6);
+        expect(Number.isNaN(nan.dataSync()[0])).toBe(true);
+        tf.dispose([x, plain, fused, nan]);
+      });
+
       it('attention-sized inputs: threads agree with one thread and with the unfused ops', () => {
         const rng = new Rng(63);
         const x = randomTensor(rng, [16, 4, 64, 64]);
