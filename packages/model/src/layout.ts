@@ -78,6 +78,13 @@ export function blockCausalMask(keys: readonly KeyInfo[], queries: number, textG
       const qi = length - queries + t;
       const qg = info.group[qi] ?? 0;
       const base = (b * queries + t) * length;
+      // A query in the same group as the one before sees what that one saw, plus (in a text
+      // group) its own key: copy the previous row instead of rescanning every key.
+      if (t > 0 && (info.group[qi - 1] ?? 0) === qg) {
+        data.copyWithin(base, base - length, base);
+        if (qg >= textGroup && info.valid[qi]) data[base + qi] = 0;
+        continue;
+      }
       for (let k = 0; k < length; k++) {
         if (!info.valid[k]) continue;
         const kg = info.group[k] ?? 0;

@@ -5,7 +5,7 @@
 // no UnsortedSegmentSum (which the wasm backend lacks).
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@vzero/core';
-import type { ImageRole, PromptImage } from '@vzero/core';
+import type { ImagePixels, ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { layerNorm, scaledMaskedSoftmax } from '@vzero/tfjs-native';
@@ -243,7 +243,7 @@ export class VisionLanguageModel {
     images.forEach((img, u) => {
       if (!img.pixels)
         throw new InvalidInputError(`${field}[${u}].pixels`, undefined, 'a local model needs decoded pixels');
-      data.set(patchify(img.pixels, s.size, p, `${field}[${u}].pixels`), u * n * dim);
+      data.set(cachedPatches(img.pixels, s.size, p, `${field}[${u}].pixels`), u * n * dim);
     });
     const tokens = tf.reshape(
       this.linear(this.patchFeatures(data, images.length * n), 'patch_w', 'patch_b'),
@@ -656,4 +656,21 @@ export function oneHot(ids: ArrayLike<number>, depth: number): tf.Tensor2D {
 /** A model with freshly initialised weights (seeded by config.initSeed). */
 export function createModel(config: ModelConfig): VisionLanguageModel {
   return new VisionLanguageModel(config);
+}
+
+// Patch vectors by pixel buffer: a training step embeds the same decoded images many times (every
+// trajectory of a group shares its prompt's images, and rollout, teacher and update each encode
+// them), and resampling + patchifying is JavaScript work per pixel. Keyed weakly by the buffer,
+// so entries go with the images; pixel buffers are treated as immutable once decoded.
+const patchCache = new WeakMap<Float32Array, Map<string, Float32Array>>();
+
+function cachedPatches(pixels: ImagePixels, size: number, patch: number, field: string): Float32Array {
+  const key = `${pixels.width}x${pixels.height}x${pixels.channels}:${size}/${patch}`;
+  let byKey = patchCache.get(pixels.data);
+  const hit = byKey?.get(key);
+  if (hit) return hit;
+  const out = patchify(pixels, size, patch, field);
+  if (!byKey) patchCache.set(pixels.data, (byKey = new Map()));
+  byKey.set(key, out);
+  return out;
 }

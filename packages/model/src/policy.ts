@@ -213,19 +213,20 @@ export class LocalPolicy implements Policy {
       this.model.checkPrompt(p, `requests[${i}].prompt`, batch.responses[i]?.length ?? 0);
     });
     await yieldToEventLoop();
-    const data = tf.tidy(() => {
-      let lp: tf.Tensor3D;
+    // The read-back happens outside tf.tidy: tidy walks whatever its function returns looking
+    // for tensors, and a Float32Array of B*T*V log-probs is walked element by element.
+    const lp = tf.tidy(() => {
       if (this.useCache) {
         const prefix = this.model.encodePrefix(
           batch.prompts.map((p) => p.images),
           this.sharePrefix,
         );
-        lp = this.model.cachedLogprobs(batch, prefix);
-      } else {
-        lp = this.model.fullLogprobs(batch);
+        return this.model.cachedLogprobs(batch, prefix);
       }
-      return { values: lp.dataSync() as Float32Array, width: lp.shape[1] };
+      return this.model.fullLogprobs(batch);
     });
+    const data = { values: lp.dataSync() as Float32Array, width: lp.shape[1] };
+    lp.dispose();
     return batch.responses.map((resp, b) => {
       const logprobs = new Float32Array(resp.length);
       const ids: Int32Array[] = [];

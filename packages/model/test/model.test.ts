@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, UnknownKeyError, selectBackend } from '@vzero/core';
 import {
@@ -86,6 +87,55 @@ describe('block-causal attention', () => {
       [1, 1, 1, 1, 0, 1, 0],
       [1, 1, 1, 1, 0, 1, 1],
     ]);
+  });
+
+  it('equals the rule applied key by key, on random groups, padding and query counts', () => {
+    // The rule of the doc comment, written out per (query, key) pair.
+    const naive = (keys: { group: number[]; valid: boolean[] }[], queries: number, tg: number) =>
+      keys.map(({ group, valid }) =>
+        Array.from({ length: queries }, (_q, t) => {
+          const qi = group.length - queries + t;
+          const qg = group[qi]!;
+          return group.map((kg, k) =>
+            valid[k] && (kg < qg || (kg === qg && (qg < tg || k <= qi))) ? 0 : MASKED,
+          );
+        }),
+      );
+    const row = fc
+      .array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.boolean()), { minLength: 1, maxLength: 5 })
+      .chain((runs) => {
+        // Non-decreasing groups in runs; validity per key.
+        const group = runs.flatMap(([n], g) => Array<number>(n).fill(g));
+        return fc.array(fc.boolean(), { minLength: group.length, maxLength: group.length }).map((valid) => ({
+          group,
+          valid,
+        }));
+      });
+    fc.assert(
+      fc.property(row, fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 30 }), (r, tg, q) => {
+        const queries = Math.min(q, r.group.length);
+        const keys = [r, { group: r.group, valid: r.valid.map((v) => !v) }];
+        const mask = blockCausalMask(keys, queries, tg);
+        const got = mask.arraySync().map((b) => b[0]);
+        mask.dispose();
+        expect(got).toEqual(naive(keys, queries, tg));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('embeds repeated pixel buffers from the patch cache exactly as fresh ones', () => {
+    const model = createModel({ ...MODEL_PRESETS.tiny, vocabSize: tokenizer.size });
+    const red = solidImage(16, [1, 0, 0], { x: 2, y: 2, side: 4, rgb: [0, 0, 1] });
+    const copy = { ...red, data: Float32Array.from(red.data) };
+    const blue = solidImage(16, [0, 0, 1]);
+    const embed = (px: typeof red) =>
+      tf.tidy(() => Array.from(model.embedImages([image('a', 'full', px)], 0).dataSync()));
+    const first = embed(red);
+    expect(embed(red)).toEqual(first); // from the cache
+    expect(embed(copy)).toEqual(first); // a new buffer with the same pixels
+    expect(embed(blue)).not.toEqual(first); // different pixels are not served stale
+    model.dispose();
   });
 
   it("the full image's keys and values do not depend on the crop", () => {

@@ -14,12 +14,27 @@ export const SCALED_MASKED_SOFTMAX_GRAD_KERNEL = 'VZeroScaledMaskedSoftmaxGrad';
 /**
  * For each row of x (all axes but the last, flattened) the row of the mask (flattened the same
  * way) that broadcasting adds to it; undefined unless the mask's last axis equals x's and every
- * other axis (right-aligned) is x's size or 1, with rank <= x's rank.
+ * other axis (right-aligned) is x's size or 1, with rank <= x's rank. The result is shared
+ * between calls with the same shapes (read it, never write it): a training step asks for the
+ * same few shapes hundreds of times, and building the index is a div/mod loop over every row.
  */
 export function maskRowIndex(
   xShape: readonly number[],
   maskShape: readonly number[],
 ): Int32Array | undefined {
+  const key = `${xShape.join(',')}|${maskShape.join(',')}`;
+  if (rowIndexCache.has(key)) return rowIndexCache.get(key);
+  const index = buildMaskRowIndex(xShape, maskShape);
+  // Bounded: decoding grows the key length by one each token, so shapes keep changing.
+  if (rowIndexCache.size >= ROW_INDEX_CACHE_SIZE) rowIndexCache.clear();
+  rowIndexCache.set(key, index);
+  return index;
+}
+
+const ROW_INDEX_CACHE_SIZE = 256;
+const rowIndexCache = new Map<string, Int32Array | undefined>();
+
+function buildMaskRowIndex(xShape: readonly number[], maskShape: readonly number[]): Int32Array | undefined {
   const rank = xShape.length;
   if (rank === 0 || maskShape.length > rank || maskShape.length === 0) return undefined;
   if (maskShape[maskShape.length - 1] !== xShape[rank - 1]) return undefined;

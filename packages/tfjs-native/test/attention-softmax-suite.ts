@@ -71,6 +71,15 @@ export function defineAttentionSoftmaxSuite(backend: NativeBackendName): void {
       expect(maskRowIndex([3, 4], [2, 3, 4])).toBeUndefined();
     });
 
+    it('gives the same index when asked again for the same shapes (shared, unchanged)', () => {
+      const first = maskRowIndex([2, 3, 4], [2, 1, 4])!;
+      const again = maskRowIndex([2, 3, 4], [2, 1, 4])!;
+      expect(again).toBe(first);
+      expect(Array.from(again)).toEqual([0, 0, 0, 1, 1, 1]);
+      expect(Array.from(maskRowIndex([2, 3, 4], [1, 3, 4])!)).toEqual([0, 1, 2, 0, 1, 2]);
+      expect(maskRowIndex([2, 3, 4], [3, 1])).toBeUndefined();
+    });
+
     it('matches a hand-computed row: x [0, ln 3], scale 1, mask [0, 0] and [0, -1e9]', () => {
       const y = tf.tidy(() =>
         scaledMaskedSoftmax(
