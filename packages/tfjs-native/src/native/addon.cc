@@ -143,6 +143,22 @@ int PartsFor(int64_t work, int64_t min_work = kParallelMinWork) {
   return static_cast<int>(std::min<int64_t>(size, work / min_work));
 }
 
+// Runs run(begin, end) over [0, units): on the calling thread when `parts` is 1 (small jobs),
+// otherwise in chunks that the pool's threads and the caller claim.
+template <typename F>
+void RunChunked(int64_t units, int parts, const F& run) {
+  if (parts <= 1) {
+    run(0, units);
+    return;
+  }
+  const int chunks = ChunksFor(parts, units);
+  ThePool().Run(chunks, [&](int p) {
+    int64_t begin, end;
+    Range(units, chunks, p, &begin, &end);
+    run(begin, end);
+  });
+}
+
 // ---------------------------------------------------------------- N-API helpers
 struct F32 {
   float* data = nullptr;
@@ -603,17 +619,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < cols; ++j) dst[j] *= inv;
     }
   };
-  const int parts = PartsFor(rows * cols * 4);
-  if (parts <= 1) {
-    run(0, rows);
-  } else {
-    const int chunks = ChunksFor(parts, rows);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t r0, r1;
-      Range(rows, chunks, p, &r0, &r1);
-      run(r0, r1);
-    });
-  }
+  RunChunked(rows, PartsFor(rows * cols * 4), run);
   return Undefined(env);
 }
 
@@ -651,17 +657,7 @@ napi_value Gather(napi_env env, napi_callback_info info) {
       std::memcpy(out.data + r * inner, x.data + (o * dim + idx.data[i]) * inner, inner * sizeof(float));
     }
   };
-  const int parts = rows > 1 ? PartsFor(rows * inner) : 1;
-  if (parts <= 1) {
-    run(0, rows);
-  } else {
-    const int chunks = ChunksFor(parts, rows);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t r0, r1;
-      Range(rows, chunks, p, &r0, &r1);
-      run(r0, r1);
-    });
-  }
+  RunChunked(rows, rows > 1 ? PartsFor(rows * inner) : 1, run);
   napi_create_int64(env, -1, &result);
   return result;
 }
@@ -715,17 +711,7 @@ napi_value SplitOrConcat(napi_env env, napi_callback_info info) {
       }
     }
   };
-  const int nparts = outer > 1 ? PartsFor(outer * dim * inner) : 1;
-  if (nparts <= 1) {
-    run(0, outer);
-  } else {
-    const int chunks = ChunksFor(nparts, outer);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t o0, o1;
-      Range(outer, chunks, p, &o0, &o1);
-      run(o0, o1);
-    });
-  }
+  RunChunked(outer, outer > 1 ? PartsFor(outer * dim * inner) : 1, run);
   return Undefined(env);
 }
 
@@ -926,17 +912,7 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < cols; ++j) dst[j] = (src[j] - m) * s * gamma.data[j] + beta.data[j];
     }
   };
-  const int parts = PartsFor(rows * cols * 3);
-  if (parts <= 1) {
-    run(0, rows);
-  } else {
-    const int chunks = ChunksFor(parts, rows);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t r0, r1;
-      Range(rows, chunks, p, &r0, &r1);
-      run(r0, r1);
-    });
-  }
+  RunChunked(rows, PartsFor(rows * cols * 3), run);
   return Undefined(env);
 }
 
@@ -1052,17 +1028,7 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
     }
   };
   const int64_t total = static_cast<int64_t>(n);
-  const int parts = PartsFor(total * 7);
-  if (parts <= 1) {
-    run(0, total);
-  } else {
-    const int chunks = ChunksFor(parts, total);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t i0, i1;
-      Range(total, chunks, p, &i0, &i1);
-      run(i0, i1);
-    });
-  }
+  RunChunked(total, PartsFor(total * 7), run);
   return Undefined(env);
 }
 
@@ -1173,17 +1139,7 @@ napi_value ScaledMaskedSoftmax(napi_env env, napi_callback_info info) {
       }
     }
   };
-  const int parts = PartsFor(rows * cols * 4);
-  if (parts <= 1) {
-    run(0, rows);
-  } else {
-    const int chunks = ChunksFor(parts, rows);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t r0, r1;
-      Range(rows, chunks, p, &r0, &r1);
-      run(r0, r1);
-    });
-  }
+  RunChunked(rows, PartsFor(rows * cols * 4), run);
   return Undefined(env);
 }
 
@@ -1217,17 +1173,7 @@ napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < cols; ++j) d[j] = (g[j] * yr[j] - yr[j] * sf) * scale;
     }
   };
-  const int parts = PartsFor(n * 4);
-  if (parts <= 1) {
-    run(0, rows);
-  } else {
-    const int chunks = ChunksFor(parts, rows);
-    ThePool().Run(chunks, [&](int p) {
-      int64_t r0, r1;
-      Range(rows, chunks, p, &r0, &r1);
-      run(r0, r1);
-    });
-  }
+  RunChunked(rows, PartsFor(n * 4), run);
   return Undefined(env);
 }
 
