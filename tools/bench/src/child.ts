@@ -20,7 +20,7 @@ import { sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
 import { nativeKernelsReport, registerNativeKernels } from '@vzero/tfjs-native';
 import { loadLabelFree } from '@vzero/world';
-import { PromptFactory, parseTrainConfig, train } from '@vzero/train';
+import { PromptFactory, train } from '@vzero/train';
 import type { ConfigName, SizeName } from './options.js';
 import { SIZES } from './options.js';
 import { matmulShapes } from './shapes.js';
@@ -38,7 +38,7 @@ import type {
   WinsFigures,
 } from './results.js';
 import { figure, rate, type Figure } from './stats.js';
-import type { Fixture } from './fixture.js';
+import { benchTrainConfig, type Fixture } from './fixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -302,17 +302,7 @@ async function trainSteps(): Promise<TrainFigures> {
   const out = await mkdtemp(join(tmpdir(), 'vzero-bench-train-'));
   const tensorsAfterStep: number[] = [];
   try {
-    const config = parseTrainConfig({
-      method: 'vzero',
-      steps: reps + 1,
-      out,
-      checkpointEvery: 0,
-      data: { dir: fixture.world, split: 'train' },
-      models: fixture.models,
-      rollout: { n: size.g, maxTokens: size.maxTokens },
-      optim: { promptsPerStep: size.prompts, miniBatches: size.miniBatches },
-      eval: { splits: [] },
-    });
+    const config = benchTrainConfig(fixture, size, reps + 1, out);
     const result = await train(config, {
       hooks: { onStep: () => tensorsAfterStep.push(tf.memory().numTensors), log },
     });
@@ -369,17 +359,7 @@ async function tally(info: Awaited<ReturnType<typeof tf.profile>>, top = 12): Pr
 async function profileTrainStep(): Promise<KernelTally> {
   const out = await mkdtemp(join(tmpdir(), 'vzero-bench-profile-'));
   try {
-    const config = parseTrainConfig({
-      method: 'vzero',
-      steps: 1,
-      out,
-      checkpointEvery: 0,
-      data: { dir: fixture.world, split: 'train' },
-      models: fixture.models,
-      rollout: { n: size.g, maxTokens: size.maxTokens },
-      optim: { promptsPerStep: size.prompts, miniBatches: size.miniBatches },
-      eval: { splits: [] },
-    });
+    const config = benchTrainConfig(fixture, size, 1, out);
     let student: { model: { dispose(): void } } | undefined;
     const info = await tf.profile(async () => {
       student = (await train(config)).student;

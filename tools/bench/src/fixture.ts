@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { selectBackend } from '@vzero/core';
 import { MODEL_PRESETS, Tokenizer, createModel, resolveModelConfig, saveCheckpoint } from '@vzero/model';
 import { WORLD_VOCABULARY, generateWorld } from '@vzero/world';
+import { parseTrainConfig, type TrainConfig } from '@vzero/train';
 import type { SizeSpec } from './options.js';
 
 export interface Fixture {
@@ -31,4 +32,19 @@ export async function makeFixture(dir: string, size: SizeSpec): Promise<Fixture>
   const fixture: Fixture = { world, models };
   await writeFile(join(dir, 'fixture.json'), JSON.stringify(fixture));
   return fixture;
+}
+
+/** The default V-Zero training config the suite times, over the fixture, for `steps` steps. */
+export function benchTrainConfig(fixture: Fixture, size: SizeSpec, steps: number, out: string): TrainConfig {
+  return parseTrainConfig({
+    method: 'vzero',
+    steps,
+    out,
+    checkpointEvery: 0,
+    data: { dir: fixture.world, split: 'train' },
+    models: fixture.models,
+    rollout: { n: size.g, maxTokens: size.maxTokens },
+    optim: { promptsPerStep: size.prompts, miniBatches: size.miniBatches },
+    eval: { splits: [] },
+  });
 }

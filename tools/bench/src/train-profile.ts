@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseTrainConfig, train } from '@vzero/train';
-import { makeFixture, type Fixture } from './fixture.js';
+import { train } from '@vzero/train';
+import { benchTrainConfig, makeFixture, type Fixture } from './fixture.js';
 import { SIZES } from './options.js';
 
 const dir = process.argv[2] ?? '/tmp/vzero-train-profile';
@@ -14,17 +14,7 @@ const size = SIZES.default;
 const fixture: Fixture = existsSync(join(dir, 'fixture.json'))
   ? (JSON.parse(await readFile(join(dir, 'fixture.json'), 'utf8')) as Fixture)
   : await makeFixture(dir, size);
-const config = parseTrainConfig({
-  method: 'vzero',
-  steps,
-  out: join(dir, `run-${process.pid}`),
-  checkpointEvery: 0,
-  data: { dir: fixture.world, split: 'train' },
-  models: fixture.models,
-  rollout: { n: size.g, maxTokens: size.maxTokens },
-  optim: { promptsPerStep: size.prompts, miniBatches: size.miniBatches },
-  eval: { splits: [] },
-});
+const config = benchTrainConfig(fixture, size, steps, join(dir, `run-${process.pid}`));
 const result = await train(config, { hooks: { log: () => undefined } });
 for (const r of result.records) {
   const parts = Object.entries(r.time).map(([k, v]) => `${k} ${v.toFixed(0)}`);
