@@ -1,6 +1,7 @@
 import { defineAdamWSuite } from './adamw-suite.js';
 import { defineAttentionSoftmaxSuite } from './attention-softmax-suite.js';
 import { defineDataKernelSuite } from './data-suite.js';
+import { defineLanesSuite } from './lanes-suite.js';
 import { defineLayerNormSuite } from './layer-norm-suite.js';
 import { defineKernelSuite } from './suite.js';
 
@@ -9,3 +10,4 @@ defineDataKernelSuite('wasm');
 defineLayerNormSuite('wasm');
 defineAdamWSuite('wasm');
 defineAttentionSoftmaxSuite('wasm');
+defineLanesSuite('wasm');

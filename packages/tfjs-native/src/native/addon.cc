@@ -18,9 +18,41 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+// The elementwise kernels' hot loops are compiled for several x86-64 levels and picked at load
+// time by the CPU (GCC/Clang function multi-versioning), so one build runs everywhere and uses
+// AVX2 or AVX-512 where the machine has them. Results do not depend on the level: the loops'
+// operation order is fixed in the source and -ffp-contract=off forbids fused multiply-adds.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(VZERO_NO_CLONES)
+#define VZERO_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VZERO_CLONES
+#endif
+
 namespace {
+
+// ---------------------------------------------------------------- eight-lane values
+// Eight float (or double) lanes as one value (GCC/Clang vector extensions): 256/512-bit registers
+// where the target has them, 128-bit pieces on baseline x86-64. Sums over lanes are combined in a
+// fixed order, so results do not depend on the instruction set. aligned(4): no alignment needed.
+typedef float F8 __attribute__((vector_size(32), aligned(4)));
+typedef int32_t I8 __attribute__((vector_size(32), aligned(4)));
+typedef double D8 __attribute__((vector_size(64), aligned(8)));
+
+inline F8 Load8(const float* p) {
+  F8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void Store8(float* p, F8 v) { std::memcpy(p, &v, sizeof v); }
+inline D8 LoadD8(const float* p) { return __builtin_convertvector(Load8(p), D8); }
+inline double SumLanes(D8 v) {
+  double s = 0;
+  for (int k = 0; k < 8; ++k) s += v[k];
+  return s;
+}
 
 // ---------------------------------------------------------------- thread pool (passive waits)
 // Work is cut into chunks that the caller and the workers claim from a shared counter. On a
@@ -870,18 +902,82 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------- layer norm over the last axis
 
-// Row statistics with double accumulation: mean and 1 / sqrt(biased variance + eps).
-inline void RowStats(const float* x, int64_t cols, double eps, double* mean, double* rstd) {
-  double s = 0;
-  for (int64_t j = 0; j < cols; ++j) s += x[j];
+// Row statistics with double accumulation in 8 lanes (then the tail): mean and
+// 1 / sqrt(biased variance + eps). The order is fixed, so threads and instruction sets agree.
+inline __attribute__((always_inline)) void RowStats(const float* x, int64_t cols, double eps, double* mean,
+                                                    double* rstd) {
+  D8 acc = D8{};
+  int64_t j = 0;
+  for (; j + 8 <= cols; j += 8) acc += LoadD8(x + j);
+  double s = SumLanes(acc);
+  for (; j < cols; ++j) s += x[j];
   const double m = s / static_cast<double>(cols);
-  double v = 0;
-  for (int64_t j = 0; j < cols; ++j) {
+  acc = D8{};
+  j = 0;
+  for (; j + 8 <= cols; j += 8) {
+    const D8 c = LoadD8(x + j) - m;
+    acc += c * c;
+  }
+  double v = SumLanes(acc);
+  for (; j < cols; ++j) {
     const double c = x[j] - m;
     v += c * c;
   }
   *mean = m;
   *rstd = 1.0 / std::sqrt(v / static_cast<double>(cols) + eps);
+}
+
+// Rows [r0, r1) of the layer norm, compiled per instruction set.
+VZERO_CLONES void LayerNormRows(const float* x, const float* gamma, const float* beta, float* out, int64_t r0,
+                                int64_t r1, int64_t cols, double eps) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* src = x + r * cols;
+    float* dst = out + r * cols;
+    double mean, rstd;
+    RowStats(src, cols, eps, &mean, &rstd);
+    const float m = static_cast<float>(mean), s = static_cast<float>(rstd);
+    for (int64_t j = 0; j < cols; ++j) dst[j] = (src[j] - m) * s * gamma[j] + beta[j];
+  }
+}
+
+// Rows [r0, r1) of the layer norm's gradient; dgamma and dbeta partial sums go to ag and ab.
+VZERO_CLONES void LayerNormGradRows(const float* dy, const float* x, const float* gamma, float* dx, double* ag,
+                                    double* ab, int64_t r0, int64_t r1, int64_t cols, double eps) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    double mean, rstd;
+    RowStats(xr, cols, eps, &mean, &rstd);
+    D8 sg8 = D8{}, sgx8 = D8{};
+    int64_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      const D8 xh = (LoadD8(xr + j) - mean) * rstd;
+      const D8 d = LoadD8(dyr + j);
+      const D8 g = d * LoadD8(gamma + j);
+      sg8 += g;
+      sgx8 += g * xh;
+      for (int k = 0; k < 8; ++k) {
+        ag[j + k] += d[k] * xh[k];
+        ab[j + k] += d[k];
+      }
+    }
+    double sg = SumLanes(sg8), sgx = SumLanes(sgx8);
+    for (; j < cols; ++j) {
+      const double xh = (xr[j] - mean) * rstd;
+      const double g = static_cast<double>(dyr[j]) * gamma[j];
+      sg += g;
+      sgx += g * xh;
+      ag[j] += static_cast<double>(dyr[j]) * xh;
+      ab[j] += dyr[j];
+    }
+    const double mg = sg / static_cast<double>(cols), mgx = sgx / static_cast<double>(cols);
+    for (j = 0; j < cols; ++j) {
+      const double xh = (xr[j] - mean) * rstd;
+      const double g = static_cast<double>(dyr[j]) * gamma[j];
+      dxr[j] = static_cast<float>(rstd * (g - mg - xh * mgx));
+    }
+  }
 }
 
 // layerNorm(x, gamma, beta, out, rows, cols, eps): out = (x - mean) * rstd * gamma + beta per row.
@@ -903,14 +999,7 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto run = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* src = x.data + r * cols;
-      float* dst = out.data + r * cols;
-      double mean, rstd;
-      RowStats(src, cols, eps, &mean, &rstd);
-      const float m = static_cast<float>(mean), s = static_cast<float>(rstd);
-      for (int64_t j = 0; j < cols; ++j) dst[j] = (src[j] - m) * s * gamma.data[j] + beta.data[j];
-    }
+    LayerNormRows(x.data, gamma.data, beta.data, out.data, r0, r1, cols, eps);
   };
   RunChunked(rows, PartsFor(rows * cols * 3), run);
   return Undefined(env);
@@ -943,28 +1032,7 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   // Per-chunk partial sums of dgamma and dbeta (double), added in chunk order: deterministic.
   std::vector<double> acc(static_cast<size_t>(chunks) * 2 * cols, 0.0);
   auto run = [&](int64_t r0, int64_t r1, double* ag, double* ab) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x.data + r * cols;
-      const float* dyr = dy.data + r * cols;
-      float* dxr = dx.data + r * cols;
-      double mean, rstd;
-      RowStats(xr, cols, eps, &mean, &rstd);
-      double sg = 0, sgx = 0;
-      for (int64_t j = 0; j < cols; ++j) {
-        const double xh = (xr[j] - mean) * rstd;
-        const double g = static_cast<double>(dyr[j]) * gamma.data[j];
-        sg += g;
-        sgx += g * xh;
-        ag[j] += static_cast<double>(dyr[j]) * xh;
-        ab[j] += dyr[j];
-      }
-      const double mg = sg / static_cast<double>(cols), mgx = sgx / static_cast<double>(cols);
-      for (int64_t j = 0; j < cols; ++j) {
-        const double xh = (xr[j] - mean) * rstd;
-        const double g = static_cast<double>(dyr[j]) * gamma.data[j];
-        dxr[j] = static_cast<float>(rstd * (g - mg - xh * mgx));
-      }
-    }
+    LayerNormGradRows(dy.data, x.data, gamma.data, dx.data, ag, ab, r0, r1, cols, eps);
   };
   if (chunks <= 1) {
     run(0, rows, acc.data(), acc.data() + cols);
@@ -986,6 +1054,25 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     dbeta.data[j] = static_cast<float>(b);
   }
   return Undefined(env);
+}
+
+struct AdamWConstants {
+  float scale, b1, ob1, b2, ob2, c1, c2, eps, lr, decay;
+};
+
+// Elements [i0, i1) of one AdamW step, compiled per instruction set (the same float operations:
+// vector sqrt and division round as the scalar ones do).
+VZERO_CLONES void AdamWRange(const float* x, const float* g, const float* m, const float* v, float* xo, float* mo,
+                             float* vo, int64_t i0, int64_t i1, const AdamWConstants& k) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float gs = g[i] * k.scale;
+    const float mn = m[i] * k.b1 + gs * k.ob1;
+    const float vn = v[i] * k.b2 + (gs * gs) * k.ob2;
+    const float update = (mn / k.c1) / (std::sqrt(vn / k.c2) + k.eps);
+    mo[i] = mn;
+    vo[i] = vn;
+    xo[i] = x[i] * k.decay - update * k.lr;
+  }
 }
 
 // adamw(x, g, m, v, xOut, mOut, vOut, scale, beta1, oneMinusBeta1, beta2, oneMinusBeta2, c1, c2,
@@ -1016,16 +1103,9 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
               b2 = static_cast<float>(c[3]), ob2 = static_cast<float>(c[4]), c1 = static_cast<float>(c[5]),
               c2 = static_cast<float>(c[6]), eps = static_cast<float>(c[7]), lr = static_cast<float>(c[8]),
               decay = static_cast<float>(c[9]);
+  const AdamWConstants k{scale, b1, ob1, b2, ob2, c1, c2, eps, lr, decay};
   auto run = [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float gs = g.data[i] * scale;
-      const float mn = m.data[i] * b1 + gs * ob1;
-      const float vn = v.data[i] * b2 + (gs * gs) * ob2;
-      const float update = (mn / c1) / (std::sqrt(vn / c2) + eps);
-      mo.data[i] = mn;
-      vo.data[i] = vn;
-      xo.data[i] = x.data[i] * decay - update * lr;
-    }
+    AdamWRange(x.data, g.data, m.data, v.data, xo.data, mo.data, vo.data, i0, i1, k);
   };
   const int64_t total = static_cast<int64_t>(n);
   RunChunked(total, PartsFor(total * 7), run);
@@ -1035,45 +1115,52 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
 // exp(x) for x <= 0 (softmax inputs after subtracting the row maximum), written so the compiler
 // vectorises it (no libm call): Cephes' expf range reduction and polynomial, rounding by the
 // 1.5 * 2^23 trick, 2^n built in the exponent bits. Relative error ~2e-7 (a float32 ulp or two);
-// x below -87.3 gives exactly 0, as expf's result (< 1e-38) is to float32 softmax.
-inline float ExpNonPositive(float x0) {
+// x below -87.3 gives exactly 0, as expf's result (< 1e-38) is to float32 softmax. A template so
+// that the scalar tail and the 8-lane vector body (GCC vector extensions, below) run the same
+// float operations in the same order and give the same bits.
+template <typename V, typename I>
+inline V ExpNonPositiveT(V x0) {
   // Written so a NaN input stays NaN (through y).
-  const float keep = x0 < -87.3f ? 0.f : 1.f;
-  const float x = x0 < -87.3f ? -87.3f : x0;
-  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  float r = x - n * 0.693359375f;
+  const V keep = x0 < -87.3f ? V{} + 0.f : V{} + 1.f;
+  const V x = x0 < -87.3f ? V{} - 87.3f : x0;
+  const V n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  V r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  const float z = r * r;
-  float y = 1.9875691500e-4f;
+  const V z = r * r;
+  V y = V{} + 1.9875691500e-4f;
   y = y * r + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * z + r + 1.f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
+  I bits;
+  if constexpr (std::is_same_v<V, float>) {
+    bits = (static_cast<int32_t>(n) + 127) << 23;
+  } else {
+    bits = (__builtin_convertvector(n, I) + 127) << 23;
+  }
+  V scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return y * scale * keep;
 }
 
+inline float ExpNonPositive(float x) { return ExpNonPositiveT<float, int32_t>(x); }
+
 // One row of the scaled masked softmax: z = x * scale (+ mask), then softmax. Maximum and sum
-// over 8 interleaved lanes (combined in a fixed order), so the loops vectorise and every
-// thread count gives the same numbers.
+// over 8 interleaved lanes (combined in a fixed order), so every thread count and every
+// instruction set gives the same numbers; the lanes are one vector value.
 template <bool kMasked>
-void SoftmaxRow(const float* __restrict src, const float* __restrict mk, float* __restrict dst, int64_t cols,
-                float scale) {
+inline __attribute__((always_inline)) void SoftmaxRow(const float* __restrict src, const float* __restrict mk,
+                                                      float* __restrict dst, int64_t cols, float scale) {
   constexpr int kLanes = 8;
-  float m[kLanes];
-  for (int k = 0; k < kLanes; ++k) m[k] = -INFINITY;
+  F8 m = F8{} - INFINITY;
   int64_t j = 0;
   for (; j + kLanes <= cols; j += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      float z = src[j + k] * scale;
-      if (kMasked) z = z + mk[j + k];
-      dst[j + k] = z;
-      m[k] = z > m[k] ? z : m[k];
-    }
+    F8 z = Load8(src + j) * scale;
+    if (kMasked) z = z + Load8(mk + j);
+    Store8(dst + j, z);
+    m = z > m ? z : m;
   }
   float mx = -INFINITY;
   for (; j < cols; ++j) {
@@ -1083,16 +1170,35 @@ void SoftmaxRow(const float* __restrict src, const float* __restrict mk, float* 
     mx = z > mx ? z : mx;
   }
   for (int k = 0; k < kLanes; ++k) mx = m[k] > mx ? m[k] : mx;
-  for (int64_t i = 0; i < cols; ++i) dst[i] = ExpNonPositive(dst[i] - mx);
-  float s[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+  F8 s = F8{};
   j = 0;
-  for (; j + kLanes <= cols; j += kLanes)
-    for (int k = 0; k < kLanes; ++k) s[k] += dst[j + k];
+  for (; j + kLanes <= cols; j += kLanes) {
+    const F8 e = ExpNonPositiveT<F8, I8>(Load8(dst + j) - mx);
+    Store8(dst + j, e);
+    s += e;
+  }
+  for (int64_t i = j; i < cols; ++i) dst[i] = ExpNonPositive(dst[i] - mx);
   float sum = 0;
   for (int k = 0; k < kLanes; ++k) sum += s[k];
   for (; j < cols; ++j) sum += dst[j];
   const float inv = 1.f / sum;
-  for (int64_t i = 0; i < cols; ++i) dst[i] *= inv;
+  j = 0;
+  for (; j + kLanes <= cols; j += kLanes) Store8(dst + j, Load8(dst + j) * inv);
+  for (; j < cols; ++j) dst[j] *= inv;
+}
+
+// Rows [r0, r1) of the scaled masked softmax, compiled once per instruction set (VZERO_CLONES).
+VZERO_CLONES void SoftmaxRows(const float* x, const float* mask, const int32_t* mask_rows, float* out, int64_t r0,
+                              int64_t r1, int64_t cols, float scale) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* src = x + r * cols;
+    float* dst = out + r * cols;
+    if (mask != nullptr) {
+      SoftmaxRow<true>(src, mask + static_cast<int64_t>(mask_rows[r]) * cols, dst, cols, scale);
+    } else {
+      SoftmaxRow<false>(src, nullptr, dst, cols, scale);
+    }
+  }
 }
 
 // scaledMaskedSoftmax(x, mask, maskRows, out, rows, cols, scale): out row r = softmax over cols
@@ -1129,22 +1235,31 @@ napi_value ScaledMaskedSoftmax(napi_env env, napi_callback_info info) {
   }
   const float scale = static_cast<float>(scale_d);
   auto run = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* src = x.data + r * cols;
-      float* dst = out.data + r * cols;
-      if (masked) {
-        SoftmaxRow<true>(src, mask.data + static_cast<int64_t>(mask_rows.data[r]) * cols, dst, cols, scale);
-      } else {
-        SoftmaxRow<false>(src, nullptr, dst, cols, scale);
-      }
-    }
+    SoftmaxRows(x.data, masked ? mask.data : nullptr, mask_rows.data, out.data, r0, r1, cols, scale);
   };
   RunChunked(rows, PartsFor(rows * cols * 4), run);
   return Undefined(env);
 }
 
+// Rows [r0, r1) of the softmax gradient (the row sum in 8 double lanes, then the tail).
+VZERO_CLONES void SoftmaxGradRows(const float* dy, const float* y, float* dx, int64_t r0, int64_t r1, int64_t cols,
+                                  float scale) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* g = dy + r * cols;
+    const float* yr = y + r * cols;
+    float* d = dx + r * cols;
+    D8 acc = D8{};
+    int64_t j = 0;
+    for (; j + 8 <= cols; j += 8) acc += __builtin_convertvector(Load8(g + j) * Load8(yr + j), D8);
+    double s = SumLanes(acc);
+    for (; j < cols; ++j) s += static_cast<double>(g[j] * yr[j]);
+    const float sf = static_cast<float>(s);
+    for (j = 0; j < cols; ++j) d[j] = (g[j] * yr[j] - yr[j] * sf) * scale;
+  }
+}
+
 // scaledMaskedSoftmaxGrad(dy, y, dx, rows, cols, scale): the gradient in x of the above from its
-// output y: dx = scale * (dy * y - y * sum(dy * y)) per row (the sum in double).
+// output y: dx = scale * (dy * y - y * sum(dy * y)) per row (the sum in double, 8 lanes).
 napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (!Args(env, info, argv)) return nullptr;
@@ -1162,17 +1277,7 @@ napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const float scale = static_cast<float>(scale_d);
-  auto run = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* g = dy.data + r * cols;
-      const float* yr = y.data + r * cols;
-      float* d = dx.data + r * cols;
-      double s = 0;
-      for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(g[j] * yr[j]);
-      const float sf = static_cast<float>(s);
-      for (int64_t j = 0; j < cols; ++j) d[j] = (g[j] * yr[j] - yr[j] * sf) * scale;
-    }
-  };
+  auto run = [&](int64_t r0, int64_t r1) { SoftmaxGradRows(dy.data, y.data, dx.data, r0, r1, cols, scale); };
   RunChunked(rows, PartsFor(n * 4), run);
   return Undefined(env);
 }
