@@ -442,21 +442,22 @@ function updateStudent(
     });
     let result: { loss: number; norm: number; m: OpdLossMetrics };
     try {
-      // Metrics are read before the update, from the same forward pass the loss uses.
-      const s = hold(student.model.responseLogprobs(batch));
-      const sTopK = idsTopK
-        ? hold(student.model.responseTopKLogprobs(batch, idsTopK as tf.Tensor3D))
-        : undefined;
-      const m = opdLossMetrics(inputsFor(s, sTopK), lossConfig);
+      // Metrics come from the forward pass the gradient uses (kept out of its tidy), read
+      // before the optimizer step: a second forward pass would compute the same numbers.
+      let forward: { s: tf.Tensor2D; sTopK: tf.Tensor3D | undefined } | undefined;
+      let m: OpdLossMetrics | undefined;
       const { loss, norm } = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => {
           const sl = student.model.responseLogprobs(batch);
           const st = idsTopK ? student.model.responseTopKLogprobs(batch, idsTopK as tf.Tensor3D) : undefined;
+          forward = { s: hold(tf.keep(sl)), sTopK: st ? hold(tf.keep(st)) : undefined };
           return opdLoss(inputsFor(sl, st), lossConfig);
         }, student.model.trainableVariables);
+        const kept = forward as NonNullable<typeof forward>;
+        m = opdLossMetrics(inputsFor(kept.s, kept.sTopK), lossConfig);
         return { loss: value.dataSync()[0] as number, norm: optimizer.apply(grads) };
       });
-      result = { loss, norm, m };
+      result = { loss, norm, m: m as OpdLossMetrics };
     } finally {
       for (const x of held) x.dispose();
     }
