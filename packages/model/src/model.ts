@@ -8,7 +8,7 @@ import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@
 import type { ImagePixels, ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
-import { layerNorm, scaledMaskedSoftmax } from '@vzero/tfjs-native';
+import { attention, layerNorm } from '@vzero/tfjs-native';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
 import { patchify, toSubPatches } from './pixels.js';
@@ -203,9 +203,10 @@ export class VisionLanguageModel {
     for (let l = 0; l < depth; l++) {
       const pre = `block${l}.`;
       const a = tf.reshape(this.layerNorm(h, `${pre}ln1_g`, `${pre}ln1_b`), [B * Tn, d]) as tf.Tensor2D;
+      // Keys and values in the cache's head layout [B, H, T, dh]; q stays in token layout.
       const heads = (w: string, b: string): tf.Tensor4D =>
         tf.transpose(tf.reshape(this.linear(a, w, b), [B, Tn, H, dh]), [0, 2, 1, 3]);
-      const q = heads(`${pre}wq`, `${pre}bq`);
+      const q = tf.reshape(this.linear(a, `${pre}wq`, `${pre}bq`), [B, Tn, d]) as tf.Tensor3D;
       let k = heads(`${pre}wk`, `${pre}bk`);
       let v = heads(`${pre}wv`, `${pre}bv`);
       const prev = past?.[l];
@@ -214,9 +215,8 @@ export class VisionLanguageModel {
         v = tf.concat([prev.v, v], 2);
       }
       cache.push({ k, v });
-      // Scale, mask and softmax: one op (one kernel each way with the native kernels).
-      const att = tf.matMul(scaledMaskedSoftmax(tf.matMul(q, k, false, true), scale, mask), v);
-      const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * Tn, d]) as tf.Tensor2D;
+      // One op (one kernel each way with the native kernels; the former ops without them).
+      const merged = tf.reshape(attention(q, k, v, H, scale, mask), [B * Tn, d]) as tf.Tensor2D;
       h = tf.add(h, tf.reshape(this.linear(merged, `${pre}wo`, `${pre}bo`), [B, Tn, d]));
       const f = tf.reshape(this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`), [B * Tn, d]) as tf.Tensor2D;
       const mlp = this.linear(this.linear(f, `${pre}w1`, `${pre}b1`, 'relu'), `${pre}w2`, `${pre}b2`);

@@ -96,6 +96,42 @@ export interface NativeAddon {
     cols: number,
     scale: number,
   ): void;
+  /**
+   * Attention per head: q and out [B, Tq, H * dh], k and v [B, H, Tk, dh], mask rows as for
+   * scaledMaskedSoftmax; probs (null: not kept) receives the softmax [B, H, Tq, Tk].
+   */
+  attention(
+    batch: number,
+    heads: number,
+    queries: number,
+    keys: number,
+    headWidth: number,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Float32Array | null,
+    maskRows: Int32Array,
+    out: Float32Array,
+    probs: Float32Array | null,
+    scale: number,
+  ): void;
+  /** Its gradients from the kept probabilities: dq (q's layout), dk and dv (k's layout). */
+  attentionGrad(
+    batch: number,
+    heads: number,
+    queries: number,
+    keys: number,
+    headWidth: number,
+    dy: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    probs: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    scale: number,
+  ): void;
   /** Its gradient in x from the output y: scale * (dy * y - y * sum(dy * y)). */
   scaledMaskedSoftmaxGrad(
     dy: Float32Array,

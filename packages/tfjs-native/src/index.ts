@@ -22,6 +22,7 @@ export {
   SCALED_MASKED_SOFTMAX_KERNEL,
   SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
 } from './attention-softmax.js';
+export { attention, attentionOps, ATTENTION_KERNEL, ATTENTION_GRAD_KERNEL } from './attention.js';
 export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';
 export { unsafeCoreType } from './addon.js';

@@ -1,5 +1,6 @@
 import { defineAdamWSuite } from './adamw-suite.js';
 import { defineAttentionSoftmaxSuite } from './attention-softmax-suite.js';
+import { defineAttentionSuite } from './attention-suite.js';
 import { defineDataKernelSuite } from './data-suite.js';
 import { defineLanesSuite } from './lanes-suite.js';
 import { defineLayerNormSuite } from './layer-norm-suite.js';
@@ -11,3 +12,4 @@ defineLayerNormSuite('cpu');
 defineAdamWSuite('cpu');
 defineAttentionSoftmaxSuite('cpu');
 defineLanesSuite('cpu');
+defineAttentionSuite('cpu');

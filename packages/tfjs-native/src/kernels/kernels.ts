@@ -12,6 +12,7 @@ import {
   SCALED_MASKED_SOFTMAX_KERNEL,
   maskRowIndex,
 } from '../attention-softmax.js';
+import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from '../attention.js';
 import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
@@ -33,8 +34,9 @@ export const NATIVE_KERNEL_NAMES = [
 /**
  * Kernels this package adds (tfjs has no such kernel): the fused layer norm and its gradient,
  * run by the layerNorm op (layer-norm.ts), and the fused AdamW update, run by adamwUpdate
- * (adamw.ts), and the attention's scaled masked softmax and its gradient (attention-softmax.ts);
- * each op computes the same with plain ops without them.
+ * (adamw.ts), the attention's scaled masked softmax and its gradient (attention-softmax.ts), and
+ * the whole attention and its gradient (attention.ts); each op computes the same with plain ops
+ * without them.
  */
 export const NATIVE_OP_KERNEL_NAMES = [
   LAYER_NORM_KERNEL,
@@ -42,6 +44,8 @@ export const NATIVE_OP_KERNEL_NAMES = [
   ADAMW_KERNEL,
   SCALED_MASKED_SOFTMAX_KERNEL,
   SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
+  ATTENTION_KERNEL,
+  ATTENTION_GRAD_KERNEL,
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number] | (typeof NATIVE_OP_KERNEL_NAMES)[number];
 
@@ -379,6 +383,87 @@ export function makeKernel(
         const result = io.run(args.backend, x.shape, mask ? [x, mask] : [x], (out, xv, mv) => {
           addon.scaledMaskedSoftmax(xv!, mv ?? null, maskRows, out, rows, cols, scale);
         });
+        return result ?? fallback(args);
+      };
+    case ATTENTION_KERNEL:
+      return (args) => {
+        const { q, k, v, mask } = args.inputs as Record<string, TensorInfo | undefined>;
+        const attrs = args.attrs as NamedAttrMap;
+        const heads = Number(attrs['heads']);
+        const scale = Number(attrs['scale']);
+        const withProbs = attrs['withProbs'] === true;
+        if (!q || !k || !v || !allFloat32([q, k, v, mask]) || q.shape.length !== 3 || k.shape.length !== 4)
+          return fallback(args);
+        const [B, Tq, d] = q.shape as [number, number, number];
+        const [, H, Tk, dh] = k.shape as [number, number, number, number];
+        if (H !== heads || H * dh !== d || B === 0 || Tq === 0 || Tk === 0 || !Number.isFinite(scale))
+          return fallback(args);
+        const maskRows = mask ? maskRowIndex([B, H, Tq, Tk], mask.shape) : new Int32Array(0);
+        if (!maskRows) return fallback(args);
+        const outShapes = withProbs ? [q.shape, [B, H, Tq, Tk]] : [q.shape];
+        const result = io.runMany(
+          args.backend,
+          outShapes,
+          mask ? [q, k, v, mask] : [q, k, v],
+          (outs, ins) => {
+            const [qv, kv, vv, mv] = ins as Float32Array[];
+            addon.attention(
+              B,
+              H,
+              Tq,
+              Tk,
+              dh,
+              qv!,
+              kv!,
+              vv!,
+              mv ?? null,
+              maskRows,
+              outs[0]!,
+              outs[1] ?? null,
+              scale,
+            );
+            return true;
+          },
+        );
+        return result ?? fallback(args);
+      };
+    case ATTENTION_GRAD_KERNEL:
+      return (args) => {
+        const { dy, q, k, v, probs } = args.inputs as Record<string, TensorInfo | undefined>;
+        const attrs = args.attrs as NamedAttrMap;
+        const heads = Number(attrs['heads']);
+        const scale = Number(attrs['scale']);
+        if (!dy || !q || !k || !v || !probs || !allFloat32([dy, q, k, v, probs]) || k.shape.length !== 4)
+          return fallback(args);
+        const [B, Tq, d] = q.shape as [number, number, number];
+        const [, H, Tk, dh] = k.shape as [number, number, number, number];
+        if (H !== heads || H * dh !== d || size(dy.shape) !== size(q.shape) || !Number.isFinite(scale))
+          return fallback(args);
+        const result = io.runMany(
+          args.backend,
+          [q.shape, k.shape, v.shape],
+          [dy, q, k, v, probs],
+          (outs, ins) => {
+            const [dyv, qv, kv, vv, pv] = ins as Float32Array[];
+            addon.attentionGrad(
+              B,
+              H,
+              Tq,
+              Tk,
+              dh,
+              dyv!,
+              qv!,
+              kv!,
+              vv!,
+              pv!,
+              outs[0]!,
+              outs[1]!,
+              outs[2]!,
+              scale,
+            );
+            return true;
+          },
+        );
         return result ?? fallback(args);
       };
     case SCALED_MASKED_SOFTMAX_GRAD_KERNEL:

@@ -1282,6 +1282,131 @@ napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// ---------------------------------------------------------------- attention
+// One attention head of one batch row at a time, so the heads need no transposes: q and the
+// output are in token layout [B, Tq, H * dh] (a head is a column block, read with a row stride),
+// keys and values in the cache's head layout [B, H, Tk, dh]. Scores and probabilities of a head
+// stay in a per-thread buffer unless the caller keeps the probabilities for the gradient.
+
+struct AttentionShape {
+  int64_t B, H, Tq, Tk, dh;
+  int64_t d() const { return H * dh; }
+};
+
+bool GetAttentionShape(napi_env env, napi_value* argv, AttentionShape* s) {
+  return GetInt(env, argv[0], "batch", &s->B) && GetInt(env, argv[1], "heads", &s->H) &&
+         GetInt(env, argv[2], "queries", &s->Tq) && GetInt(env, argv[3], "keys", &s->Tk) &&
+         GetInt(env, argv[4], "headWidth", &s->dh) && s->B >= 0 && s->H >= 1 && s->Tq >= 1 && s->Tk >= 1 &&
+         s->dh >= 1;
+}
+
+// Row-major C = op(A) op(B) with leading dimensions (beta 0), for the per-head products.
+inline void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.f, c,
+              static_cast<int>(ldc));
+}
+
+// attention(batch, heads, queries, keys, headWidth, q, k, v, mask|null, maskRows, out, probs|null,
+// scale): out[b, i, h*dh:(h+1)*dh] = softmax(q_bh k_bh^T * scale + mask row) v_bh; probs, when
+// given ([B, H, Tq, Tk]), receives the softmax for the gradient. maskRows gives the mask row of
+// each (b, h, i) row, as for scaledMaskedSoftmax.
+napi_value Attention(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!Args(env, info, argv)) return nullptr;
+  AttentionShape sh;
+  F32 q, k, v, mask, out, probs;
+  I32 mask_rows;
+  double scale_d;
+  if (!GetAttentionShape(env, argv, &sh) || !GetF32(env, argv[5], "q", &q) || !GetF32(env, argv[6], "k", &k) ||
+      !GetF32(env, argv[7], "v", &v) || !GetF32(env, argv[8], "mask", &mask, true) ||
+      !GetI32View(env, argv[9], "maskRows", &mask_rows) || !GetF32(env, argv[10], "out", &out) ||
+      !GetF32(env, argv[11], "probs", &probs, true) || !GetDouble(env, argv[12], "scale", &scale_d))
+    return nullptr;
+  const int64_t B = sh.B, H = sh.H, Tq = sh.Tq, Tk = sh.Tk, dh = sh.dh, d = sh.d();
+  const bool masked = mask.data != nullptr;
+  const int64_t rows = B * H * Tq;
+  if (static_cast<int64_t>(q.length) != B * Tq * d || static_cast<int64_t>(out.length) != B * Tq * d ||
+      static_cast<int64_t>(k.length) != B * H * Tk * dh || static_cast<int64_t>(v.length) != B * H * Tk * dh ||
+      (probs.data && static_cast<int64_t>(probs.length) != rows * Tk) ||
+      (masked && (static_cast<int64_t>(mask_rows.length) != rows || mask.length % Tk != 0))) {
+    Throw(env, "attention: array lengths do not match the shape");
+    return nullptr;
+  }
+  if (masked) {
+    const int64_t mask_count = static_cast<int64_t>(mask.length) / Tk;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (mask_rows.data[r] < 0 || mask_rows.data[r] >= mask_count) {
+        Throw(env, "attention: mask row out of range");
+        return nullptr;
+      }
+    }
+  }
+  const float scale = static_cast<float>(scale_d);
+  auto run = [&](int64_t u0, int64_t u1) {
+    thread_local std::vector<float> scores, local_probs;
+    scores.resize(static_cast<size_t>(Tq * Tk));
+    if (!probs.data) local_probs.resize(static_cast<size_t>(Tq * Tk));
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t b = u / H, h = u % H;
+      const float* Q = q.data + b * Tq * d + h * dh;
+      const float* K = k.data + u * Tk * dh;
+      const float* V = v.data + u * Tk * dh;
+      float* P = probs.data ? probs.data + u * Tq * Tk : local_probs.data();
+      Sgemm(false, true, Tq, Tk, dh, Q, d, K, dh, scores.data(), Tk);
+      const int32_t* mr = masked ? mask_rows.data + u * Tq : nullptr;
+      SoftmaxRows(scores.data(), masked ? mask.data : nullptr, mr, P, 0, Tq, Tk, scale);
+      Sgemm(false, false, Tq, dh, Tk, P, Tk, V, dh, out.data + b * Tq * d + h * dh, d);
+    }
+  };
+  RunChunked(B * H, PartsFor(B * H * Tq * Tk * dh * 2), run);
+  return Undefined(env);
+}
+
+// attentionGrad(batch, heads, queries, keys, headWidth, dy, q, k, v, probs, dq, dk, dv, scale):
+// the gradients of attention from its saved probabilities P, per head: dV = P^T dO,
+// dS = softmaxGrad(dO V^T, P) * scale, dQ = dS K, dK = dS^T Q (layouts as in attention).
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!Args(env, info, argv)) return nullptr;
+  AttentionShape sh;
+  F32 dy, q, k, v, probs, dq, dk, dv;
+  double scale_d;
+  if (!GetAttentionShape(env, argv, &sh) || !GetF32(env, argv[5], "dy", &dy) || !GetF32(env, argv[6], "q", &q) ||
+      !GetF32(env, argv[7], "k", &k) || !GetF32(env, argv[8], "v", &v) || !GetF32(env, argv[9], "probs", &probs) ||
+      !GetF32(env, argv[10], "dq", &dq) || !GetF32(env, argv[11], "dk", &dk) || !GetF32(env, argv[12], "dv", &dv) ||
+      !GetDouble(env, argv[13], "scale", &scale_d))
+    return nullptr;
+  const int64_t B = sh.B, H = sh.H, Tq = sh.Tq, Tk = sh.Tk, dh = sh.dh, d = sh.d();
+  const int64_t tokens = B * Tq * d, cache = B * H * Tk * dh;
+  if (static_cast<int64_t>(dy.length) != tokens || static_cast<int64_t>(q.length) != tokens ||
+      static_cast<int64_t>(dq.length) != tokens || static_cast<int64_t>(k.length) != cache ||
+      static_cast<int64_t>(v.length) != cache || static_cast<int64_t>(dk.length) != cache ||
+      static_cast<int64_t>(dv.length) != cache || static_cast<int64_t>(probs.length) != B * H * Tq * Tk) {
+    Throw(env, "attentionGrad: array lengths do not match the shape");
+    return nullptr;
+  }
+  const float scale = static_cast<float>(scale_d);
+  auto run = [&](int64_t u0, int64_t u1) {
+    thread_local std::vector<float> dp, ds;
+    dp.resize(static_cast<size_t>(Tq * Tk));
+    ds.resize(static_cast<size_t>(Tq * Tk));
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t b = u / H, h = u % H;
+      const int64_t tok = b * Tq * d + h * dh;
+      const float* P = probs.data + u * Tq * Tk;
+      Sgemm(true, false, Tk, dh, Tq, P, Tk, dy.data + tok, d, dv.data + u * Tk * dh, dh);
+      Sgemm(false, true, Tq, Tk, dh, dy.data + tok, d, v.data + u * Tk * dh, dh, dp.data(), Tk);
+      SoftmaxGradRows(dp.data(), P, ds.data(), 0, Tq, Tk, scale);
+      Sgemm(false, false, Tq, dh, Tk, ds.data(), Tk, k.data + u * Tk * dh, dh, dq.data + tok, d);
+      Sgemm(true, false, Tk, dh, Tq, ds.data(), Tk, q.data + tok, d, dk.data + u * Tk * dh, dh);
+    }
+  };
+  RunChunked(B * H, PartsFor(B * H * Tq * Tk * dh * 4), run);
+  return Undefined(env);
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   openblas_set_num_threads(1);
   const napi_property_descriptor props[] = {
@@ -1300,6 +1425,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"scaledMaskedSoftmax", nullptr, ScaledMaskedSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scaledMaskedSoftmaxGrad", nullptr, ScaledMaskedSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
        nullptr},
+      {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

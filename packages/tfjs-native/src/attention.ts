@@ -1,0 +1,147 @@
+// Multi-head attention as one op with its own gradient: softmax(q k^T * scale + mask) v per head.
+// q and the result are in token layout [B, Tq, H * dh] (what a linear layer gives and takes), the
+// keys and values in head layout [B, H, Tk, dh] (a KV cache's layout). With the native kernels
+// that is one kernel forward and one backward, reading each head in place: no head transposes,
+// no separate score and probability tensors. Without them (any backend, any dtype, a mask that
+// does not broadcast by rows) it runs exactly the ops the model's attention ran before: reshape
+// and transpose q to heads, matMul, scaledMaskedSoftmax, matMul, transpose and reshape back.
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
+import { maskRowIndex, scaledMaskedSoftmax } from './attention-softmax.js';
+
+/**
+ * Kernel name of the fused forward: inputs q, k, v and optionally mask; attrs heads, scale and
+ * withProbs; outputs [out] or, with withProbs, [out, probs] (probs [B, H, Tq, Tk]).
+ */
+export const ATTENTION_KERNEL = 'VZeroAttention';
+/** Kernel name of its gradient: inputs dy, q, k, v, probs; attrs heads, scale; outputs dq, dk, dv. */
+export const ATTENTION_GRAD_KERNEL = 'VZeroAttentionGrad';
+
+function kernelFor(name: string, tensors: readonly tf.Tensor[]): boolean {
+  return tensors.every((t) => t.dtype === 'float32') && tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, mask: tf.Tensor | null): void {
+  if (!Number.isInteger(heads) || heads < 1)
+    throw new InvalidInputError('heads', heads, 'expected an integer >= 1');
+  if (q.rank !== 3)
+    throw new ShapeMismatchError('q', '[batch, queries, heads * headWidth]', `[${q.shape.join(', ')}]`);
+  const [B, , d] = q.shape as [number, number, number];
+  if (d % heads !== 0) {
+    throw new InvalidInputError('heads', heads, `q's width ${d} is not a multiple of the head count`);
+  }
+  const dh = d / heads;
+  for (const [name, t] of [
+    ['k', k],
+    ['v', v],
+  ] as const) {
+    if (t.rank !== 4 || t.shape[0] !== B || t.shape[1] !== heads || t.shape[3] !== dh || t.shape[2] === 0) {
+      throw new ShapeMismatchError(name, `[${B}, ${heads}, keys >= 1, ${dh}]`, `[${t.shape.join(', ')}]`);
+    }
+  }
+  if (!tf.util.arraysEqual(k.shape, v.shape)) {
+    throw new ShapeMismatchError('v', `[${k.shape.join(', ')}] (k's shape)`, `[${v.shape.join(', ')}]`);
+  }
+  if (mask) {
+    const scores = [B, heads, q.shape[1] as number, k.shape[2] as number];
+    let shape: number[] | undefined;
+    try {
+      shape = tf.broadcast_util.assertAndGetBroadcastShape(scores, mask.shape);
+    } catch {
+      shape = undefined;
+    }
+    if (!shape || !tf.util.arraysEqual(shape, scores)) {
+      throw new ShapeMismatchError(
+        'mask',
+        `broadcastable to [${scores.join(', ')}]`,
+        `[${mask.shape.join(', ')}]`,
+      );
+    }
+  }
+}
+
+/** The former attention ops (also the reference for the fused kernels' tests). */
+export function attentionOps(
+  q: tf.Tensor3D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  heads: number,
+  scale: number,
+  mask: tf.Tensor | null = null,
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, Tq, d] = q.shape;
+    const qh = tf.transpose(tf.reshape(q, [B, Tq, heads, d / heads]), [0, 2, 1, 3]);
+    const att = tf.matMul(scaledMaskedSoftmax(tf.matMul(qh, k, false, true), scale, mask), v);
+    return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B, Tq, d]);
+  });
+}
+
+/**
+ * Attention of queries q [B, Tq, H * dh] over keys k and values v [B, H, Tk, dh]: per head h,
+ * softmax(q_h k_h^T * scale + mask) v_h, returned in q's layout. `mask` (null: none) must
+ * broadcast to the scores [B, H, Tq, Tk] and gets no gradient; q, k and v do.
+ */
+export function attention(
+  q: tf.Tensor3D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  heads: number,
+  scale: number,
+  mask: tf.Tensor | null = null,
+): tf.Tensor3D {
+  checkShapes(q, k, v, heads, mask);
+  if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
+  const [B, Tq] = q.shape;
+  const fused =
+    kernelFor(ATTENTION_KERNEL, mask ? [q, k, v, mask] : [q, k, v]) &&
+    (!mask || maskRowIndex([B, heads, Tq, k.shape[2]], mask.shape) !== undefined);
+  if (!fused) return attentionOps(q, k, v, heads, scale, mask);
+  // The probabilities are kept only when a gradient may be asked for (a tape is recording).
+  const withProbs = tf.engine().isTapeOn();
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qi, ki, vi, save] = args as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    const inputs = mask ? { q: qi, k: ki, v: vi, mask } : { q: qi, k: ki, v: vi };
+    const outs = tf.engine().runKernel(ATTENTION_KERNEL, inputs, { heads, scale, withProbs }) as tf.Tensor[];
+    const [value, probs] = outs as [tf.Tensor3D, tf.Tensor | undefined];
+    if (probs) save([qi, ki, vi, probs]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [qs, ks, vs, ps] = saved as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
+      if (!ps) throw new Error('attention: no saved probabilities (the forward ran without a gradient tape)');
+      if (kernelFor(ATTENTION_GRAD_KERNEL, [dy, qs, ks, vs, ps])) {
+        return tf.engine().runKernel(
+          ATTENTION_GRAD_KERNEL,
+          { dy, q: qs, k: ks, v: vs, probs: ps },
+          {
+            heads,
+            scale,
+          },
+        ) as tf.Tensor[];
+      }
+      return attentionGradOps(dy as tf.Tensor3D, qs, ks, vs, ps, heads, scale);
+    };
+    return { value, gradFunc };
+  });
+  return op(q, k, v) as tf.Tensor3D;
+}
+
+/** The gradient from saved probabilities with plain ops (when the grad kernel is missing). */
+function attentionGradOps(
+  dy: tf.Tensor3D,
+  q: tf.Tensor3D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  probs: tf.Tensor4D,
+  heads: number,
+  scale: number,
+): tf.Tensor[] {
+  const [B, Tq, d] = q.shape;
+  const toHeads = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [B, Tq, heads, d / heads]), [0, 2, 1, 3]);
+  const fromHeads = (x: tf.Tensor) => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, Tq, d]);
+  const dO = toHeads(dy);
+  const dv = tf.matMul(probs, dO, true, false);
+  const dP = tf.matMul(dO, v, false, true);
+  const dPp = tf.mul(dP, probs);
+  const dS = tf.mul(tf.sub(dPp, tf.mul(tf.sum(dPp, -1, true), probs)), scale);
+  return [fromHeads(tf.matMul(dS, k)), tf.matMul(dS, toHeads(q), true, false), dv];
+}
