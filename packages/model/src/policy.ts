@@ -14,6 +14,7 @@ import type {
 } from '@vzero/core';
 import type { ModelPrompt, ResponseBatch, VisionLanguageModel } from './model.js';
 import { chooseToken } from './sampling.js';
+import { largestK } from './top-k.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export interface LocalPolicyOptions {
@@ -235,10 +236,7 @@ export class LocalPolicy implements Policy {
         const row = data.values.subarray((b * data.width + t) * V, (b * data.width + t + 1) * V);
         logprobs[t] = row[id] ?? 0;
         if (topK > 0) {
-          const order = Array.from({ length: V }, (_, i) => i).sort(
-            (x, y) => (row[y] ?? 0) - (row[x] ?? 0) || x - y,
-          );
-          const best = order.slice(0, topK);
+          const best = largestK(row, topK);
           ids.push(Int32Array.from(best));
           tops.push(Float32Array.from(best.map((i) => row[i] ?? 0)));
         }
