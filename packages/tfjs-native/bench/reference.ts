@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '@vzero/core';
 import { adamwUpdate } from '../src/adamw.js';
-import { scaledMaskedSoftmax } from '../src/attention-softmax.js';
+import { attention } from '../src/attention.js';
 import { layerNorm } from '../src/layer-norm.js';
 
 export interface TransformerSpec {
@@ -96,10 +96,13 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
     ]) as tf.Tensor2D;
     for (const blk of blocks) {
       const h = norm(x, blk.g1, blk.b1);
-      const qkv = tf.transpose(tf.reshape(tf.matMul(h, blk.wqkv), [rows, L, 3, heads, dh]), [2, 0, 3, 1, 4]);
-      const [q, k, v] = tf.unstack(qkv, 0) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const att = scaledMaskedSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh), m);
-      const o = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [rows * L, d]) as tf.Tensor2D;
+      // q stays in token layout; k and v go to head layout (the attention op's inputs).
+      const [q2, k2, v2] = tf.split(tf.matMul(h, blk.wqkv), 3, 1);
+      const toHeads = (x: tf.Tensor) =>
+        tf.transpose(tf.reshape(x, [rows, L, heads, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = tf.reshape(q2!, [rows, L, d]) as tf.Tensor3D;
+      const att = attention(q, toHeads(k2!), toHeads(v2!), heads, 1 / Math.sqrt(dh), m);
+      const o = tf.reshape(att, [rows * L, d]) as tf.Tensor2D;
       x = tf.add(x, tf.matMul(o, blk.wo));
       const h2 = norm(x, blk.g2, blk.b2);
       const mlp = tf.fused.matMul({ a: h2, b: blk.w1, bias: blk.c1, activation: 'relu' });
