@@ -6,6 +6,7 @@
 // op returns new tensors for the caller to assign to its variables.
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
+import { fusable } from './fusable.js';
 
 /**
  * Kernel name of the fused update: inputs x, g, m, v; attrs scale, beta1, oneMinusBeta1, beta2,
@@ -82,9 +83,7 @@ export function adamwUpdate(
   const c1 = 1 - beta1 ** step;
   const c2 = 1 - beta2 ** step;
   const decay = weightDecay !== 0 ? 1 - lr * weightDecay : 1;
-  const fused =
-    [x, g, m, v].every((t) => t.dtype === 'float32') &&
-    tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined;
+  const fused = fusable(ADAMW_KERNEL, [x, g, m, v]);
   if (fused) {
     const attrs = {
       scale: gradScale,

@@ -5,6 +5,7 @@
 // attention used before (bitwise equal forward; tfjs's own softmax gradient formula, times scale).
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
+import { fusable } from './fusable.js';
 
 /** Kernel name of the fused forward: inputs x and optionally mask; attr scale; output y. */
 export const SCALED_MASKED_SOFTMAX_KERNEL = 'VZeroScaledMaskedSoftmax';
@@ -33,6 +34,23 @@ export function maskRowIndex(
 
 const ROW_INDEX_CACHE_SIZE = 256;
 const rowIndexCache = new Map<string, Int32Array | undefined>();
+
+/** Throws a ShapeMismatchError naming `mask` unless it broadcasts to `shape` (its own shape). */
+export function checkMaskBroadcasts(mask: tf.Tensor, shape: readonly number[]): void {
+  let out: number[] | undefined;
+  try {
+    out = tf.broadcast_util.assertAndGetBroadcastShape([...shape], mask.shape);
+  } catch {
+    out = undefined;
+  }
+  if (!out || !tf.util.arraysEqual(out, [...shape])) {
+    throw new ShapeMismatchError(
+      'mask',
+      `broadcastable to [${shape.join(', ')}]`,
+      `[${mask.shape.join(', ')}]`,
+    );
+  }
+}
 
 function buildMaskRowIndex(xShape: readonly number[], maskShape: readonly number[]): Int32Array | undefined {
   const rank = xShape.length;
@@ -63,10 +81,6 @@ function buildMaskRowIndex(xShape: readonly number[], maskShape: readonly number
   return out;
 }
 
-function kernelFor(name: string, tensors: readonly tf.Tensor[]): boolean {
-  return tensors.every((t) => t.dtype === 'float32') && tf.getKernel(name, tf.getBackend()) !== undefined;
-}
-
 /**
  * softmax(x * scale + mask) over the last axis of x, differentiable in x (the mask is a
  * constant: it gets no gradient). `mask` (null: none) must broadcast to x.
@@ -74,23 +88,9 @@ function kernelFor(name: string, tensors: readonly tf.Tensor[]): boolean {
 export function scaledMaskedSoftmax(x: tf.Tensor, scale: number, mask: tf.Tensor | null = null): tf.Tensor {
   if (x.rank === 0) throw new InvalidInputError('x', '[]', 'expected at least one axis');
   if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
-  if (mask) {
-    let shape: number[] | undefined;
-    try {
-      shape = tf.broadcast_util.assertAndGetBroadcastShape(x.shape, mask.shape);
-    } catch {
-      shape = undefined;
-    }
-    if (!shape || !tf.util.arraysEqual(shape, x.shape)) {
-      throw new ShapeMismatchError(
-        'mask',
-        `broadcastable to [${x.shape.join(', ')}]`,
-        `[${mask.shape.join(', ')}]`,
-      );
-    }
-  }
+  if (mask) checkMaskBroadcasts(mask, x.shape);
   const fusedForward =
-    kernelFor(SCALED_MASKED_SOFTMAX_KERNEL, mask ? [x, mask] : [x]) &&
+    fusable(SCALED_MASKED_SOFTMAX_KERNEL, mask ? [x, mask] : [x]) &&
     (!mask || maskRowIndex(x.shape, mask.shape) !== undefined);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -102,7 +102,7 @@ export function scaledMaskedSoftmax(x: tf.Tensor, scale: number, mask: tf.Tensor
     save([value]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
       const [y] = saved as [tf.Tensor];
-      if (kernelFor(SCALED_MASKED_SOFTMAX_GRAD_KERNEL, [dy, y])) {
+      if (fusable(SCALED_MASKED_SOFTMAX_GRAD_KERNEL, [dy, y])) {
         return tf.engine().runKernel(SCALED_MASKED_SOFTMAX_GRAD_KERNEL, { dy, y }, { scale }) as tf.Tensor;
       }
       // tfjs's Softmax gradient, then the Mul's.

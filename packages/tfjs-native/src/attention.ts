@@ -7,7 +7,8 @@
 // and transpose q to heads, matMul, scaledMaskedSoftmax, matMul, transpose and reshape back.
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
-import { maskRowIndex, scaledMaskedSoftmax } from './attention-softmax.js';
+import { checkMaskBroadcasts, maskRowIndex, scaledMaskedSoftmax } from './attention-softmax.js';
+import { fusable } from './fusable.js';
 
 /**
  * Kernel name of the fused forward: inputs q, k, v and optionally mask; attrs heads, scale and
@@ -16,10 +17,6 @@ import { maskRowIndex, scaledMaskedSoftmax } from './attention-softmax.js';
 export const ATTENTION_KERNEL = 'VZeroAttention';
 /** Kernel name of its gradient: inputs dy, q, k, v, probs; attrs heads, scale; outputs dq, dk, dv. */
 export const ATTENTION_GRAD_KERNEL = 'VZeroAttentionGrad';
-
-function kernelFor(name: string, tensors: readonly tf.Tensor[]): boolean {
-  return tensors.every((t) => t.dtype === 'float32') && tf.getKernel(name, tf.getBackend()) !== undefined;
-}
 
 function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, mask: tf.Tensor | null): void {
   if (!Number.isInteger(heads) || heads < 1)
@@ -42,22 +39,7 @@ function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, ma
   if (!tf.util.arraysEqual(k.shape, v.shape)) {
     throw new ShapeMismatchError('v', `[${k.shape.join(', ')}] (k's shape)`, `[${v.shape.join(', ')}]`);
   }
-  if (mask) {
-    const scores = [B, heads, q.shape[1] as number, k.shape[2] as number];
-    let shape: number[] | undefined;
-    try {
-      shape = tf.broadcast_util.assertAndGetBroadcastShape(scores, mask.shape);
-    } catch {
-      shape = undefined;
-    }
-    if (!shape || !tf.util.arraysEqual(shape, scores)) {
-      throw new ShapeMismatchError(
-        'mask',
-        `broadcastable to [${scores.join(', ')}]`,
-        `[${mask.shape.join(', ')}]`,
-      );
-    }
-  }
+  if (mask) checkMaskBroadcasts(mask, [B, heads, q.shape[1] as number, k.shape[2] as number]);
 }
 
 /** The former attention ops (also the reference for the fused kernels' tests). */
@@ -94,7 +76,7 @@ export function attention(
   if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
   const [B, Tq] = q.shape;
   const fused =
-    kernelFor(ATTENTION_KERNEL, mask ? [q, k, v, mask] : [q, k, v]) &&
+    fusable(ATTENTION_KERNEL, mask ? [q, k, v, mask] : [q, k, v]) &&
     (!mask || maskRowIndex([B, heads, Tq, k.shape[2]], mask.shape) !== undefined);
   if (!fused) return attentionOps(q, k, v, heads, scale, mask);
   // The probabilities are kept only when a gradient may be asked for (a tape is recording).
@@ -108,7 +90,7 @@ export function attention(
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const [qs, ks, vs, ps] = saved as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
       if (!ps) throw new Error('attention: no saved probabilities (the forward ran without a gradient tape)');
-      if (kernelFor(ATTENTION_GRAD_KERNEL, [dy, qs, ks, vs, ps])) {
+      if (fusable(ATTENTION_GRAD_KERNEL, [dy, qs, ks, vs, ps])) {
         return tf.engine().runKernel(
           ATTENTION_GRAD_KERNEL,
           { dy, q: qs, k: ks, v: vs, probs: ps },

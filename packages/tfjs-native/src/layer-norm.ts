@@ -4,15 +4,12 @@
 // plain tfjs ops, so every backend works and gives the same numbers within float tolerance.
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
+import { fusable } from './fusable.js';
 
 /** Kernel name of the fused forward: inputs x, gamma, beta; attr epsilon; output y. */
 export const LAYER_NORM_KERNEL = 'VZeroLayerNorm';
 /** Kernel name of the fused gradient: inputs dy, x, gamma; attr epsilon; outputs dx, dgamma, dbeta. */
 export const LAYER_NORM_GRAD_KERNEL = 'VZeroLayerNormGrad';
-
-function fusable(kernel: string, tensors: readonly tf.Tensor[]): boolean {
-  return tensors.every((t) => t.dtype === 'float32') && tf.getKernel(kernel, tf.getBackend()) !== undefined;
-}
 
 /** The unfused forward, op for op what the model computed before the fused op existed. */
 function plainForward(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {

@@ -1201,6 +1201,17 @@ VZERO_CLONES void SoftmaxRows(const float* x, const float* mask, const int32_t* 
   }
 }
 
+// Whether every one of `rows` mask-row indices is in [0, count); throws naming `who` if not.
+bool MaskRowsInRange(napi_env env, const I32& mask_rows, int64_t rows, int64_t count, const char* who) {
+  for (int64_t r = 0; r < rows; ++r) {
+    if (mask_rows.data[r] < 0 || mask_rows.data[r] >= count) {
+      Throw(env, std::string(who) + ": mask row out of range");
+      return false;
+    }
+  }
+  return true;
+}
+
 // scaledMaskedSoftmax(x, mask, maskRows, out, rows, cols, scale): out row r = softmax over cols
 // of x[r] * scale + mask[maskRows[r]] (mask null: no mask): the attention's scale, mask and
 // softmax in one pass, with the vectorised exp above (the sum in 8 lanes, so float32 results
@@ -1224,15 +1235,8 @@ napi_value ScaledMaskedSoftmax(napi_env env, napi_callback_info info) {
     Throw(env, "scaledMaskedSoftmax: array lengths do not match rows x cols");
     return nullptr;
   }
-  const int64_t mask_count = masked ? static_cast<int64_t>(mask.length) / cols : 0;
-  if (masked) {
-    for (int64_t r = 0; r < rows; ++r) {
-      if (mask_rows.data[r] < 0 || mask_rows.data[r] >= mask_count) {
-        Throw(env, "scaledMaskedSoftmax: mask row out of range");
-        return nullptr;
-      }
-    }
-  }
+  if (masked && !MaskRowsInRange(env, mask_rows, rows, static_cast<int64_t>(mask.length) / cols, "scaledMaskedSoftmax"))
+    return nullptr;
   const float scale = static_cast<float>(scale_d);
   auto run = [&](int64_t r0, int64_t r1) {
     SoftmaxRows(x.data, masked ? mask.data : nullptr, mask_rows.data, out.data, r0, r1, cols, scale);
@@ -1334,15 +1338,8 @@ napi_value Attention(napi_env env, napi_callback_info info) {
     Throw(env, "attention: array lengths do not match the shape");
     return nullptr;
   }
-  if (masked) {
-    const int64_t mask_count = static_cast<int64_t>(mask.length) / Tk;
-    for (int64_t r = 0; r < rows; ++r) {
-      if (mask_rows.data[r] < 0 || mask_rows.data[r] >= mask_count) {
-        Throw(env, "attention: mask row out of range");
-        return nullptr;
-      }
-    }
-  }
+  if (masked && !MaskRowsInRange(env, mask_rows, rows, static_cast<int64_t>(mask.length) / Tk, "attention"))
+    return nullptr;
   const float scale = static_cast<float>(scale_d);
   auto run = [&](int64_t u0, int64_t u1) {
     thread_local std::vector<float> scores, local_probs;

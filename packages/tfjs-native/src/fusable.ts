@@ -1,0 +1,7 @@
+// Whether a fused op may call its kernel: every tensor is float32 and the kernel is registered for
+// the active backend (registerNativeKernels added it). Otherwise the op runs its plain-op path.
+import * as tf from '@tensorflow/tfjs-core';
+
+export function fusable(kernel: string, tensors: readonly tf.Tensor[]): boolean {
+  return tensors.every((t) => t.dtype === 'float32') && tf.getKernel(kernel, tf.getBackend()) !== undefined;
+}
