@@ -12,6 +12,8 @@ export interface NativeAddon {
     threads: number;
     blasThreads: number;
     hardwareThreads: number;
+    /** The build of the vectorised row loops this CPU runs, e.g. "x86-64-v4 (AVX-512)". */
+    vectorLevel: string;
   };
   setThreads(threads: number): void;
   matmul(

@@ -48,6 +48,8 @@ export interface NativeKernelsReport {
     readonly config: string;
   };
   readonly threads?: number;
+  /** The build of the vectorised row loops (softmax, layer norm, ...) this CPU runs. */
+  readonly vectorLevel?: string;
 }
 
 interface Registration {
@@ -174,6 +176,7 @@ export function nativeKernelsReport(): NativeKernelsReport {
       config: info.config,
     },
     threads: info.threads,
+    vectorLevel: info.vectorLevel,
   };
 }
 

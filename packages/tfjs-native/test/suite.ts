@@ -3,6 +3,7 @@
 // so values agree to ~1e-6 relative; we allow 1e-5 relative + 1e-5 absolute on O(1) data.
 // Gradients through a whole model can differ more (ReLU sign flips from a different summation
 // order), so the training-step check compares losses at 1e-4 relative.
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@vzero/core';
@@ -33,6 +34,14 @@ export function defineKernelSuite(backend: NativeBackendName): void {
       expect(report.blas?.library).toBe('OpenBLAS');
       expect(report.blas?.coreType).toMatch(/\w+/);
       expect(report.threads).toBe(2);
+      // On x86-64 the level the CPU's flags allow (what the loader picks); elsewhere "portable".
+      const flags = (/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').split(/\s+/);
+      const avx512 = ['avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl'].every((f) =>
+        flags.includes(f),
+      );
+      if (process.arch !== 'x64') expect(report.vectorLevel).toBe('portable');
+      else if (avx512) expect(report.vectorLevel).toBe('x86-64-v4 (AVX-512)');
+      else expect(report.vectorLevel).toMatch(/^x86-64-v3 \(AVX2\)$|^x86-64 baseline$/);
     });
 
     it('unregister restores the original kernel functions', () => {

@@ -30,5 +30,5 @@ export function formatNative(r: NativeKernelsReport): string {
   const kernels = Object.entries(r.registered)
     .filter(([, names]) => names.length > 0)
     .map(([b, names]) => `${b}: ${names.join(', ')}`);
-  return `native kernels ${kernels.length ? kernels.join('; ') : 'available, none registered'} (${r.blas?.library ?? 'BLAS'} ${r.blas?.coreType ?? ''}, ${r.threads ?? 1} threads)`;
+  return `native kernels ${kernels.length ? kernels.join('; ') : 'available, none registered'} (${r.blas?.library ?? 'BLAS'} ${r.blas?.coreType ?? ''}, ${r.threads ?? 1} threads${r.vectorLevel ? `, row loops ${r.vectorLevel}` : ''})`;
 }

@@ -299,6 +299,17 @@ napi_value Undefined(napi_env env) {
 }
 
 // ---------------------------------------------------------------- info / threads
+// Which build of the VZERO_CLONES loops this CPU runs (the resolver picks the same way).
+const char* VectorLevel() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(VZERO_NO_CLONES)
+  if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 (AVX-512)";
+  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2)";
+  return "x86-64 baseline";
+#else
+  return "portable";
+#endif
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
@@ -314,6 +325,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "blasThreads", v);
   napi_create_int32(env, static_cast<int32_t>(std::thread::hardware_concurrency()), &v);
   napi_set_named_property(env, obj, "hardwareThreads", v);
+  napi_create_string_utf8(env, VectorLevel(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "vectorLevel", v);
   return obj;
 }
 
