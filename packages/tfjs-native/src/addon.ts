@@ -145,6 +145,32 @@ export interface NativeAddon {
   ): void;
 }
 
+/** Every function the TypeScript side calls: an addon built from older sources lacks some. */
+const ADDON_FUNCTIONS = [
+  'info',
+  'setThreads',
+  'matmul',
+  'transpose',
+  'softmax',
+  'gather',
+  'split',
+  'concat',
+  'reduce',
+  'layerNorm',
+  'layerNormGrad',
+  'adamw',
+  'scaledMaskedSoftmax',
+  'scaledMaskedSoftmaxGrad',
+  'attention',
+  'attentionGrad',
+] as const satisfies readonly (keyof NativeAddon)[];
+
+/** The addon functions `candidate` (a loaded module) lacks, by name; empty when it has them all. */
+export function missingAddonFunctions(candidate: unknown): string[] {
+  const exports = (candidate ?? {}) as Record<string, unknown>;
+  return ADDON_FUNCTIONS.filter((name) => typeof exports[name] !== 'function');
+}
+
 export type AddonLoad =
   | { readonly ok: true; readonly addon: NativeAddon; readonly path: string }
   | { readonly ok: false; readonly reason: string; readonly path: string };
@@ -219,6 +245,14 @@ function tryLoad(): AddonLoad {
   }
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const missing = missingAddonFunctions(addon);
+    if (missing.length > 0) {
+      return {
+        ok: false,
+        reason: `native addon is out of date (it lacks ${missing.join(', ')}); rebuild it with \`pnpm --filter @vzero/tfjs-native run build:native\``,
+        path,
+      };
+    }
     return { ok: true, addon, path };
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);

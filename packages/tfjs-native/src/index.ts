@@ -25,7 +25,7 @@ export {
 export { attention, attentionOps, ATTENTION_KERNEL, ATTENTION_GRAD_KERNEL } from './attention.js';
 export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';
-export { unsafeCoreType } from './addon.js';
+export { missingAddonFunctions, unsafeCoreType } from './addon.js';
 export {
   planAxis,
   planConcat,

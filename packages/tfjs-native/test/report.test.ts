@@ -1,5 +1,7 @@
 // Behaviour without the addon (forced by VZERO_NATIVE_DISABLE before the first load), option
 // validation, and the matmul shape plan.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, selectBackend } from '@vzero/core';
@@ -12,7 +14,9 @@ import {
   nativeKernelsReport,
   rowBroadcastable,
   unsafeCoreType,
+  missingAddonFunctions,
 } from '../src/index.js';
+import { ADDON_PATH } from '../src/addon.js';
 
 process.env['VZERO_NATIVE_DISABLE'] = '1';
 
@@ -124,5 +128,29 @@ describe('unsafeCoreType', () => {
   it('leaves other core types alone', () => {
     expect(unsafeCoreType('Haswell', ['avx2'])).toBeUndefined();
     expect(unsafeCoreType('Zen', [])).toBeUndefined();
+  });
+});
+
+describe('missingAddonFunctions', () => {
+  it('names what an addon built from older sources lacks', () => {
+    const built = Object.fromEntries(
+      ['info', 'setThreads', 'matmul', 'transpose', 'softmax', 'gather', 'split', 'concat', 'reduce'].map(
+        (n) => [n, () => undefined],
+      ),
+    );
+    expect(missingAddonFunctions(built)).toEqual([
+      'layerNorm',
+      'layerNormGrad',
+      'adamw',
+      'scaledMaskedSoftmax',
+      'scaledMaskedSoftmaxGrad',
+      'attention',
+      'attentionGrad',
+    ]);
+    expect(missingAddonFunctions(null)).toContain('info');
+  });
+
+  it.skipIf(!existsSync(ADDON_PATH))('finds nothing missing in this build', () => {
+    expect(missingAddonFunctions(createRequire(import.meta.url)(ADDON_PATH))).toEqual([]);
   });
 });
