@@ -67,9 +67,9 @@ class Reference:
 
     @staticmethod
     def norm(x, g, b):
-        mean = x.mean(-1, keepdim=True)
-        var = ((x - mean) ** 2).mean(-1, keepdim=True)
-        return (x - mean) * torch.rsqrt(var + 1e-5) * g + b
+        # PyTorch's own fused layer norm (what nn.LayerNorm runs), as the tfjs side uses its
+        # fused layerNorm op: each stack at its best.
+        return torch.nn.functional.layer_norm(x, (x.shape[-1],), g, b, 1e-5)
 
     def forward(self, one_hot, rows, L):
         d, dh = WIDTH, WIDTH // HEADS
