@@ -398,6 +398,7 @@ export function makeKernel(
         const [, H, Tk, dh] = k.shape as [number, number, number, number];
         if (H !== heads || H * dh !== d || B === 0 || Tq === 0 || Tk === 0 || !Number.isFinite(scale))
           return fallback(args);
+        if (k.shape[0] !== B || !util.arraysEqual(k.shape, v.shape)) return fallback(args);
         const maskRows = mask ? maskRowIndex([B, H, Tq, Tk], mask.shape) : new Int32Array(0);
         if (!maskRows) return fallback(args);
         const outShapes = withProbs ? [q.shape, [B, H, Tq, Tk]] : [q.shape];
@@ -433,11 +434,22 @@ export function makeKernel(
         const attrs = args.attrs as NamedAttrMap;
         const heads = Number(attrs['heads']);
         const scale = Number(attrs['scale']);
-        if (!dy || !q || !k || !v || !probs || !allFloat32([dy, q, k, v, probs]) || k.shape.length !== 4)
+        if (
+          !dy ||
+          !q ||
+          !k ||
+          !v ||
+          !probs ||
+          !allFloat32([dy, q, k, v, probs]) ||
+          q.shape.length !== 3 ||
+          k.shape.length !== 4
+        )
           return fallback(args);
         const [B, Tq, d] = q.shape as [number, number, number];
         const [, H, Tk, dh] = k.shape as [number, number, number, number];
         if (H !== heads || H * dh !== d || size(dy.shape) !== size(q.shape) || !Number.isFinite(scale))
+          return fallback(args);
+        if (k.shape[0] !== B || !util.arraysEqual(k.shape, v.shape) || size(probs.shape) !== B * H * Tq * Tk)
           return fallback(args);
         const result = io.runMany(
           args.backend,
