@@ -8,7 +8,7 @@ import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@
 import type { ImagePixels, ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
-import { attention, layerNorm } from '@vzero/tfjs-native';
+import { attention, layerNorm, logSoftmax } from '@vzero/tfjs-native';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
 import { patchify, toSubPatches } from './pixels.js';
@@ -229,7 +229,7 @@ export class VisionLanguageModel {
   logprobs(hidden: tf.Tensor3D): tf.Tensor3D {
     const [B, T, d] = hidden.shape;
     const logits = tf.matMul(tf.reshape(hidden, [B * T, d]) as tf.Tensor2D, this.p('tok_emb'), false, true);
-    return tf.reshape(tf.logSoftmax(logits), [B, T, this.config.vocabSize]);
+    return tf.reshape(logSoftmax(logits), [B, T, this.config.vocabSize]);
   }
 
   /** Embeddings [U, N, d] of images for slot `slot` (already checked). */

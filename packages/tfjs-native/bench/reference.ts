@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '@vzero/core';
 import { adamwUpdate } from '../src/adamw.js';
 import { attention } from '../src/attention.js';
+import { logSoftmax } from '../src/log-softmax.js';
 import { layerNorm } from '../src/layer-norm.js';
 
 export interface TransformerSpec {
@@ -110,8 +111,14 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
     }
     return tf.matMul(norm(x, gf, bf), head);
   };
+  // Mean cross-entropy of the one-hot targets: -sum(targets * logSoftmax(logits)) / rows, as
+  // tf.losses.softmaxCrossEntropy computes it, through the fused logSoftmax op (PyTorch's
+  // cross_entropy is log_softmax + nll as well).
   const loss = () =>
-    tf.losses.softmaxCrossEntropy(targets, forward(inputs as tf.Tensor2D, B, T)) as tf.Scalar;
+    tf.div(
+      tf.neg(tf.sum(tf.mul(targets, logSoftmax(forward(inputs as tf.Tensor2D, B, T))))),
+      B * T,
+    ) as tf.Scalar;
   const all = [emb, pos, gf, bf, head, ...blocks.flatMap((b) => Object.values(b))];
   return {
     step() {

@@ -134,6 +134,10 @@ export interface NativeAddon {
     dv: Float32Array,
     scale: number,
   ): void;
+  /** Log-softmax of x [rows, cols] over cols. */
+  logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** Its gradient from the output y: dy - exp(y) * sum(dy) per row. */
+  logSoftmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
   /** Its gradient in x from the output y: scale * (dy * y - y * sum(dy * y)). */
   scaledMaskedSoftmaxGrad(
     dy: Float32Array,
@@ -163,6 +167,8 @@ const ADDON_FUNCTIONS = [
   'scaledMaskedSoftmaxGrad',
   'attention',
   'attentionGrad',
+  'logSoftmax',
+  'logSoftmaxGrad',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
 /** The addon functions `candidate` (a loaded module) lacks, by name; empty when it has them all. */

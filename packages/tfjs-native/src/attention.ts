@@ -76,6 +76,7 @@ export function attention(
   if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
   const [B, Tq] = q.shape;
   const fused =
+    q.size > 0 &&
     fusable(ATTENTION_KERNEL, mask ? [q, k, v, mask] : [q, k, v]) &&
     (!mask || maskRowIndex([B, heads, Tq, k.shape[2]], mask.shape) !== undefined);
   if (!fused) return attentionOps(q, k, v, heads, scale, mask);

@@ -146,6 +146,8 @@ describe('missingAddonFunctions', () => {
       'scaledMaskedSoftmaxGrad',
       'attention',
       'attentionGrad',
+      'logSoftmax',
+      'logSoftmaxGrad',
     ]);
     expect(missingAddonFunctions(null)).toContain('info');
   });

@@ -4,6 +4,7 @@ import { defineAttentionSuite } from './attention-suite.js';
 import { defineDataKernelSuite } from './data-suite.js';
 import { defineLanesSuite } from './lanes-suite.js';
 import { defineLayerNormSuite } from './layer-norm-suite.js';
+import { defineLogSoftmaxSuite } from './log-softmax-suite.js';
 import { defineKernelSuite } from './suite.js';
 
 defineKernelSuite('wasm');
@@ -13,3 +14,4 @@ defineAdamWSuite('wasm');
 defineAttentionSoftmaxSuite('wasm');
 defineLanesSuite('wasm');
 defineAttentionSuite('wasm');
+defineLogSoftmaxSuite('wasm');

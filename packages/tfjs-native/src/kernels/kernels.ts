@@ -13,6 +13,7 @@ import {
   maskRowIndex,
 } from '../attention-softmax.js';
 import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from '../attention.js';
+import { LOG_SOFTMAX_GRAD_KERNEL, LOG_SOFTMAX_KERNEL } from '../log-softmax.js';
 import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
@@ -35,8 +36,8 @@ export const NATIVE_KERNEL_NAMES = [
  * Kernels this package adds (tfjs has no such kernel): the fused layer norm and its gradient,
  * run by the layerNorm op (layer-norm.ts), and the fused AdamW update, run by adamwUpdate
  * (adamw.ts), the attention's scaled masked softmax and its gradient (attention-softmax.ts), and
- * the whole attention and its gradient (attention.ts); each op computes the same with plain ops
- * without them.
+ * the whole attention and its gradient (attention.ts), and log-softmax and its gradient
+ * (log-softmax.ts); each op computes the same with plain ops without them.
  */
 export const NATIVE_OP_KERNEL_NAMES = [
   LAYER_NORM_KERNEL,
@@ -46,6 +47,8 @@ export const NATIVE_OP_KERNEL_NAMES = [
   SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
   ATTENTION_KERNEL,
   ATTENTION_GRAD_KERNEL,
+  LOG_SOFTMAX_KERNEL,
+  LOG_SOFTMAX_GRAD_KERNEL,
 ] as const;
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number] | (typeof NATIVE_OP_KERNEL_NAMES)[number];
 
@@ -476,6 +479,28 @@ export function makeKernel(
             return true;
           },
         );
+        return result ?? fallback(args);
+      };
+    case LOG_SOFTMAX_KERNEL:
+      return (args) => {
+        const { x } = args.inputs as Record<string, TensorInfo | undefined>;
+        if (!x || x.dtype !== 'float32' || x.shape.length === 0 || size(x.shape) === 0) return fallback(args);
+        const cols = x.shape[x.shape.length - 1]!;
+        const result = io.run(args.backend, x.shape, [x], (out, xv) => {
+          addon.logSoftmax(xv!, out, size(x.shape) / cols, cols);
+        });
+        return result ?? fallback(args);
+      };
+    case LOG_SOFTMAX_GRAD_KERNEL:
+      return (args) => {
+        const { dy, y } = args.inputs as Record<string, TensorInfo | undefined>;
+        if (!dy || !y || !allFloat32([dy, y]) || y.shape.length === 0 || size(y.shape) === 0)
+          return fallback(args);
+        if (!util.arraysEqual(dy.shape, y.shape)) return fallback(args);
+        const cols = y.shape[y.shape.length - 1]!;
+        const result = io.run(args.backend, y.shape, [dy, y], (out, dyv, yv) => {
+          addon.logSoftmaxGrad(dyv!, yv!, out, size(y.shape) / cols, cols);
+        });
         return result ?? fallback(args);
       };
     case SCALED_MASKED_SOFTMAX_GRAD_KERNEL:

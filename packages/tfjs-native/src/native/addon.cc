@@ -1299,6 +1299,96 @@ napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// ---------------------------------------------------------------- log-softmax over the last axis
+// Rows [r0, r1): y = (x - max) - log(sum exp(x - max)), the maximum in 8 float lanes and the sum
+// in 8 double lanes (then the tails), with the vectorised exp above. A row holding NaN gives NaN.
+VZERO_CLONES void LogSoftmaxRows(const float* x, float* y, int64_t r0, int64_t r1, int64_t cols) {
+  constexpr int kLanes = 8;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* __restrict src = x + r * cols;
+    float* __restrict dst = y + r * cols;
+    F8 m = F8{} - INFINITY;
+    int64_t j = 0;
+    for (; j + kLanes <= cols; j += kLanes) {
+      const F8 z = Load8(src + j);
+      m = z > m ? z : m;
+    }
+    float mx = -INFINITY;
+    for (; j < cols; ++j) mx = src[j] > mx ? src[j] : mx;
+    for (int k = 0; k < kLanes; ++k) mx = m[k] > mx ? m[k] : mx;
+    D8 acc = D8{};
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes)
+      acc += __builtin_convertvector(ExpNonPositiveT<F8, I8>(Load8(src + j) - mx), D8);
+    double sum = SumLanes(acc);
+    for (; j < cols; ++j) sum += ExpNonPositive(src[j] - mx);
+    const float lse = static_cast<float>(std::log(sum));
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes) Store8(dst + j, (Load8(src + j) - mx) - lse);
+    for (; j < cols; ++j) dst[j] = (src[j] - mx) - lse;
+  }
+}
+
+// Rows [r0, r1) of its gradient from the output y: dx = dy - exp(y) * sum(dy) (the sum in 8
+// double lanes, then the tail).
+VZERO_CLONES void LogSoftmaxGradRows(const float* dy, const float* y, float* dx, int64_t r0, int64_t r1,
+                                     int64_t cols) {
+  constexpr int kLanes = 8;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* __restrict g = dy + r * cols;
+    const float* __restrict yr = y + r * cols;
+    float* __restrict d = dx + r * cols;
+    D8 acc = D8{};
+    int64_t j = 0;
+    for (; j + kLanes <= cols; j += kLanes) acc += __builtin_convertvector(Load8(g + j), D8);
+    double s = SumLanes(acc);
+    for (; j < cols; ++j) s += g[j];
+    const float sf = static_cast<float>(s);
+    j = 0;
+    for (; j + kLanes <= cols; j += kLanes)
+      Store8(d + j, Load8(g + j) - ExpNonPositiveT<F8, I8>(Load8(yr + j)) * sf);
+    for (; j < cols; ++j) d[j] = g[j] - ExpNonPositive(yr[j]) * sf;
+  }
+}
+
+// logSoftmax(x, out, rows, cols) and logSoftmaxGrad(dy, y, dx, rows, cols).
+napi_value LogSoftmax(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 x, out;
+  int64_t rows, cols;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &out) || !GetInt(env, argv[2], "rows", &rows) ||
+      !GetInt(env, argv[3], "cols", &cols))
+    return nullptr;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(x.length) != rows * cols ||
+      static_cast<int64_t>(out.length) != rows * cols) {
+    Throw(env, "logSoftmax: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  auto run = [&](int64_t r0, int64_t r1) { LogSoftmaxRows(x.data, out.data, r0, r1, cols); };
+  RunChunked(rows, PartsFor(rows * cols * 4), run);
+  return Undefined(env);
+}
+
+napi_value LogSoftmaxGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv)) return nullptr;
+  F32 dy, y, dx;
+  int64_t rows, cols;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "y", &y) || !GetF32(env, argv[2], "dx", &dx) ||
+      !GetInt(env, argv[3], "rows", &rows) || !GetInt(env, argv[4], "cols", &cols))
+    return nullptr;
+  const int64_t n = rows * cols;
+  if (rows < 0 || cols < 1 || static_cast<int64_t>(dy.length) != n || static_cast<int64_t>(y.length) != n ||
+      static_cast<int64_t>(dx.length) != n) {
+    Throw(env, "logSoftmaxGrad: array lengths do not match rows x cols");
+    return nullptr;
+  }
+  auto run = [&](int64_t r0, int64_t r1) { LogSoftmaxGradRows(dy.data, y.data, dx.data, r0, r1, cols); };
+  RunChunked(rows, PartsFor(n * 4), run);
+  return Undefined(env);
+}
+
 // ---------------------------------------------------------------- attention
 // One attention head of one batch row at a time, so the heads need no transposes: q and the
 // output are in token layout [B, Tq, H * dh] (a head is a column block, read with a row stride),
@@ -1435,6 +1525,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"scaledMaskedSoftmax", nullptr, ScaledMaskedSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scaledMaskedSoftmaxGrad", nullptr, ScaledMaskedSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
        nullptr},
+      {"logSoftmax", nullptr, LogSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"logSoftmaxGrad", nullptr, LogSoftmaxGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
