@@ -1,4 +1,4 @@
-// The vectorised kernels (softmax, its gradient, layer norm) are compiled once per x86-64 level
+// The vectorised kernels (softmax, log-softmax, their gradients, layer norm) are compiled once per x86-64 level
 // and picked by the CPU at load time. Their results must not depend on that pick: each is checked
 // bit for bit against a JavaScript transcription of its algorithm (8-lane maxima and sums in a
 // fixed order, the polynomial exp in float32 via Math.fround, double sums as JS numbers). Any
@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@vzero/core';
 import {
   layerNorm,
+  logSoftmax,
   registerNativeKernels,
   scaledMaskedSoftmax,
   unregisterNativeKernels,
@@ -76,34 +77,42 @@ function softmaxRow(src: Float32Array, mask: Float32Array | null, scale: number)
   return dst;
 }
 
-/** The softmax gradient row: the sum of dy * y in 8 double lanes, then the tail. */
-function softmaxGradRow(dy: Float32Array, y: Float32Array, scale: number): Float32Array {
-  const cols = dy.length;
+/** A row sum of term(i) in 8 double lanes, then the tail (the kernels' double sums). */
+function laneSum(cols: number, term: (i: number) => number): number {
   const lanes = new Array<number>(LANES).fill(0);
   let j = 0;
-  for (; j + LANES <= cols; j += LANES)
-    for (let k = 0; k < LANES; k++) lanes[k]! += f(dy[j + k]! * y[j + k]!);
+  for (; j + LANES <= cols; j += LANES) for (let k = 0; k < LANES; k++) lanes[k]! += term(j + k);
   let s = 0;
   for (const v of lanes) s += v;
-  for (; j < cols; j++) s += f(dy[j]! * y[j]!);
-  const sf = f(s);
+  for (; j < cols; j++) s += term(j);
+  return s;
+}
+
+/** The softmax gradient row: the sum of dy * y in 8 double lanes, then the tail. */
+function softmaxGradRow(dy: Float32Array, y: Float32Array, scale: number): Float32Array {
+  const sf = f(laneSum(dy.length, (i) => f(dy[i]! * y[i]!)));
   return Float32Array.from(dy, (g, i) => f(f(f(g * y[i]!) - f(y[i]! * sf)) * f(scale)));
+}
+
+/** The log-softmax row: 8-lane maximum, the exp sum in double lanes, float32 output. */
+function logSoftmaxRow(x: Float32Array): Float32Array {
+  let mx = -Infinity;
+  for (const v of x) mx = v > mx ? v : mx;
+  const lse = f(Math.log(laneSum(x.length, (i) => expNonPositive(f(x[i]! - mx)))));
+  return Float32Array.from(x, (v) => f(f(v - mx) - lse));
+}
+
+/** Its gradient row: dy - exp(y) * sum(dy), the sum in double lanes. */
+function logSoftmaxGradRow(dy: Float32Array, y: Float32Array): Float32Array {
+  const sf = f(laneSum(dy.length, (i) => dy[i]!));
+  return Float32Array.from(dy, (g, i) => f(g - f(expNonPositive(y[i]!) * sf)));
 }
 
 /** The layer-norm row: mean and variance in 8 double lanes, the output in float32. */
 function layerNormRow(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number): Float32Array {
   const cols = x.length;
-  const laneSum = (term: (i: number) => number) => {
-    const lanes = new Array<number>(LANES).fill(0);
-    let j = 0;
-    for (; j + LANES <= cols; j += LANES) for (let k = 0; k < LANES; k++) lanes[k]! += term(j + k);
-    let s = 0;
-    for (const v of lanes) s += v;
-    for (; j < cols; j++) s += term(j);
-    return s;
-  };
-  const mean = laneSum((i) => x[i]!) / cols;
-  const variance = laneSum((i) => (x[i]! - mean) ** 2) / cols;
+  const mean = laneSum(cols, (i) => x[i]!) / cols;
+  const variance = laneSum(cols, (i) => (x[i]! - mean) ** 2) / cols;
   const m = f(mean);
   const rstd = f(1 / Math.sqrt(variance + eps));
   return Float32Array.from(x, (v, i) => f(f(f(f(v - m) * rstd) * gamma[i]!) + beta[i]!));
@@ -169,6 +178,33 @@ export function defineLanesSuite(backend: NativeBackendName): void {
               tf.dispose([y, dx]);
               unregisterNativeKernels();
             }
+          }
+        }
+      });
+
+      it('logSoftmax forward and gradient, 1 and 2 threads', () => {
+        const rng = new Rng(83);
+        for (const cols of COLS) {
+          const r = 9;
+          const x = randomData(rng, r * cols).map((v) => v * 9);
+          const dy = randomData(rng, r * cols);
+          const want = Float32Array.from(rows(x, cols).flatMap((row) => [...logSoftmaxRow(row)]));
+          const wantGrad = Float32Array.from(
+            rows(dy, cols).flatMap((g, i) => [
+              ...logSoftmaxGradRow(g, want.subarray(i * cols, (i + 1) * cols)),
+            ]),
+          );
+          for (const threads of [1, 2]) {
+            registerNativeKernels({ backends: [backend], threads });
+            const [y, dx] = tf.tidy(() => {
+              const xt = tf.tensor2d(x, [r, cols]);
+              const w = tf.tensor2d(dy, [r, cols]);
+              return [logSoftmax(xt), tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(logSoftmax(xi), w)))(xt)];
+            }) as [tf.Tensor, tf.Tensor];
+            expectBits(y.dataSync() as Float32Array, want);
+            expectBits(dx.dataSync() as Float32Array, wantGrad);
+            tf.dispose([y, dx]);
+            unregisterNativeKernels();
           }
         }
       });
