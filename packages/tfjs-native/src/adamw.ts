@@ -83,7 +83,7 @@ export function adamwUpdate(
   const c1 = 1 - beta1 ** step;
   const c2 = 1 - beta2 ** step;
   const decay = weightDecay !== 0 ? 1 - lr * weightDecay : 1;
-  const fused = x.size > 0 && fusable(ADAMW_KERNEL, [x, g, m, v]);
+  const fused = fusable(ADAMW_KERNEL, [x, g, m, v]);
   if (fused) {
     const attrs = {
       scale: gradScale,

@@ -90,7 +90,6 @@ export function scaledMaskedSoftmax(x: tf.Tensor, scale: number, mask: tf.Tensor
   if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
   if (mask) checkMaskBroadcasts(mask, x.shape);
   const fusedForward =
-    x.size > 0 &&
     fusable(SCALED_MASKED_SOFTMAX_KERNEL, mask ? [x, mask] : [x]) &&
     (!mask || maskRowIndex(x.shape, mask.shape) !== undefined);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -103,7 +102,7 @@ export function scaledMaskedSoftmax(x: tf.Tensor, scale: number, mask: tf.Tensor
     save([value]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
       const [y] = saved as [tf.Tensor];
-      if (y.size > 0 && fusable(SCALED_MASKED_SOFTMAX_GRAD_KERNEL, [dy, y])) {
+      if (fusable(SCALED_MASKED_SOFTMAX_GRAD_KERNEL, [dy, y])) {
         return tf.engine().runKernel(SCALED_MASKED_SOFTMAX_GRAD_KERNEL, { dy, y }, { scale }) as tf.Tensor;
       }
       // tfjs's Softmax gradient, then the Mul's.

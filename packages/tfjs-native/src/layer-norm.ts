@@ -63,13 +63,12 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsil
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, gi, bi, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([xi, gi]);
-    const value =
-      xi.size > 0 && fusable(LAYER_NORM_KERNEL, [xi, gi, bi])
-        ? (tf.engine().runKernel(LAYER_NORM_KERNEL, { x: xi, gamma: gi, beta: bi }, { epsilon }) as tf.Tensor)
-        : plainForward(xi, gi, bi, epsilon);
+    const value = fusable(LAYER_NORM_KERNEL, [xi, gi, bi])
+      ? (tf.engine().runKernel(LAYER_NORM_KERNEL, { x: xi, gamma: gi, beta: bi }, { epsilon }) as tf.Tensor)
+      : plainForward(xi, gi, bi, epsilon);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const [sx, sg] = saved as [tf.Tensor, tf.Tensor];
-      return sx.size > 0 && fusable(LAYER_NORM_GRAD_KERNEL, [dy, sx, sg])
+      return fusable(LAYER_NORM_GRAD_KERNEL, [dy, sx, sg])
         ? (tf
             .engine()
             .runKernel(LAYER_NORM_GRAD_KERNEL, { dy, x: sx, gamma: sg }, { epsilon }) as tf.Tensor[])

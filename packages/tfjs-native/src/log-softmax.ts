@@ -15,7 +15,7 @@ export const LOG_SOFTMAX_GRAD_KERNEL = 'VZeroLogSoftmaxGrad';
 /** log(softmax(x)) over the last axis of x, differentiable in x. */
 export function logSoftmax(x: tf.Tensor): tf.Tensor {
   if (x.rank === 0) throw new InvalidInputError('x', '[]', 'expected at least one axis');
-  if (x.size === 0 || !fusable(LOG_SOFTMAX_KERNEL, [x])) return tf.logSoftmax(x);
+  if (!fusable(LOG_SOFTMAX_KERNEL, [x])) return tf.logSoftmax(x);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const value = tf.engine().runKernel(LOG_SOFTMAX_KERNEL, { x: xi }) as tf.Tensor;
