@@ -42,6 +42,18 @@ function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, ma
   if (mask) checkMaskBroadcasts(mask, [B, heads, q.shape[1] as number, k.shape[2] as number]);
 }
 
+/** Token layout [B, T, H * dh] -> head layout [B, H, T, dh]. */
+function toHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
+  const [B, T, d] = x.shape as [number, number, number];
+  return tf.transpose(tf.reshape(x, [B, T, heads, d / heads]), [0, 2, 1, 3]);
+}
+
+/** Head layout [B, H, T, dh] -> token layout [B, T, H * dh]. */
+function fromHeads(x: tf.Tensor): tf.Tensor3D {
+  const [B, H, T, dh] = x.shape as [number, number, number, number];
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * dh]);
+}
+
 /** The former attention ops (also the reference for the fused kernels' tests). */
 export function attentionOps(
   q: tf.Tensor3D,
@@ -52,10 +64,8 @@ export function attentionOps(
   mask: tf.Tensor | null = null,
 ): tf.Tensor3D {
   return tf.tidy(() => {
-    const [B, Tq, d] = q.shape;
-    const qh = tf.transpose(tf.reshape(q, [B, Tq, heads, d / heads]), [0, 2, 1, 3]);
-    const att = tf.matMul(scaledMaskedSoftmax(tf.matMul(qh, k, false, true), scale, mask), v);
-    return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B, Tq, d]);
+    const att = tf.matMul(scaledMaskedSoftmax(tf.matMul(toHeads(q, heads), k, false, true), scale, mask), v);
+    return fromHeads(att);
   });
 }
 
@@ -76,7 +86,6 @@ export function attention(
   if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
   const [B, Tq] = q.shape;
   const fused =
-    q.size > 0 &&
     fusable(ATTENTION_KERNEL, mask ? [q, k, v, mask] : [q, k, v]) &&
     (!mask || maskRowIndex([B, heads, Tq, k.shape[2]], mask.shape) !== undefined);
   if (!fused) return attentionOps(q, k, v, heads, scale, mask);
@@ -118,13 +127,10 @@ function attentionGradOps(
   heads: number,
   scale: number,
 ): tf.Tensor[] {
-  const [B, Tq, d] = q.shape;
-  const toHeads = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [B, Tq, heads, d / heads]), [0, 2, 1, 3]);
-  const fromHeads = (x: tf.Tensor) => tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, Tq, d]);
-  const dO = toHeads(dy);
+  const dO = toHeads(dy, heads);
   const dv = tf.matMul(probs, dO, true, false);
   const dP = tf.matMul(dO, v, false, true);
   const dPp = tf.mul(dP, probs);
   const dS = tf.mul(tf.sub(dPp, tf.mul(tf.sum(dPp, -1, true), probs)), scale);
-  return [fromHeads(tf.matMul(dS, k)), tf.matMul(dS, toHeads(q), true, false), dv];
+  return [fromHeads(tf.matMul(dS, k)), tf.matMul(dS, toHeads(q, heads), true, false), dv];
 }

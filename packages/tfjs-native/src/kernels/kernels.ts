@@ -14,7 +14,15 @@ import {
 } from '../attention-softmax.js';
 import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from '../attention.js';
 import { LOG_SOFTMAX_GRAD_KERNEL, LOG_SOFTMAX_KERNEL } from '../log-softmax.js';
-import { planAxis, planConcat, planGather, planMatmul, planReduce, rowBroadcastable } from './shapes.js';
+import {
+  planAttention,
+  planAxis,
+  planConcat,
+  planGather,
+  planMatmul,
+  planReduce,
+  rowBroadcastable,
+} from './shapes.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
 export const NATIVE_KERNEL_NAMES = [
@@ -395,13 +403,10 @@ export function makeKernel(
         const heads = Number(attrs['heads']);
         const scale = Number(attrs['scale']);
         const withProbs = attrs['withProbs'] === true;
-        if (!q || !k || !v || !allFloat32([q, k, v, mask]) || q.shape.length !== 3 || k.shape.length !== 4)
+        const plan = q && k && v ? planAttention(q.shape, k.shape, v.shape, heads) : undefined;
+        if (!q || !k || !v || !plan || !allFloat32([q, k, v, mask]) || !Number.isFinite(scale))
           return fallback(args);
-        const [B, Tq, d] = q.shape as [number, number, number];
-        const [, H, Tk, dh] = k.shape as [number, number, number, number];
-        if (H !== heads || H * dh !== d || B === 0 || Tq === 0 || Tk === 0 || !Number.isFinite(scale))
-          return fallback(args);
-        if (k.shape[0] !== B || !util.arraysEqual(k.shape, v.shape)) return fallback(args);
+        const { B, H, Tq, Tk, dh } = plan;
         const maskRows = mask ? maskRowIndex([B, H, Tq, Tk], mask.shape) : new Int32Array(0);
         if (!maskRows) return fallback(args);
         const outShapes = withProbs ? [q.shape, [B, H, Tq, Tk]] : [q.shape];
@@ -437,22 +442,15 @@ export function makeKernel(
         const attrs = args.attrs as NamedAttrMap;
         const heads = Number(attrs['heads']);
         const scale = Number(attrs['scale']);
+        const plan = q && k && v ? planAttention(q.shape, k.shape, v.shape, heads) : undefined;
+        if (!dy || !q || !k || !v || !probs || !plan || !allFloat32([dy, q, k, v, probs]))
+          return fallback(args);
+        const { B, H, Tq, Tk, dh } = plan;
         if (
-          !dy ||
-          !q ||
-          !k ||
-          !v ||
-          !probs ||
-          !allFloat32([dy, q, k, v, probs]) ||
-          q.shape.length !== 3 ||
-          k.shape.length !== 4
+          size(dy.shape) !== size(q.shape) ||
+          size(probs.shape) !== B * H * Tq * Tk ||
+          !Number.isFinite(scale)
         )
-          return fallback(args);
-        const [B, Tq, d] = q.shape as [number, number, number];
-        const [, H, Tk, dh] = k.shape as [number, number, number, number];
-        if (H !== heads || H * dh !== d || size(dy.shape) !== size(q.shape) || !Number.isFinite(scale))
-          return fallback(args);
-        if (k.shape[0] !== B || !util.arraysEqual(k.shape, v.shape) || size(probs.shape) !== B * H * Tq * Tk)
           return fallback(args);
         const result = io.runMany(
           args.backend,

@@ -136,3 +136,29 @@ export function planConcat(
   const outShape = first.map((d, i) => (i === axis ? dim : d));
   return { ...planAxis(outShape, axis), outShape, sizes };
 }
+
+export interface AttentionPlan {
+  readonly B: number;
+  readonly H: number;
+  readonly Tq: number;
+  readonly Tk: number;
+  readonly dh: number;
+}
+
+/**
+ * The attention kernels' sizes from q [B, Tq, H * dh] and k, v [B, H, Tk, dh]; undefined unless
+ * the shapes agree with each other and with `heads` and none is empty.
+ */
+export function planAttention(
+  qShape: readonly number[],
+  kShape: readonly number[],
+  vShape: readonly number[],
+  heads: number,
+): AttentionPlan | undefined {
+  if (qShape.length !== 3 || kShape.length !== 4 || vShape.length !== 4) return undefined;
+  const [B, Tq, d] = qShape as [number, number, number];
+  const [kB, H, Tk, dh] = kShape as [number, number, number, number];
+  if (H !== heads || H * dh !== d || kB !== B || kShape.some((n, i) => n !== vShape[i])) return undefined;
+  if (B === 0 || Tq === 0 || Tk === 0 || dh === 0) return undefined;
+  return { B, H, Tq, Tk, dh };
+}
