@@ -171,6 +171,12 @@ const ADDON_FUNCTIONS = [
   'logSoftmaxGrad',
 ] as const satisfies readonly (keyof NativeAddon)[];
 
+// Compile-time check that the list names every function of NativeAddon.
+const ADDON_FUNCTIONS_COMPLETE: Exclude<keyof NativeAddon, (typeof ADDON_FUNCTIONS)[number]> extends never
+  ? true
+  : never = true;
+void ADDON_FUNCTIONS_COMPLETE;
+
 /** The addon functions `candidate` (a loaded module) lacks, by name; empty when it has them all. */
 export function missingAddonFunctions(candidate: unknown): string[] {
   const exports = (candidate ?? {}) as Record<string, unknown>;

@@ -298,6 +298,20 @@ napi_value Undefined(napi_env env) {
   return u;
 }
 
+// The row kernels' common arguments: N float arrays of rows x cols each (argv[0..N)), then rows
+// and cols. Throws naming `who` when the sizes do not match.
+template <size_t N>
+bool GetRowArrays(napi_env env, const napi_value* argv, const char* const (&names)[N], F32* const (&arrays)[N],
+                  int64_t* rows, int64_t* cols, const char* who) {
+  for (size_t i = 0; i < N; ++i)
+    if (!GetF32(env, argv[i], names[i], arrays[i])) return false;
+  if (!GetInt(env, argv[N], "rows", rows) || !GetInt(env, argv[N + 1], "cols", cols)) return false;
+  bool ok = *rows >= 0 && *cols >= 1;
+  for (size_t i = 0; ok && i < N; ++i) ok = static_cast<int64_t>(arrays[i]->length) == *rows * *cols;
+  if (!ok) Throw(env, std::string(who) + ": array lengths do not match rows x cols");
+  return ok;
+}
+
 // ---------------------------------------------------------------- info / threads
 // Which build of the VZERO_CLONES loops this CPU runs (the resolver picks the same way).
 const char* VectorLevel() {
@@ -641,14 +655,7 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv)) return nullptr;
   F32 x, out;
   int64_t rows, cols;
-  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &out) || !GetInt(env, argv[2], "rows", &rows) ||
-      !GetInt(env, argv[3], "cols", &cols))
-    return nullptr;
-  if (rows < 0 || cols < 1 || static_cast<int64_t>(x.length) != rows * cols ||
-      static_cast<int64_t>(out.length) != rows * cols) {
-    Throw(env, "softmax: array lengths do not match rows x cols");
-    return nullptr;
-  }
+  if (!GetRowArrays(env, argv, {"x", "out"}, {&x, &out}, &rows, &cols, "softmax")) return nullptr;
   auto run = [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* src = x.data + r * cols;
@@ -1283,16 +1290,10 @@ napi_value ScaledMaskedSoftmaxGrad(napi_env env, napi_callback_info info) {
   F32 dy, y, dx;
   int64_t rows, cols;
   double scale_d;
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "y", &y) || !GetF32(env, argv[2], "dx", &dx) ||
-      !GetInt(env, argv[3], "rows", &rows) || !GetInt(env, argv[4], "cols", &cols) ||
+  if (!GetRowArrays(env, argv, {"dy", "y", "dx"}, {&dy, &y, &dx}, &rows, &cols, "scaledMaskedSoftmaxGrad") ||
       !GetDouble(env, argv[5], "scale", &scale_d))
     return nullptr;
   const int64_t n = rows * cols;
-  if (rows < 0 || cols < 1 || static_cast<int64_t>(dy.length) != n || static_cast<int64_t>(y.length) != n ||
-      static_cast<int64_t>(dx.length) != n) {
-    Throw(env, "scaledMaskedSoftmaxGrad: array lengths do not match rows x cols");
-    return nullptr;
-  }
   const float scale = static_cast<float>(scale_d);
   auto run = [&](int64_t r0, int64_t r1) { SoftmaxGradRows(dy.data, y.data, dx.data, r0, r1, cols, scale); };
   RunChunked(rows, PartsFor(n * 4), run);
@@ -1357,14 +1358,7 @@ napi_value LogSoftmax(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv)) return nullptr;
   F32 x, out;
   int64_t rows, cols;
-  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &out) || !GetInt(env, argv[2], "rows", &rows) ||
-      !GetInt(env, argv[3], "cols", &cols))
-    return nullptr;
-  if (rows < 0 || cols < 1 || static_cast<int64_t>(x.length) != rows * cols ||
-      static_cast<int64_t>(out.length) != rows * cols) {
-    Throw(env, "logSoftmax: array lengths do not match rows x cols");
-    return nullptr;
-  }
+  if (!GetRowArrays(env, argv, {"x", "out"}, {&x, &out}, &rows, &cols, "logSoftmax")) return nullptr;
   auto run = [&](int64_t r0, int64_t r1) { LogSoftmaxRows(x.data, out.data, r0, r1, cols); };
   RunChunked(rows, PartsFor(rows * cols * 4), run);
   return Undefined(env);
@@ -1375,15 +1369,8 @@ napi_value LogSoftmaxGrad(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv)) return nullptr;
   F32 dy, y, dx;
   int64_t rows, cols;
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "y", &y) || !GetF32(env, argv[2], "dx", &dx) ||
-      !GetInt(env, argv[3], "rows", &rows) || !GetInt(env, argv[4], "cols", &cols))
-    return nullptr;
+  if (!GetRowArrays(env, argv, {"dy", "y", "dx"}, {&dy, &y, &dx}, &rows, &cols, "logSoftmaxGrad")) return nullptr;
   const int64_t n = rows * cols;
-  if (rows < 0 || cols < 1 || static_cast<int64_t>(dy.length) != n || static_cast<int64_t>(y.length) != n ||
-      static_cast<int64_t>(dx.length) != n) {
-    Throw(env, "logSoftmaxGrad: array lengths do not match rows x cols");
-    return nullptr;
-  }
   auto run = [&](int64_t r0, int64_t r1) { LogSoftmaxGradRows(dy.data, y.data, dx.data, r0, r1, cols); };
   RunChunked(rows, PartsFor(n * 4), run);
   return Undefined(env);
