@@ -8,7 +8,8 @@ import type { Aggregation } from './config.js';
  * - 'token-mean': sum over real tokens / number of real tokens (reference default);
  * - 'seq-mean-token-mean': per-sequence mean, then mean over sequences (the paper's equation);
  * - 'seq-mean-token-sum': per-sequence sum, then mean over sequences;
- * - 'seq-mean-token-sum-norm': sum over all real tokens / `lossScaleFactor` (default T).
+ * - 'seq-mean-token-sum-norm': per-sequence sum, mean over sequences, then / `lossScaleFactor`
+ *   (default T, the padded length): the reference divides after averaging over sequences.
  * Sequence means run over sequences with at least one real token; an empty batch gives 0.
  */
 export function aggregateLoss(
@@ -25,16 +26,18 @@ export function aggregateLoss(
       case 'token-mean':
         return tf.div(tf.sum(masked), tf.maximum(tf.sum(maskF), 1));
       case 'seq-mean-token-mean':
-      case 'seq-mean-token-sum': {
+      case 'seq-mean-token-sum':
+      case 'seq-mean-token-sum-norm': {
         const seqSum = tf.sum(masked, 1);
         const seqCount = tf.sum(maskF, 1);
         const seqValue =
           aggregation === 'seq-mean-token-mean' ? tf.div(seqSum, tf.maximum(seqCount, 1)) : seqSum;
         const sequences = tf.sum(tf.cast(tf.greater(seqCount, 0), 'float32'));
-        return tf.div(tf.sum(seqValue), tf.maximum(sequences, 1));
+        const seqMean = tf.div(tf.sum(seqValue), tf.maximum(sequences, 1));
+        return aggregation === 'seq-mean-token-sum-norm'
+          ? tf.div(seqMean, lossScaleFactor ?? perToken.shape[1])
+          : seqMean;
       }
-      case 'seq-mean-token-sum-norm':
-        return tf.div(tf.sum(masked), lossScaleFactor ?? perToken.shape[1]);
     }
   }) as tf.Scalar;
 }

@@ -22,7 +22,7 @@ export function tokenEstimator(
       case 'k1':
         return tf.sub(student, teacher);
       case 'abs':
-        return tf.abs(tf.sub(student, teacher));
+        return absSignGradient(tf.sub(student, teacher));
       case 'k2':
         return tf.mul(0.5, tf.square(tf.sub(student, teacher)));
       case 'k3': {
@@ -36,6 +36,19 @@ export function tokenEstimator(
     }
   });
 }
+
+/**
+ * |x| with torch's gradient sign(x), which is 0 at x = 0. tfjs's own Abs gradient is -1 at 0,
+ * so a token where student and teacher agree exactly would still be pushed (the reference's is not).
+ */
+const absSignGradient = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.abs(x),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+      tf.mul(dy as tf.Tensor, tf.sign(saved[0]!)),
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * Forward KL restricted to the teacher's top-K tokens, per position:

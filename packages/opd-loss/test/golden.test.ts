@@ -33,7 +33,7 @@ function aggregations(rows: number[][]): Record<Aggregation, number> {
     'token-mean': total / 5,
     'seq-mean-token-mean': (sums[0]! / 3 + sums[1]! / 2) / 2,
     'seq-mean-token-sum': total / 2,
-    'seq-mean-token-sum-norm': total / 3,
+    'seq-mean-token-sum-norm': total / 2 / 3, // mean of the 2 sequence sums, then / T = 3
   };
 }
 
@@ -64,12 +64,12 @@ describe('opdLoss golden values (cpu)', () => {
   it('direct abs, every aggregation', () => {
     // weighted: row 0 2*(0.5, 1, 0) = (1, 2, 0); row 1 0.5*(2, 1) = (1, 0.5); total 4.5
     // token-mean 4.5/5 = 0.9; seq-mean-token-mean (3/3 + 1.5/2)/2 = 0.875;
-    // seq-mean-token-sum (3 + 1.5)/2 = 2.25; seq-mean-token-sum-norm 4.5/3 = 1.5
+    // seq-mean-token-sum (3 + 1.5)/2 = 2.25; seq-mean-token-sum-norm ((3 + 1.5)/2)/3 = 0.75
     const expected = {
       'token-mean': 0.9,
       'seq-mean-token-mean': 0.875,
       'seq-mean-token-sum': 2.25,
-      'seq-mean-token-sum-norm': 1.5,
+      'seq-mean-token-sum-norm': 0.75,
     };
     expect(
       aggregations([
@@ -87,12 +87,13 @@ describe('opdLoss golden values (cpu)', () => {
 
   it('direct k2, every aggregation', () => {
     // weighted: row 0 2*(0.125, 0.5, 0) = (0.25, 1, 0); row 1 0.5*(2, 0.5) = (1, 0.25); total 2.5
-    // token-mean 0.5; seq-mean-token-mean (1.25/3 + 1.25/2)/2 = 0.5208333; seq-sum 1.25; norm 2.5/3
+    // token-mean 0.5; seq-mean-token-mean (1.25/3 + 1.25/2)/2 = 0.5208333; seq-sum 1.25;
+    // norm: mean of the sequence sums 1.25, / T = 3 -> 0.4166667
     const expected = {
       'token-mean': 0.5,
       'seq-mean-token-mean': (1.25 / 3 + 1.25 / 2) / 2,
       'seq-mean-token-sum': 1.25,
-      'seq-mean-token-sum-norm': 2.5 / 3,
+      'seq-mean-token-sum-norm': 1.25 / 3,
     };
     for (const aggregation of ALL) {
       expect(
@@ -119,7 +120,7 @@ describe('opdLoss golden values (cpu)', () => {
   });
 
   it('seq-mean-token-sum-norm divides by lossScaleFactor when set', () => {
-    // k2 weighted total 2.5; 2.5 / 2048
+    // k2 weighted sequence sums 1.25 and 1.25: their mean 1.25, / 2048
     expect(
       lossOf(
         opdLossConfig({
@@ -129,7 +130,7 @@ describe('opdLoss golden values (cpu)', () => {
           lossScaleFactor: 2048,
         }),
       ),
-    ).toBeCloseTo(2.5 / 2048, 8);
+    ).toBeCloseTo(1.25 / 2048, 8);
   });
 
   it('pg k1 at ratio 1 (the reference launcher), every aggregation', () => {

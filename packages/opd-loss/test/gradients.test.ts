@@ -151,6 +151,29 @@ describe.each<BackendName>(['cpu', 'wasm'])('gradients on %s', (backend) => {
     expect(Math.abs(a[5]!)).toBe(0); // the padded token gets no gradient, though its teacher value is NaN
   });
 
+  it('direct abs has zero gradient where student and teacher tie (sign(0) = 0, as in torch)', () => {
+    // Fixture S, T: d = s - t = (0.5, -1, 0), (-2, 1); token [0][2] is an exact tie.
+    // d/ds token-mean(w |d|) = w sign(d) / 5: (0.4, -0.4, 0), (-0.1, 0.1, 0 padding)
+    const g = analytic({ s: S, t: T }, opdLossConfig({ estimator: 'abs', mode: 'direct' }));
+    expect(g[2]).toBe(0);
+    expectAllClose(g, [0.4, -0.4, 0, -0.1, 0.1, 0], 1e-6);
+  });
+
+  it('seq-mean-token-sum-norm: gradient w d / (sequences * T), the reference order', () => {
+    // pg k1 at r = 1: per-token gradient w (s - t); the mean over 2 non-empty sequences, then / T = 3
+    const g = analytic(
+      { s: S, t: T },
+      opdLossConfig({ estimator: 'k1', aggregation: 'seq-mean-token-sum-norm' }),
+    );
+    const d = [0.5, -1, 0, -2, 1, 0];
+    const w = [2, 2, 2, 0.5, 0.5, 0];
+    expectAllClose(
+      g,
+      d.map((v, i) => (w[i]! * v) / (2 * 3)),
+      1e-6,
+    );
+  });
+
   it('direct forward-KL top-K matches finite differences w.r.t. studentTopK: -w pT / N', () => {
     const config = opdLossConfig({ estimator: 'forward-kl-topk', mode: 'direct' });
     const raw: Raw = { s: S, t: T, sK: log3(STUDENT_P), tK: log3(TEACHER_P) };
