@@ -41,12 +41,12 @@ export function tokenEstimator(
  * |x| with torch's gradient sign(x), which is 0 at x = 0. tfjs's own Abs gradient is -1 at 0,
  * so a token where student and teacher agree exactly would still be pushed (the reference's is not).
  */
-const absSignGradient = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
+const absSignGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  (args[1] as tf.GradSaveFunc)([x]);
   return {
     value: tf.abs(x),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-      tf.mul(dy as tf.Tensor, tf.sign(saved[0]!)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.sign(saved[0]!)),
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
