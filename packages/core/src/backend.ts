@@ -1,14 +1,22 @@
 // Tensor backend selection: tfjs-node-gpu, then tfjs-node, then wasm, then cpu. The native
-// bindings are optional dependencies that may be absent or fail to load (their install downloads
-// libtensorflow, which needs a network the build machines do not have); every skipped backend
-// is recorded with the reason, so logs and `vzero doctor` can say what was chosen and why.
+// bindings may be absent or fail to load (their install downloads libtensorflow, which needs a
+// network the build machines do not have); every skipped backend is recorded with the reason,
+// so logs and `vzero doctor` can say what was chosen and why.
+//
+// TensorFlow.js is an optional peer dependency of this package: nothing here loads it until a
+// backend is selected, so the array-only users of @vzero/core (the gate, say) install none.
+// The packages that compute with tensors (@vzero/opd-loss, @vzero/tfjs-native) depend on
+// tfjs-core and the cpu and wasm backends; tfjs-node(-gpu) are the user's to add.
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import { BackendError, InvalidInputError } from './errors.js';
+import type * as TF from '@tensorflow/tfjs-core';
+import { BackendError, InvalidInputError, MissingDependencyError } from './errors.js';
 
 const require = createRequire(import.meta.url);
+
+/** The TensorFlow.js version the toolkit is built and tested against (its peer dependencies). */
+export const TFJS_VERSION = '4.22.0';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -73,22 +81,72 @@ export async function selectBackend(
 let gradients: Promise<void> | undefined;
 
 /**
- * Registers tfjs's gradient functions. tfjs-core alone registers none, and its per-file ESM
- * build cannot be loaded by Node's own module loader (extensionless imports), so they come from
- * the @tensorflow/tfjs bundle, which registers them into the same global registry. Called by
+ * Loads @tensorflow/tfjs-core (its Node entry), or throws a MissingDependencyError naming it.
+ * Everything tensor-shaped in this package goes through here, so importing @vzero/core loads no
+ * TensorFlow.js.
+ */
+async function loadTfjsCore(neededFor = 'selectBackend'): Promise<typeof TF> {
+  try {
+    return await import('@tensorflow/tfjs-core');
+  } catch (error) {
+    if (isNotFound(error, '@tensorflow/tfjs-core')) {
+      throw new MissingDependencyError('@tensorflow/tfjs-core', neededFor, {
+        cause: error,
+        install: `@tensorflow/tfjs-core@${TFJS_VERSION}`,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Registers tfjs's gradient functions. tfjs-core's Node entry registers none, and its per-file
+ * ESM build cannot be loaded by Node's own module loader (extensionless imports), so the build
+ * bundles them (dist/tfjs-gradients.js, made by scripts/bundle-gradients.mjs from the installed
+ * tfjs-core) into one module that registers them into tfjs-core's global registry. tfjs-core is
+ * loaded first, so the engine and Tensor class both copies see are tfjs-core's. Called by
  * selectBackend; idempotent.
  */
 export function registerGradients(): Promise<void> {
-  gradients ??= import('@tensorflow/tfjs').then(() => undefined);
+  gradients ??= (async () => {
+    await loadTfjsCore('registerGradients');
+    // The same relative path from src/ (sources run by vitest or tsx) and from dist/.
+    const bundle = new URL('../dist/tfjs-gradients.js', import.meta.url);
+    try {
+      await import(bundle.href);
+    } catch (error) {
+      gradients = undefined;
+      if (isNotFound(error, 'tfjs-gradients.js')) {
+        throw new BackendError(
+          `tfjs's gradient functions are not built (${bundle.pathname} is missing): run \`pnpm install\` or \`pnpm build\` in the workspace`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  })();
   return gradients;
 }
 
+function isNotFound(error: unknown, what: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    error instanceof Error &&
+    error.message.includes(what)
+  );
+}
+
 async function doSelect(forced: BackendName | undefined, forcedBy: string): Promise<BackendReport> {
+  const tf = await loadTfjsCore();
   await registerGradients();
+  // The cpu kernels are registered whichever backend wins (as the full @tensorflow/tfjs bundle
+  // did): @vzero/tfjs-native replaces cpu kernels next to wasm ones, and tests switch to cpu.
+  if (!notInstalled('@tensorflow/tfjs-backend-cpu')) await import('@tensorflow/tfjs-backend-cpu');
   const attempts: BackendAttempt[] = [];
   const order = forced ? [forced] : BACKEND_NAMES;
   for (const name of order) {
-    const attempt = await tryBackend(name);
+    const attempt = await tryBackend(tf, name);
     attempts.push(attempt);
     if (attempt.ok) {
       const reason = forced
@@ -107,7 +165,7 @@ async function doSelect(forced: BackendName | undefined, forcedBy: string): Prom
   );
 }
 
-async function tryBackend(name: BackendName): Promise<BackendAttempt> {
+async function tryBackend(tf: typeof TF, name: BackendName): Promise<BackendAttempt> {
   try {
     switch (name) {
       case 'node-gpu':
@@ -122,12 +180,16 @@ async function tryBackend(name: BackendName): Promise<BackendAttempt> {
         return { name, ok: true, detail: `${pkg} (libtensorflow)` };
       }
       case 'wasm': {
+        const missing = notInstalled('@tensorflow/tfjs-backend-wasm');
+        if (missing) return { name, ok: false, detail: missing };
         await import('@tensorflow/tfjs-backend-wasm');
         if (!(await tf.setBackend('wasm')))
           return { name, ok: false, detail: 'wasm backend did not initialise' };
         return { name, ok: true, detail: '@tensorflow/tfjs-backend-wasm' };
       }
       case 'cpu': {
+        const missing = notInstalled('@tensorflow/tfjs-backend-cpu');
+        if (missing) return { name, ok: false, detail: missing };
         await import('@tensorflow/tfjs-backend-cpu');
         // The cpu backend's "install tfjs-node" banner is noise here: the report says why.
         tf.env().set('PROD', true);
@@ -138,6 +200,16 @@ async function tryBackend(name: BackendName): Promise<BackendAttempt> {
     }
   } catch (error) {
     return { name, ok: false, detail: firstLine(error) };
+  }
+}
+
+/** Why a backend package cannot be imported from here, or undefined when it resolves. */
+function notInstalled(pkg: string): string | undefined {
+  try {
+    require.resolve(pkg);
+    return undefined;
+  } catch {
+    return `${pkg} is not installed (an optional peer dependency of @vzero/core: npm install ${pkg}@${TFJS_VERSION})`;
   }
 }
 

@@ -73,6 +73,24 @@ export class BackendError extends VZeroError {
   }
 }
 
+/**
+ * An optional dependency that this call needs is not installed (TensorFlow.js is an optional
+ * peer of @vzero/core and @vzero/gate, so their array paths install no tensor library).
+ */
+export class MissingDependencyError extends VZeroError {
+  /** The npm package to install, e.g. "@tensorflow/tfjs-core". */
+  readonly dependency: string;
+  /** `install` is what to add, with its version (default: the dependency's name). */
+  constructor(dependency: string, neededFor: string, options?: { cause?: unknown; install?: string }) {
+    super(
+      'MISSING_DEPENDENCY',
+      `${neededFor} needs ${dependency}, which is not installed (an optional peer dependency): npm install ${options?.install ?? dependency}`,
+      options,
+    );
+    this.dependency = dependency;
+  }
+}
+
 function closest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend, formatBackendReport, backendReport } from '../src/backend.js';
-import { InvalidInputError } from '../src/errors.js';
+import { selectBackend, formatBackendReport, backendReport, TFJS_VERSION } from '../src/backend.js';
+import { InvalidInputError, MissingDependencyError, VZeroError } from '../src/errors.js';
 
 describe('selectBackend', () => {
   it('falls through the native bindings to wasm and says why each was skipped', async () => {
@@ -54,5 +55,41 @@ describe('selectBackend', () => {
   it('rejects an unknown backend name in the environment', async () => {
     await expect(selectBackend({ env: { VZERO_BACKEND: 'gpu' } })).rejects.toThrow(InvalidInputError);
     await expect(selectBackend({ env: { VZERO_BACKEND: 'gpu' } })).rejects.toThrow(/VZERO_BACKEND = "gpu"/);
+  });
+});
+
+describe('TensorFlow.js as an optional peer', () => {
+  it('TFJS_VERSION is the version of every TensorFlow.js peer dependency', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+      dependencies?: Record<string, string>;
+    };
+    expect(pkg.dependencies ?? {}).toEqual({});
+    for (const [name, version] of Object.entries(pkg.peerDependencies)) {
+      expect(name).toMatch(/^@tensorflow\/tfjs-/);
+      expect(version).toBe(TFJS_VERSION);
+      expect(pkg.peerDependenciesMeta[name]?.optional).toBe(true);
+    }
+  });
+
+  it('MissingDependencyError names the package and how to install it', () => {
+    const e = new MissingDependencyError('@tensorflow/tfjs-core', 'selectBackend', {
+      install: `@tensorflow/tfjs-core@${TFJS_VERSION}`,
+    });
+    expect(e).toBeInstanceOf(VZeroError);
+    expect(e.code).toBe('MISSING_DEPENDENCY');
+    expect(e.dependency).toBe('@tensorflow/tfjs-core');
+    expect(e.message).toBe(
+      'selectBackend needs @tensorflow/tfjs-core, which is not installed (an optional peer dependency): npm install @tensorflow/tfjs-core@4.22.0',
+    );
+  });
+
+  it('registers the gradients from the bundled module', async () => {
+    await selectBackend({ prefer: 'cpu' });
+    const x = tf.variable(tf.tensor1d([1, -2, 3]));
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.abs(x)));
+    expect(Array.from(grads[x.name]!.dataSync())).toEqual([1, -1, 1]);
+    tf.dispose([x, value, ...Object.values(grads)]);
   });
 });

@@ -7,4 +7,5 @@ export {
   type GatePreset,
 } from './config.js';
 export { computeGate, type GateDiagnostics, type GateResult, type GateSequence } from './gate.js';
-export { computeGateTensors, weightsTensor } from './tensors.js';
+// The tensor adapter (computeGateTensors, weightsTensor) is the `@vzero/gate/tensors` entry point:
+// it needs @tensorflow/tfjs-core, an optional peer dependency that this entry never loads.

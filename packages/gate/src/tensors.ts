@@ -1,7 +1,11 @@
 // A thin tfjs adapter: the gate is a handful of scalar statistics per sequence, so it reads the
 // [B, T] tensors once and runs the float64 array path. Its weights are constants by nature.
-import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError, ShapeMismatchError } from '@vzero/core';
+// Published as its own entry point, `@vzero/gate/tensors`: @tensorflow/tfjs-core is an optional
+// peer dependency of the gate, loaded here on first call (synchronously: tfjs-core's Node entry
+// is CommonJS), so the array path (`@vzero/gate`) installs and loads no TensorFlow.js.
+import { createRequire } from 'node:module';
+import type * as TF from '@tensorflow/tfjs-core';
+import { InvalidInputError, MissingDependencyError, ShapeMismatchError, TFJS_VERSION } from '@vzero/core';
 import { DEFAULT_GATE_CONFIG, type GateConfig } from './config.js';
 import { computeGate, type GateResult, type GateSequence } from './gate.js';
 
@@ -11,15 +15,16 @@ import { computeGate, type GateResult, type GateSequence } from './gate.js';
  * of the caller's.
  */
 export function computeGateTensors(
-  positive: tf.Tensor2D,
-  negative: tf.Tensor2D,
-  mask: tf.Tensor2D,
+  positive: TF.Tensor2D,
+  negative: TF.Tensor2D,
+  mask: TF.Tensor2D,
   groups: readonly string[],
   config: GateConfig = DEFAULT_GATE_CONFIG,
 ): GateResult {
-  checkRank2('positive', positive);
-  checkRank2('negative', negative);
-  checkRank2('mask', mask);
+  const tf = tfjsCore('computeGateTensors');
+  checkRank2(tf, 'positive', positive);
+  checkRank2(tf, 'negative', negative);
+  checkRank2(tf, 'mask', mask);
   const [b, t] = positive.shape;
   const expected = `[${b}, ${t}] (as positive)`;
   if (negative.shape[0] !== b || negative.shape[1] !== t) {
@@ -47,11 +52,30 @@ export function computeGateTensors(
 }
 
 /** The weights as a float32 [B] tensor the caller owns (dispose it, or create it in a tidy). */
-export function weightsTensor(result: GateResult): tf.Tensor1D {
-  return tf.tensor1d(Float32Array.from(result.weights), 'float32');
+export function weightsTensor(result: GateResult): TF.Tensor1D {
+  return tfjsCore('weightsTensor').tensor1d(Float32Array.from(result.weights), 'float32');
 }
 
-function checkRank2(field: string, value: unknown): asserts value is tf.Tensor2D {
+let loaded: typeof TF | undefined;
+
+/** tfjs-core, loaded once; a MissingDependencyError naming it when it is not installed. */
+function tfjsCore(neededFor: string): typeof TF {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof TF;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'MODULE_NOT_FOUND') {
+      throw new MissingDependencyError('@tensorflow/tfjs-core', `@vzero/gate's ${neededFor}`, {
+        cause: error,
+        install: `@tensorflow/tfjs-core@${TFJS_VERSION}`,
+      });
+    }
+    throw error;
+  }
+  return loaded;
+}
+
+function checkRank2(tf: typeof TF, field: string, value: unknown): asserts value is TF.Tensor2D {
   if (!(value instanceof tf.Tensor)) throw new InvalidInputError(field, value, 'expected a tf.Tensor2D');
   if (value.rank !== 2)
     throw new ShapeMismatchError(field, 'rank 2 [B, T]', `shape [${value.shape.join(', ')}]`);

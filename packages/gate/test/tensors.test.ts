@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError, ShapeMismatchError, selectBackend, type BackendName } from '@vzero/core';
-import { computeGate, computeGateTensors, gateConfig, weightsTensor } from '../src/index.js';
+import { computeGate, gateConfig } from '../src/index.js';
+import { computeGateTensors, weightsTensor } from '../src/tensors.js';
 
 // Rows: (a) delta (1, 1) p = 1; (a) delta (-1, pad) p = -1; (b) all padded p = 0.
 const positive = [
