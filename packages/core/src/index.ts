@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './fs-errors.js';
 export * from './config.js';
 export * from './rng.js';
 export * from './types.js';

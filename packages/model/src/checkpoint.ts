@@ -1,10 +1,20 @@
 // Checkpoints: a folder with config.json (format, model config, tokenizer) and the weights as
 // one little-endian float32 file plus a JSON index of names, shapes and offsets. Loading checks
 // the stored config against the requested one and names the first field that differs.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+// config.json carries SHA-256 checksums of the two weight files and is written last (each file
+// through a temporary name and a rename): a torn or bit-flipped checkpoint is refused on load
+// instead of training on from garbage.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError, VZeroError } from '@vzero/core';
+import {
+  InvalidInputError,
+  VZeroError,
+  ensureWritableDir,
+  toFileSystemError,
+  writeFileAtomic,
+} from '@vzero/core';
 import { validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { VisionLanguageModel } from './model.js';
@@ -14,6 +24,20 @@ export const CHECKPOINT_FORMAT = 'vzero-model-checkpoint';
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'weights.bin';
 export const WEIGHTS_INDEX_FILE = 'weights.json';
+
+/** A stored file does not match the checksum recorded when it was written (or cannot be parsed). */
+export class CheckpointCorruptError extends VZeroError {
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super('CHECKPOINT_CORRUPT', `${path}: ${reason}; the checkpoint is damaged and cannot be trusted`);
+    this.path = path;
+  }
+}
+
+/** Hex SHA-256 of some bytes (the checksum checkpoints record). */
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
 
 /** A stored checkpoint does not match what the caller asked for; `field` names the difference. */
 export class CheckpointMismatchError extends VZeroError {
@@ -42,6 +66,8 @@ interface ConfigFile {
   readonly tokenizerId: string;
   /** Free-form metadata from the caller (step, loss, source...). */
   readonly metadata?: Record<string, unknown>;
+  /** SHA-256 of weights.bin and weights.json (absent in checkpoints written before checksums). */
+  readonly checksums?: Readonly<Record<string, string>>;
 }
 
 /** Writes config.json, weights.bin and weights.json into `dir` (created if needed). */
@@ -58,7 +84,7 @@ export async function saveCheckpoint(
       `has ${tokenizer.size} tokens, the model ${model.config.vocabSize}`,
     );
   }
-  await mkdir(dir, { recursive: true });
+  await ensureWritableDir(dir, 'checkpoint');
   const weights = model.getWeights();
   const total = weights.reduce((n, w) => n + w.tensor.size, 0);
   const data = new Float32Array(total);
@@ -69,6 +95,8 @@ export async function saveCheckpoint(
     index.push({ name: w.name, shape: w.tensor.shape, offset });
     offset += w.tensor.size;
   }
+  const bin = new Uint8Array(littleEndian(data));
+  const indexText = `${JSON.stringify({ dtype: 'float32', weights: index }, null, 1)}\n`;
   const config: ConfigFile = {
     format: CHECKPOINT_FORMAT,
     version: 1,
@@ -76,13 +104,13 @@ export async function saveCheckpoint(
     tokenizer: tokenizer.toJSON(),
     tokenizerId: tokenizer.id,
     ...(metadata ? { metadata } : {}),
+    checksums: { [WEIGHTS_FILE]: sha256(bin), [WEIGHTS_INDEX_FILE]: sha256(indexText) },
   };
-  await writeFile(join(dir, WEIGHTS_FILE), new Uint8Array(littleEndian(data)));
-  await writeFile(
-    join(dir, WEIGHTS_INDEX_FILE),
-    `${JSON.stringify({ dtype: 'float32', weights: index }, null, 1)}\n`,
-  );
-  await writeFile(join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFileAtomic(join(dir, WEIGHTS_FILE), bin);
+  await writeFileAtomic(join(dir, WEIGHTS_INDEX_FILE), indexText);
+  // Last: a checkpoint without its config.json is not a checkpoint, so a failure above leaves
+  // nothing that a later load would trust.
+  await writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 export interface LoadedCheckpoint {
@@ -127,8 +155,26 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
   if (cf.config.vocabSize !== tokenizer.size) {
     throw new CheckpointMismatchError('config.vocabSize', cf.config.vocabSize, tokenizer.size);
   }
-  const index = (await readJson(join(dir, WEIGHTS_INDEX_FILE))) as { weights?: WeightEntry[] };
-  const bytes = await readFile(join(dir, WEIGHTS_FILE));
+  const indexText = await readText(join(dir, WEIGHTS_INDEX_FILE));
+  const bytes = await readFile(join(dir, WEIGHTS_FILE)).catch((error: unknown) => {
+    throw toFileSystemError(error, join(dir, WEIGHTS_FILE), 'read the checkpoint');
+  });
+  const checksums = cf.checksums;
+  if (checksums !== undefined) {
+    for (const [file, data] of [
+      [WEIGHTS_FILE, bytes],
+      [WEIGHTS_INDEX_FILE, indexText],
+    ] as const) {
+      const expected = checksums[file];
+      if (typeof expected !== 'string') {
+        throw new CheckpointCorruptError(join(dir, CONFIG_FILE), `no checksum recorded for ${file}`);
+      }
+      if (sha256(data) !== expected) {
+        throw new CheckpointCorruptError(join(dir, file), 'SHA-256 differs from the one in config.json');
+      }
+    }
+  }
+  const index = parseJson(indexText, join(dir, WEIGHTS_INDEX_FILE)) as { weights?: WeightEntry[] };
   const values = fromLittleEndian(bytes);
   const model = new VisionLanguageModel(cf.config);
   try {
@@ -160,13 +206,19 @@ export async function loadCheckpoint(dir: string, options: LoadOptions = {}): Pr
   return { model, tokenizer, metadata: cf.metadata ?? {} };
 }
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
+async function readText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     throw new InvalidInputError('checkpoint', path, `cannot read: ${(error as Error).message}`);
   }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  return parseJson(await readText(path), path);
+}
+
+function parseJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
