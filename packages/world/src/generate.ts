@@ -1,8 +1,17 @@
 // Dataset generation: n scenes of one split rendered to PNG, a label-free manifest, and the
 // answers in a separate labels file.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { InvalidInputError, Rng, deriveSeed, optionLetter, assertFiniteNumber } from '@vzero/core';
+import { statfs, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  InvalidInputError,
+  Rng,
+  deriveSeed,
+  optionLetter,
+  assertFiniteNumber,
+  ensureWritableDir,
+  toFileSystemError,
+  writeFileAtomic,
+} from '@vzero/core';
 import { isSplit, resolveWorldConfig, SPLITS, type Split, type WorldConfig } from './config.js';
 import { toJsonl } from './jsonl.js';
 import { IMAGES_DIR, MANIFEST_FILE, WORLD_INFO_FILE, type ManifestRow } from './manifest.js';
@@ -61,7 +70,12 @@ export async function generateWorld(
   assertFiniteNumber('seed', seed);
   const config = resolveWorldConfig(overrides);
   const folder = join(out, split);
-  await mkdir(join(folder, IMAGES_DIR), { recursive: true });
+  // Before the first file: can the folder exist and will the split fit? (The first image,
+  // rendered anyway, sizes it.)
+  await ensureWritableDir(folder, 'out');
+  const first = await renderScenePng(sceneFor(seed, split, 0, config));
+  await checkFreeSpace(folder, n, first.length + ROW_BYTES);
+  await ensureWritableDir(join(folder, IMAGES_DIR), 'out');
 
   const manifest: ManifestRow[] = [];
   const labels: LabelRow[] = [];
@@ -71,7 +85,10 @@ export async function generateWorld(
     const scene = sceneFor(seed, split, i, config);
     const id = sampleId(split, i);
     const image = `${IMAGES_DIR}/${id}.png`;
-    await writeFile(join(folder, image), await renderScenePng(scene));
+    const png = i === 0 ? first : await renderScenePng(scene);
+    await writeFile(join(folder, image), png).catch((error: unknown) => {
+      throw toFileSystemError(error, join(folder, image), 'write the image');
+    });
     manifest.push({
       id,
       image,
@@ -92,13 +109,49 @@ export async function generateWorld(
     if (scene.facts.followsPrior) followsPrior++;
     hooks.onProgress?.(i + 1, n);
   }
-  await writeFile(join(folder, MANIFEST_FILE), toJsonl(manifest));
-  await writeLabels(folder, labels);
+  // Labels first, then the manifest in one rename: a split with a manifest is complete (the
+  // demo reuses any split that has one).
+  await writeLabels(folder, labels).catch((error: unknown) => {
+    throw toFileSystemError(error, folder, 'write the labels');
+  });
+  await writeFileAtomic(join(folder, MANIFEST_FILE), toJsonl(manifest));
   const stats = { attribute, spatial: n - attribute, followsPrior };
   // world.json describes how the split was made (settings and counts), never its answers.
-  await writeFile(
+  await writeFileAtomic(
     join(folder, WORLD_INFO_FILE),
     JSON.stringify({ split, n, seed, config, stats }, null, 2) + '\n',
   );
   return { dir: folder, split, n, config, stats };
+}
+
+/** Manifest and label rows of one sample, generously (they are a few hundred bytes). */
+const ROW_BYTES = 1024;
+
+/**
+ * Refuses a split whose estimated size (n samples of `perSample` bytes, 10% margin) exceeds the
+ * free space of the file system `folder` would live on.
+ */
+async function checkFreeSpace(folder: string, n: number, perSample: number): Promise<void> {
+  let existing = resolve(folder);
+  let fs: Awaited<ReturnType<typeof statfs>> | undefined;
+  for (;;) {
+    try {
+      fs = await statfs(existing);
+      break;
+    } catch {
+      const parent = dirname(existing);
+      if (parent === existing) return;
+      existing = parent;
+    }
+  }
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  const needed = n * perSample * 1.1;
+  if (needed > free) {
+    const gb = (b: number) => `${(b / 1e9).toFixed(b < 1e9 ? 3 : 1)} GB`;
+    throw new InvalidInputError(
+      'n',
+      n,
+      `the split needs about ${gb(needed)} (${perSample} bytes per sample) and ${existing} has ${gb(free)} free; lower --n or free some space`,
+    );
+  }
 }
