@@ -141,6 +141,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (req.method !== method) throw new HttpError(405, null, `${path} takes ${method}`);
     if (path === '/v1/models') return [200, engine.models()];
     if (path === '/health') return [200, { status: 'ok' }];
+    // A body in another media type (text/plain from a careless client, a form) is refused
+    // rather than parsed as JSON by guesswork.
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(type)) {
+      req.resume();
+      throw new HttpError(
+        415,
+        'content-type',
+        `expected application/json, got ${type === '' ? 'no content-type' : JSON.stringify(type)}`,
+        'unsupported_media_type',
+      );
+    }
     const body = await readJson(req, maxBody);
     // An unknown model is a 404 before any other field is looked at.
     if (isObject(body) && typeof body['model'] === 'string') engine.checkModel(body['model']);

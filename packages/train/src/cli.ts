@@ -1,7 +1,7 @@
 // The `vzero` command line. Each command is a thin wrapper over a package function, so that
 // everything the CLI does is also available to programs.
 import { Command, InvalidArgumentError } from 'commander';
-import { VZeroError } from '@vzero/core';
+import { InvalidInputError, VZeroError, isSystemError, toFileSystemError } from '@vzero/core';
 import { doctorReport, formatDoctor } from './commands/doctor.js';
 import { runGateCommand } from './commands/gate.js';
 import { runWorldExport, runWorldGenerate } from './commands/world.js';
@@ -33,10 +33,24 @@ export function numberOption(name: string) {
   };
 }
 
-export function integerOption(name: string) {
+/** Parses an integer >= `min` (default: any integer), naming the option and the bound on failure. */
+export function integerOption(name: string, min?: number, why?: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    if (value.trim() === '' || !Number.isInteger(n))
+      throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    if (min !== undefined && n < min)
+      throw new InvalidArgumentError(`${name} must be >= ${min}${why ? ` (${why})` : ''}, got ${n}`);
+    return n;
+  };
+}
+
+/** A finite number >= `min`. */
+export function minNumberOption(name: string, min: number, why: string) {
+  const parse = numberOption(name);
+  return (value: string): number => {
+    const n = parse(value);
+    if (n < min) throw new InvalidArgumentError(`${name} must be >= ${min} (${why}), got ${n}`);
     return n;
   };
 }
@@ -68,7 +82,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       'output JSONL: {"group", "score", "advantage", "weight"} per input line, in order',
     )
     .option('--preset <name>', 'paper (alpha 1) or reference (alpha 0.5)', 'reference')
-    .option('--alpha <a>', 'gate strength', numberOption('--alpha'))
+    .option(
+      '--alpha <a>',
+      'gate strength (>= 0)',
+      minNumberOption('--alpha', 0, 'a negative alpha inverts the gate: rollouts the evidence supports get less weight'),
+    )
     .option(
       '--gamma <g>',
       'penalty on negative evidence (>= 0; 1 gives the plain delta)',
@@ -89,8 +107,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .description('generate a split (or all splits) of the world: images, manifest, separate labels')
     .requiredOption('--out <dir>', 'dataset folder')
     .option('--split <name>', 'train, val, test, test-counter-prior or all', 'all')
-    .option('--n <count>', 'samples per split', integerOption('--n'), 200)
-    .option('--seed <k>', 'world seed', integerOption('--seed'), 0)
+    .option('--n <count>', 'samples per split', integerOption('--n', 1), 200)
+    .option('--seed <k>', 'world seed', integerOption('--seed', 0, 'seeds are non-negative'), 0)
     .action(async (opts: { out: string; split: string; n: number; seed: number }) => {
       await runWorldGenerate(opts, (l) => io.stderr(l + '\n'));
     });
@@ -112,17 +130,32 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .requiredOption('--data <dir>', 'world dataset folder (uses its train split, evaluates on --eval-split)')
     .requiredOption('--out <dir>', 'checkpoint folder to write')
-    .option('--steps <n>', 'optimizer steps', integerOption('--steps'), PRETRAIN_COMMAND_DEFAULTS.steps)
+    .option('--steps <n>', 'optimizer steps', integerOption('--steps', 1), PRETRAIN_COMMAND_DEFAULTS.steps)
     .option(
       '--batch-size <n>',
       'examples per step',
-      integerOption('--batch-size'),
+      integerOption('--batch-size', 1),
       PRETRAIN_COMMAND_DEFAULTS.batchSize,
     )
-    .option('--lr <x>', 'peak learning rate', numberOption('--lr'), PRETRAIN_COMMAND_DEFAULTS.lr)
-    .option('--seed <k>', 'seed', integerOption('--seed'), PRETRAIN_COMMAND_DEFAULTS.seed)
+    .option(
+      '--lr <x>',
+      'peak learning rate',
+      minNumberOption('--lr', 0, 'a negative rate climbs the loss'),
+      PRETRAIN_COMMAND_DEFAULTS.lr,
+    )
+    .option(
+      '--seed <k>',
+      'seed',
+      integerOption('--seed', 0, 'seeds are non-negative'),
+      PRETRAIN_COMMAND_DEFAULTS.seed,
+    )
     .option('--eval-split <name>', 'split to report accuracy on', PRETRAIN_COMMAND_DEFAULTS.evalSplit)
-    .option('--eval-limit <n>', 'evaluate on the first n samples (0 = all)', integerOption('--eval-limit'), 0)
+    .option(
+      '--eval-limit <n>',
+      'evaluate on the first n samples (0 = all)',
+      integerOption('--eval-limit', 0, '0 means all'),
+      0,
+    )
     .option(
       '--negative-fraction <x>',
       'teacher only: also train on the negative view for this fraction of samples',
@@ -138,8 +171,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .description('train the student with V-Zero, OPD, SFT or GRPO')
     .option('--config <file>', 'JSON or YAML config (unknown keys are rejected)')
     .option('--set <key=value...>', 'override config keys, e.g. --set method=opd gate.alpha=1', [])
-    .option('--resume', 'continue the run in config.out from its last checkpoint')
-    .action(async (opts: { config?: string; set: string[]; resume?: boolean }) => {
+    .option('--resume', 'continue the run in config.out from its last intact checkpoint')
+    .option(
+      '--allow-config-change',
+      "with --resume: accept a config that differs from the run's (recorded in config-changes.jsonl)",
+    )
+    .action(async (opts: { config?: string; set: string[]; resume?: boolean; allowConfigChange?: boolean }) => {
+      if (opts.allowConfigChange && !opts.resume) {
+        throw new InvalidInputError('--allow-config-change', true, 'only applies with --resume');
+      }
       const config = await resolveTrainConfig(opts);
       const controller = new AbortController();
       const stop = () => {
@@ -151,6 +191,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       try {
         const result = await runTrain(config, {
           ...(opts.resume ? { resume: true } : {}),
+          ...(opts.allowConfigChange ? { allowConfigChange: true } : {}),
           log: (l) => io.stderr(l + '\n'),
           signal: controller.signal,
         });
@@ -167,8 +208,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .requiredOption('--bench <path>', 'world dataset folder, V* Bench folder or HR-Bench .tsv file')
     .option('--split <name>', 'split of a world dataset', 'test')
     .option('--out <dir>', 'write report.json, report.md, report.svg and report.png here')
-    .option('--limit <n>', 'first n questions only (0 = all)', integerOption('--limit'), 0)
-    .option('--seed <k>', 'seed of the views', integerOption('--seed'), 0)
+    .option('--limit <n>', 'first n questions only (0 = all)', integerOption('--limit', 0, '0 means all'), 0)
+    .option('--seed <k>', 'seed of the views', integerOption('--seed', 0, 'seeds are non-negative'), 0)
     .action(
       async (opts: {
         checkpoint: string;
@@ -198,7 +239,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option('--out <dir>', 'work folder (default runs/ablate/<preset>; finished runs are reused)')
     .option('--docs <dir>', 'where RESULTS.md and results/<preset>.json go (paper-table: docs)')
-    .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds'))
+    .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds', 1))
     .action(async (opts: { preset: string; out?: string; docs?: string; seeds?: number }) => {
       await setupTensors((l) => io.stderr(l + '\n'));
       const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
@@ -210,7 +251,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .description('serve a checkpoint over the OpenAI-compatible subset the remote Policy uses')
     .requiredOption('--checkpoint <dir>', 'model checkpoint folder')
     .option('--host <addr>', 'address to bind (loopback by default)', '127.0.0.1')
-    .option('--port <n>', 'port (0 picks a free one)', integerOption('--port'), 8000)
+    .option('--port <n>', 'port (0 picks a free one)', integerOption('--port', 0), 8000)
     .option('--model-name <name>', 'served model name (default: the folder name)')
     .action(async (opts: { checkpoint: string; host: string; port: number; modelName?: string }) => {
       await setupTensors((l) => io.stderr(l + '\n'));
@@ -233,8 +274,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       'the main job: a small world, starting models, a short V-Zero run, accuracy before and after',
     )
     .option('--out <dir>', 'work folder (reused: existing world and models are loaded)', DEMO_DEFAULTS.out)
-    .option('--steps <n>', 'V-Zero training steps', integerOption('--steps'), DEMO_DEFAULTS.steps)
-    .option('--seed <k>', 'seed', integerOption('--seed'), DEMO_DEFAULTS.seed)
+    .option('--steps <n>', 'V-Zero training steps', integerOption('--steps', 1), DEMO_DEFAULTS.steps)
+    .option('--seed <k>', 'seed', integerOption('--seed', 0, 'seeds are non-negative'), DEMO_DEFAULTS.seed)
     .option('--fresh', 'discard the work folder and rebuild everything')
     .action(async (opts: { out: string; steps: number; seed: number; fresh?: boolean }) => {
       const report = await runDemo(opts, (l) => io.stderr(l + '\n'));
@@ -244,24 +285,41 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   return program;
 }
 
-/** Runs the CLI; returns the exit code. Typed toolkit errors print one clear line, not a stack. */
+/**
+ * Runs the CLI; returns the exit code. Every failure is one line on stderr and exit code 1:
+ * typed toolkit errors as they are, file-system errors as path and cause, anything else as its
+ * message (the stack only with VZERO_DEBUG=1), so no failure ends in a stack dump.
+ */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const program = buildProgram(io);
   program.exitOverride();
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof VZeroError) {
-      io.stderr(`error: ${error.message}\n`);
-      return 1;
-    }
-    const code = (error as { exitCode?: number; code?: string }).exitCode;
-    if (typeof code === 'number') {
-      // commander already printed its message (help, unknown option, bad argument).
-      return code;
-    }
-    throw error;
+    return reportError(error, io);
   }
+}
+
+/** Prints `error` as one line and returns the exit code. */
+export function reportError(error: unknown, io: CliIo = defaultIo): number {
+  const code = (error as { exitCode?: number; code?: string } | undefined)?.exitCode;
+  if (typeof code === 'number' && String((error as { code?: string }).code).startsWith('commander.')) {
+    // commander already printed its message (help, unknown option, bad argument).
+    return code;
+  }
+  const e = isSystemError(error) ? toFileSystemError(error) : error;
+  if (e instanceof VZeroError) {
+    io.stderr(`error: ${e.message}\n`);
+    return 1;
+  }
+  const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  io.stderr(`error: ${message.split('\n')[0]}\n`);
+  if (process.env['VZERO_DEBUG']) io.stderr(`${(e as Error)?.stack ?? ''}\n`);
+  else io.stderr('(an unexpected error; run with VZERO_DEBUG=1 to see where it came from)\n');
+  return 1;
 }

@@ -17,6 +17,9 @@ const lineSchema = z.object({
   mask: z.array(z.union([z.literal(0), z.literal(1), z.boolean()])).optional(),
 });
 
+/** Rounding slack for log-probs of near-certain tokens (float32 log-softmax can give +1e-7). */
+const LOGPROB_TOLERANCE = 1e-5;
+
 export interface GateOutputLine {
   readonly group: string;
   readonly score: number;
@@ -43,6 +46,21 @@ export function parseGateLine(text: string, where: string): GateSequence {
     throw new InvalidInputError(`${where} ${path}`, value, issue?.message ?? 'invalid line');
   }
   const { group, teacher_pos, teacher_neg, mask } = parsed.data;
+  // A log-probability is <= 0; a positive one means probabilities or logits were dumped instead,
+  // and the gate would compute weights from them without complaint.
+  for (const [field, xs] of [
+    ['teacher_pos', teacher_pos],
+    ['teacher_neg', teacher_neg],
+  ] as const) {
+    const i = xs.findIndex((x, t) => x !== null && x > LOGPROB_TOLERANCE && (mask?.[t] ?? 1) !== 0 && mask?.[t] !== false);
+    if (i >= 0) {
+      throw new InvalidInputError(
+        `${where} ${field}[${i}]`,
+        xs[i],
+        'a log-probability must be <= 0; positive values suggest probabilities or logits rather than log-probs',
+      );
+    }
+  }
   const toNumbers = (xs: readonly (number | null)[]) => xs.map((x) => (x === null ? Number.NaN : x));
   const sequence: GateSequence = {
     group,

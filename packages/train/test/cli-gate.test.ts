@@ -82,12 +82,12 @@ describe('vzero gate', () => {
     ],
     [
       'unequal lengths',
-      '{"group": "a", "teacher_pos": [1, 2], "teacher_neg": [1]}',
+      '{"group": "a", "teacher_pos": [-1, -2], "teacher_neg": [-1]}',
       /sequences\[0\]\.negative/,
     ],
     [
       'a null at a real token',
-      '{"group": "a", "teacher_pos": [null], "teacher_neg": [1]}',
+      '{"group": "a", "teacher_pos": [null], "teacher_neg": [-1]}',
       /sequences\[0\]\.positive\[0\] = NaN/,
     ],
     ['an empty file', '\n', /--in = ".*": the file holds no rollouts/],

@@ -2,6 +2,7 @@
 // RESULTS.md and the JSON behind it. The smoke preset writes its report into the work folder
 // unless --docs says otherwise, so a pipeline check never overwrites docs/.
 import { join } from 'node:path';
+import { ensureWritableDir } from '@vzero/core';
 import { runAblate, type AblateOutput } from '../ablate/run.js';
 import { ablatePreset } from '../ablate/presets.js';
 
@@ -21,5 +22,9 @@ export async function runAblateCommand(
   const preset = ablatePreset(o.preset);
   const out = o.out ?? join('runs', 'ablate', preset.name);
   const docs = o.docs ?? (preset.name === 'paper-table' ? 'docs' : out);
+  // Both folders are checked before the first run: an unwritable docs folder would otherwise
+  // surface only after the whole table was computed.
+  await ensureWritableDir(out, '--out');
+  await ensureWritableDir(docs, '--docs');
   return runAblate({ preset, out, docs, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}) }, log);
 }

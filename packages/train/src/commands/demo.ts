@@ -2,8 +2,9 @@
 // starting models (or loads them when the work folder has them), evaluates the student, runs a
 // short V-Zero training and evaluates again. Everything lands in one work folder.
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { loadLabelled, type Split, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
@@ -45,7 +46,8 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
   const started = performance.now();
   const scale = { ...DEMO_DEFAULTS, ...o.scale };
   await setupTensors(log);
-  if (o.fresh) await rm(o.out, { recursive: true, force: true });
+  if (o.fresh) await discardDemoFolder(o.out);
+  await ensureWritableDir(o.out, '--out');
   const worldDir = join(o.out, 'world');
   const pretrainDir = join(o.out, 'pretrain-world');
   const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };
@@ -116,12 +118,31 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
   const report = `${table}\n\nwork folder ${o.out}; ${minutes.toFixed(1)} min in all; metrics in ${join(runDir, 'metrics.jsonl')}`;
-  await writeFile(join(o.out, 'demo.md'), report + '\n');
-  await writeFile(
+  await writeFileAtomic(join(o.out, 'demo.md'), report + '\n');
+  await writeFileAtomic(
     join(o.out, 'demo.json'),
     JSON.stringify({ splits: EVAL_SPLITS, teacher: teacherAcc, before, after, minutes }, null, 2) + '\n',
   );
   return report;
+}
+
+/** What a demo work folder holds; --fresh deletes a folder only when it holds nothing else. */
+const DEMO_ENTRIES = new Set(['world', 'pretrain-world', 'models', 'vzero', 'demo.md', 'demo.json']);
+
+async function discardDemoFolder(out: string): Promise<void> {
+  if (!existsSync(out)) return;
+  const entries = await readdir(out).catch(() => {
+    throw new InvalidInputError('--out', out, 'is not a folder; --fresh deletes a demo work folder only');
+  });
+  const foreign = entries.filter((e) => !DEMO_ENTRIES.has(e));
+  if (foreign.length > 0) {
+    throw new InvalidInputError(
+      '--out',
+      out,
+      `--fresh would delete this folder, but it holds more than a demo (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}); choose another --out`,
+    );
+  }
+  await rm(out, { recursive: true, force: true });
 }
 
 /** Generates the missing splits of a world (a split is reused when its manifest exists). */

@@ -2,7 +2,8 @@
 // toolkit can read: a world dataset folder (one split), a V* Bench folder, an HR-Bench TSV file.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidInputError } from '@vzero/core';
+import { InvalidInputError, ensureWritableDir } from '@vzero/core';
+import { assertOutputsApart } from '../fs-safety.js';
 import { evaluate, writeReport, type BenchSample, type Report } from '@vzero/bench';
 import { loadHRBench, loadLabelled, loadVStarBench, MANIFEST_FILE } from '@vzero/world';
 import { loadPolicy } from '../models.js';
@@ -46,6 +47,26 @@ export async function loadBenchmark(
 }
 
 export async function runEval(o: EvalCommandOptions, log: (line: string) => void): Promise<Report> {
+  if (!(Number.isInteger(o.limit) && o.limit >= 0))
+    throw new InvalidInputError('--limit', o.limit, 'expected an integer >= 0 (0 means all)');
+  if (o.out !== undefined) {
+    // The report goes next to nothing this command reads; checked before the long evaluation.
+    const out = o.out;
+    await assertOutputsApart(
+      [
+        { field: '--out', path: out, container: true },
+        ...['report.json', 'report.md', 'report.svg', 'report.png'].map((f) => ({
+          field: '--out',
+          path: join(out, f),
+        })),
+      ],
+      [
+        { field: '--checkpoint', path: o.checkpoint },
+        { field: '--bench', path: o.bench },
+      ],
+    );
+    await ensureWritableDir(out, '--out');
+  }
   await setupTensors(log);
   const loaded = await loadPolicy(o.checkpoint, '--checkpoint', 'policy');
   try {

@@ -1,8 +1,9 @@
 // `vzero gate`: the contrastive evidence gate over a JSONL file of teacher log-probs.
-import { writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { computeGate, gateConfig, type GateConfig, type GatePreset } from '@vzero/gate';
-import { InvalidInputError } from '@vzero/core';
+import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { readGateJsonl, type GateOutputLine } from '../gate-jsonl.js';
+import { assertOutputsApart, sameFile } from '../fs-safety.js';
 
 export interface GateCommandOptions {
   readonly in: string;
@@ -29,7 +30,24 @@ export async function runGateCommand(
   if (options.wMin !== undefined) overrides.wMin = options.wMin;
   if (options.wMax !== undefined) overrides.wMax = options.wMax;
   if (options.eps !== undefined) overrides.eps = options.eps;
+  if (options.alpha !== undefined && !(options.alpha >= 0)) {
+    throw new InvalidInputError(
+      '--alpha',
+      options.alpha,
+      'expected >= 0: a negative alpha inverts the gate (rollouts the evidence supports get less weight)',
+    );
+  }
   const config = gateConfig(preset as GatePreset, overrides);
+  // Outputs are checked before anything is read or written: never the input, never each other.
+  const outputs = [
+    { field: '--out', path: options.out },
+    ...(options.metrics ? [{ field: '--metrics', path: options.metrics }] : []),
+  ];
+  await assertOutputsApart(outputs, [{ field: '--in', path: options.in }]);
+  if (options.metrics && (await sameFile(options.out, options.metrics))) {
+    throw new InvalidInputError('--metrics', options.metrics, 'is the same file as --out; choose another');
+  }
+  for (const o of outputs) await ensureWritableDir(dirname(o.path), o.field);
   const sequences = await readGateJsonl(options.in);
   const result = computeGate(sequences, config);
   const lines = sequences.map((s, i): GateOutputLine => ({
@@ -38,9 +56,9 @@ export async function runGateCommand(
     advantage: result.advantages[i] ?? Number.NaN,
     weight: result.weights[i] ?? Number.NaN,
   }));
-  await writeFile(options.out, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  await writeFileAtomic(options.out, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   if (options.metrics) {
-    await writeFile(
+    await writeFileAtomic(
       options.metrics,
       JSON.stringify({ config, preset, diagnostics: result.diagnostics }, null, 2) + '\n',
     );

@@ -2,9 +2,9 @@
 // trained here on labelled world data (labels are fine for this: it plays the role of
 // pre-training). The teacher sees the full image and the positive crop and becomes strong; the
 // student sees the full image only and learns the answer format but stays weak on small objects.
-import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError, Rng, deriveSeed } from '@vzero/core';
+import { InvalidInputError, Rng, deriveSeed, ensureWritableDir, writeFileAtomic } from '@vzero/core';
+import { assertOutputsApart } from '../fs-safety.js';
 import {
   LocalPolicy,
   Tokenizer,
@@ -76,6 +76,11 @@ export async function runPretrain(
   if (negativeFraction > 0 && role !== 'teacher') {
     throw new InvalidInputError('negativeFraction', negativeFraction, 'only the teacher has a negative view');
   }
+  if (!(Number.isInteger(o.seed) && o.seed >= 0))
+    throw new InvalidInputError('--seed', o.seed, 'expected an integer >= 0');
+  // The checkpoint folder is checked before training: never the data, and writable.
+  await assertOutputsApart([{ field: '--out', path: o.out }], [{ field: '--data', path: o.data }]);
+  await ensureWritableDir(o.out, '--out');
   await setupTensors(log);
   const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
   const config = resolveModelConfig(o.preset ?? role, { ...o.modelOverrides, vocabSize: tokenizer.size });
@@ -129,7 +134,6 @@ export async function runPretrain(
     const seconds = (performance.now() - started) / 1000;
     const finalLoss =
       result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
-    await mkdir(o.out, { recursive: true });
     await saveCheckpoint(o.out, model, tokenizer, {
       role,
       steps: result.steps,
@@ -137,7 +141,7 @@ export async function runPretrain(
       accuracy: summary.accuracy,
       evalSplit: o.evalSplit,
     });
-    await writeFile(
+    await writeFileAtomic(
       join(o.out, 'accuracy.json'),
       JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',
     );

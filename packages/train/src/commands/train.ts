@@ -7,11 +7,13 @@ import { PromptFactory } from '../prompts.js';
 import { train, type EvalRecord, type TrainHooks, type TrainResult } from '../trainer.js';
 import type { LoadedPolicy } from '../models.js';
 import { deriveSeed } from '@vzero/core';
+import { configWarnings } from '../sanity.js';
 
 export interface TrainCommandOptions {
   readonly config?: string;
   readonly set?: readonly string[];
   readonly resume?: boolean;
+  readonly allowConfigChange?: boolean;
 }
 
 export async function resolveTrainConfig(o: TrainCommandOptions): Promise<TrainConfig> {
@@ -38,12 +40,20 @@ export function splitEvaluator(config: TrainConfig): NonNullable<TrainHooks['eva
 
 export async function runTrain(
   config: TrainConfig,
-  options: { resume?: boolean; log: (line: string) => void; signal?: AbortSignal },
+  options: {
+    resume?: boolean;
+    allowConfigChange?: boolean;
+    log: (line: string) => void;
+    signal?: AbortSignal;
+  },
 ): Promise<TrainResult> {
+  for (const w of configWarnings(config)) options.log(`warning: ${w}`);
   const progress = createProgress(`train ${config.method}`, config.steps);
   try {
     return await train(config, {
-      resume: options.resume ?? false,
+      resume: options.resume
+        ? { allowConfigChange: options.allowConfigChange ?? false, log: options.log }
+        : false,
       hooks: {
         log: options.log,
         evaluate: splitEvaluator(config),
