@@ -41,6 +41,19 @@ export interface WorldConfig {
   readonly usualColour: Readonly<Record<Shape, Colour>>;
   /** Minimum free pixels between any two objects. */
   readonly gap: number;
+  /**
+   * Largest free horizontal space between the two objects of a spatial question, in pixels;
+   * 0 = anywhere on the canvas. A close pair keeps their union box (the positive crop) small,
+   * so the crop shows both objects large enough to read the relation; a pair spread over the
+   * canvas makes the crop little more than the full image.
+   */
+  readonly pairGapMax: number;
+  /**
+   * Spatial questions name each object's colour with its shape ("is the red triangle on the left
+   * or right of the blue circle ?"; the two colours always differ), so the pair can be found by
+   * colour as well as by shape.
+   */
+  readonly spatialColours: boolean;
 }
 
 export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
@@ -64,6 +77,8 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
     hexagon: 'orange',
   }),
   gap: 2,
+  pairGapMax: 0,
+  spatialColours: false,
 });
 
 /** Merges overrides into the defaults and validates every field. */
@@ -71,7 +86,7 @@ export function resolveWorldConfig(overrides?: Partial<WorldConfig>): WorldConfi
   const c = resolveConfig(DEFAULT_WORLD_CONFIG, overrides, 'world');
   assertPositiveInteger('world.width', c.width);
   assertPositiveInteger('world.height', c.height);
-  for (const key of ['distractorsMin', 'distractorsMax', 'gap'] as const) {
+  for (const key of ['distractorsMin', 'distractorsMax', 'gap', 'pairGapMax'] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 0) {
       throw new InvalidInputError(`world.${key}`, c[key], 'expected an integer >= 0');
     }
@@ -109,6 +124,16 @@ export function resolveWorldConfig(overrides?: Partial<WorldConfig>): WorldConfi
       c.width,
       `canvas ${c.width}x${c.height} too small for the object sizes`,
     );
+  }
+  if (c.pairGapMax > 0 && c.pairGapMax < Math.max(c.targetSizeMax, c.gap)) {
+    throw new InvalidInputError(
+      'world.pairGapMax',
+      c.pairGapMax,
+      `must be 0 (anywhere) or >= the pair's minimum separation max(targetSizeMax, gap) = ${Math.max(c.targetSizeMax, c.gap)}`,
+    );
+  }
+  if (typeof c.spatialColours !== 'boolean') {
+    throw new InvalidInputError('world.spatialColours', c.spatialColours, 'expected true or false');
   }
   assertInRange('world.spatialFraction', c.spatialFraction, 0, 1);
   assertInRange('world.priorStrength', c.priorStrength, 0, 1);

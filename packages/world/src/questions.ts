@@ -31,10 +31,21 @@ export function attributeQuestion(rng: Rng, facts: Extract<WorldFacts, { kind: '
 export function spatialQuestion(rng: Rng, facts: Extract<WorldFacts, { kind: 'spatial' }>): Question {
   const options = rng.shuffle(RELATIONS);
   return {
-    question: `is the ${facts.subject} on the left or right of the ${facts.reference} ?`,
+    question: `is the ${spatialNames(facts).subject} on the left or right of the ${spatialNames(facts).reference} ?`,
     options,
     answerIndex: options.indexOf(facts.relation),
   };
+}
+
+/** How a spatial question names its two objects: "triangle", or "red triangle" when colours are named. */
+function spatialNames(facts: Extract<WorldFacts, { kind: 'spatial' }>): {
+  subject: string;
+  reference: string;
+} {
+  const c = facts.colours;
+  return c
+    ? { subject: `${c.subject} ${facts.subject}`, reference: `${c.reference} ${facts.reference}` }
+    : { subject: facts.subject, reference: facts.reference };
 }
 
 /**
@@ -74,7 +85,7 @@ export function referenceResponse(sample: {
   const evidence =
     facts.kind === 'attribute'
       ? `the ${facts.shape} is ${facts.colour} .`
-      : `the ${facts.subject} is on the ${facts.relation} of the ${facts.reference} .`;
+      : `the ${spatialNames(facts).subject} is on the ${facts.relation} of the ${spatialNames(facts).reference} .`;
   // The answer names the option's text, not its letter: a small model then needs no skill that
   // V-Zero does not train (mapping a colour to a shuffled letter), and answer extraction
   // (@vzero/bench) accepts option texts as well as letters.

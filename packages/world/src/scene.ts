@@ -30,6 +30,8 @@ export type WorldFacts =
       readonly reference: Shape;
       readonly relation: Relation;
       readonly followsPrior: boolean;
+      /** With world.spatialColours: the two objects' colours, named in the question. */
+      readonly colours?: { readonly subject: Colour; readonly reference: Colour };
     };
 
 /** Soft background shapes; muted so that no background pixel reads as an object colour. */
@@ -82,11 +84,24 @@ export function sampleScene(rng: Rng, config: WorldConfig, split: Split): Scene 
     const [leftBox, rightBox] = placePair(rng, config);
     const subjectBox = relation === 'left' ? leftBox : rightBox;
     const referenceBox = relation === 'left' ? rightBox : leftBox;
-    objects.push({ shape: subject, colour: colourFor(subject), box: subjectBox, role: 'target' });
-    objects.push({ shape: reference, colour: colourFor(reference), box: referenceBox, role: 'target' });
+    const subjectColour = colourFor(subject);
+    let referenceColour = colourFor(reference);
+    // Named colours must tell the two apart (only drawn when they are named: old worlds unchanged).
+    if (config.spatialColours && referenceColour === subjectColour) {
+      referenceColour = rng.pick(COLOURS.filter((c) => c !== subjectColour));
+    }
+    objects.push({ shape: subject, colour: subjectColour, box: subjectBox, role: 'target' });
+    objects.push({ shape: reference, colour: referenceColour, box: referenceBox, role: 'target' });
     placed.push(subjectBox, referenceBox);
     boxes = [subjectBox, referenceBox];
-    facts = { kind: 'spatial', subject, reference, relation, followsPrior: relation === 'left' };
+    facts = {
+      kind: 'spatial',
+      subject,
+      reference,
+      relation,
+      followsPrior: relation === 'left',
+      ...(config.spatialColours ? { colours: { subject: subjectColour, reference: referenceColour } } : {}),
+    };
   } else {
     category = 'attribute';
     const shape = rng.pick(SHAPES);
@@ -199,7 +214,10 @@ function placePair(rng: Rng, config: WorldConfig): [Box, Box] {
   const b = rng.int(config.targetSizeMin, config.targetSizeMax + 1);
   const sep = Math.max(config.targetSizeMax, config.gap);
   const leftX = rng.int(m, config.width - m - a - sep - b + 1);
-  const rightX = rng.int(leftX + a + sep, config.width - m - b + 1);
+  const farthest = config.width - m - b;
+  // pairGapMax bounds the free space between the two (0: anywhere right of the left object).
+  const rightMax = config.pairGapMax > 0 ? Math.min(farthest, leftX + a + config.pairGapMax) : farthest;
+  const rightX = rng.int(leftX + a + sep, rightMax + 1);
   const ya = rng.int(m, config.height - m - a + 1);
   const yb = rng.int(m, config.height - m - b + 1);
   return [

@@ -101,6 +101,64 @@ describe('generated images', () => {
     }
   });
 
+  it('keeps a spatial pair within pairGapMax, and anywhere with the default 0', () => {
+    const close = resolveWorldConfig({
+      width: 256,
+      height: 192,
+      targetSizeMin: 28,
+      targetSizeMax: 40,
+      pairGapMax: 48,
+    });
+    const far = resolveWorldConfig({ ...close, pairGapMax: 0 });
+    let widest = 0;
+    for (let i = 0; i < 60; i++) {
+      for (const [config, bounded] of [
+        [close, true],
+        [far, false],
+      ] as const) {
+        const scene = sceneFor(5, 'train', i, config);
+        if (scene.facts.kind !== 'spatial') continue;
+        const [a, b] = [...scene.boxes].sort((p, q) => p.x0 - q.x0) as [
+          (typeof scene.boxes)[0],
+          (typeof scene.boxes)[0],
+        ];
+        const free = b.x0 - a.x1;
+        expect(free).toBeGreaterThanOrEqual(40); // at least one target size apart: never ambiguous
+        if (bounded) expect(free).toBeLessThanOrEqual(48);
+        else widest = Math.max(widest, free);
+      }
+    }
+    expect(widest).toBeGreaterThan(48); // the bound is not vacuous
+    expect(() => resolveWorldConfig({ ...close, pairGapMax: 20 })).toThrow(/world\.pairGapMax/);
+  });
+
+  it('names both colours of a spatial pair with spatialColours, and they differ', () => {
+    const config = resolveWorldConfig({ spatialColours: true, spatialFraction: 1 });
+    for (let i = 0; i < 40; i++) {
+      const scene = sceneFor(9, 'train', i, config);
+      if (scene.facts.kind !== 'spatial' || !scene.facts.colours) throw new Error('expected named colours');
+      const { subject, reference } = scene.facts.colours;
+      expect(subject).not.toBe(reference);
+      const [s, r] = scene.objects;
+      expect([s!.colour, r!.colour]).toEqual([subject, reference]);
+      expect(scene.question).toBe(
+        `is the ${subject} ${scene.facts.subject} on the left or right of the ${reference} ${scene.facts.reference} ?`,
+      );
+      const response = referenceResponse({
+        options: scene.options,
+        answerIndex: scene.answerIndex,
+        facts: scene.facts,
+      });
+      expect(
+        response.startsWith(`the ${subject} ${scene.facts.subject} is on the ${scene.facts.relation} of`),
+      ).toBe(true);
+      expect(outOfVocabulary(scene.question)).toEqual([]);
+    }
+    // without the setting, the same seed gives the former scenes (no extra draws)
+    const plain = sceneFor(9, 'train', 0, resolveWorldConfig({ spatialFraction: 1 }));
+    expect(plain.question).toMatch(/^is the \w+ on the left or right of the \w+ \?$/);
+  });
+
   it('gives byte-identical images and manifest for the same seed', async () => {
     const other = await mkdtemp(join(tmpdir(), 'vzero-world-'));
     try {
