@@ -68,3 +68,27 @@ describe('checkpoints', () => {
     policy.model.dispose();
   });
 });
+
+describe('checkpoint checksums', () => {
+  it('refuses a weights file or index whose bytes changed, naming the file', async () => {
+    const { writeFile, readdir } = await import('node:fs/promises');
+    const { CheckpointCorruptError } = await import('../src/index.js');
+    const policy = tinyPolicy({}, { ...MODEL_PRESETS.tiny, initSeed: 7 });
+    const where = await mkdtemp(join(tmpdir(), 'vzero-model-sum-'));
+    await saveCheckpoint(where, policy.model, policy.tokenizer);
+    policy.model.dispose();
+    // Written through temporary names: nothing but the three files remains.
+    expect((await readdir(where)).sort()).toEqual(['config.json', 'weights.bin', 'weights.json']);
+    const weights = join(where, 'weights.bin');
+    const good = await readFile(weights);
+    const bad = Buffer.from(good);
+    bad[17] = (bad[17] as number) ^ 1; // one bit: a float that still parses
+    await writeFile(weights, bad);
+    await expect(loadCheckpoint(where)).rejects.toThrow(CheckpointCorruptError);
+    await expect(loadCheckpoint(where)).rejects.toThrow(/weights\.bin: SHA-256 differs/);
+    await writeFile(weights, good);
+    const index = join(where, 'weights.json');
+    await writeFile(index, (await readFile(index, 'utf8')).replace('"offset": 0', '"offset": 1'));
+    await expect(loadCheckpoint(where)).rejects.toThrow(/weights\.json: SHA-256 differs/);
+  });
+});

@@ -72,6 +72,27 @@ describe('vzero serve', () => {
     });
   });
 
+  it('refuses a body that is not declared application/json with 415 naming the content-type', async () => {
+    const body = JSON.stringify({ prompt: 'what colour is' });
+    for (const type of ['text/plain', undefined]) {
+      const res = await fetch(`${server.url}/tokenize`, {
+        method: 'POST',
+        ...(type ? { headers: { 'content-type': type } } : {}),
+        body: type ? body : new Blob([body]),
+      });
+      expect(res.status).toBe(415);
+      const json = (await res.json()) as Json;
+      expect(json.error.param).toBe('content-type');
+      expect(json.error.message).toMatch(/expected application\/json, got/);
+    }
+    const ok = await fetch(`${server.url}/tokenize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body,
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it('samples n seeded choices with token ids, log-probs and top log-probs, reproducibly', async () => {
     const { status, json } = await post(
       `${server.url}/v1/chat/completions`,
