@@ -74,10 +74,10 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
   const bf = zeros(d);
   const head = init([d, V], 1 / Math.sqrt(d));
   const stream = Array.from({ length: B * T }, (_, i) => referenceToken(Math.floor(i / T), i % T, spec));
-  const inputs = tf.tidy(() => tf.oneHot(tf.tensor1d(stream, 'int32'), V).toFloat());
+  const inputs = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(stream, 'int32'), V), 'float32'));
   // Next token of each position (wrapping to the row's first token at the end).
   const next = stream.map((_, i) => stream[i % T === T - 1 ? i - (T - 1) : i + 1]!);
-  const targets = tf.tidy(() => tf.oneHot(tf.tensor1d(next, 'int32'), V).toFloat());
+  const targets = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(next, 'int32'), V), 'float32'));
   // 0 on and below the diagonal, -1e9 above: added to the attention scores.
   const mask = tf.tidy(() => tf.mul(tf.sub(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), 1), 1e9));
   // Adam(1e-3, 0.9, 0.999, eps 1e-8) as PyTorch's defaults, one fused update per variable
@@ -160,7 +160,7 @@ export function makeReferenceModel(spec: TransformerSpec = REFERENCE_SPEC, seed 
         const L = P + step;
         const chosen = tf.tidy(() => {
           const ids = tf.tensor1d(rows.flat(), 'int32');
-          const logits = forward(tf.oneHot(ids, V).toFloat() as tf.Tensor2D, B, L);
+          const logits = forward(tf.cast(tf.oneHot(ids, V), 'float32') as tf.Tensor2D, B, L);
           // The last position of each row.
           const last = tf.gather(tf.reshape(logits, [B, L, V]), [L - 1], 1);
           return tf.argMax(tf.reshape(last, [B, V]), -1);

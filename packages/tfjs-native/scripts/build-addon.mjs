@@ -1,22 +1,33 @@
-// Builds the optional native addon with node-gyp. Never fails the install: when the compiler,
-// Node's headers, node-gyp or OpenBLAS (libopenblas-dev) is missing, it writes the reason to
+// Builds the native addon with node-gyp: over the system OpenBLAS when its headers are present,
+// else on the built-in GEMM (every kernel builds either way; scripts/blas-flags.mjs decides, and
+// VZERO_NATIVE_NO_OPENBLAS=1 forces the built-in one). Never fails the install: when the
+// compiler, Node's headers or node-gyp is missing, it writes the reason to
 // build/native-build-failure.txt (the runtime report shows it) and exits 0, so the workspace
-// installs and runs without the native kernels. Skips the build when the addon is up to date;
+// installs and runs without the native kernels. build/native-gemm.txt records which GEMM was
+// built in and why. Skips the build when the addon is up to date (sources and that choice);
 // `--force` rebuilds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openblasFlags } from './blas-flags.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build', 'Release', 'tfjs_native.node');
 const failureFile = join(root, 'build', 'native-build-failure.txt');
-const sources = ['binding.gyp', 'src/native/addon.cc', 'scripts/blas-flags.mjs'].map((f) => join(root, f));
+const gemmFile = join(root, 'build', 'native-gemm.txt');
+const sources = ['binding.gyp', 'src/native/addon.cc', 'src/native/gemm.h', 'scripts/blas-flags.mjs'].map(
+  (f) => join(root, f),
+);
 const force = process.argv.includes('--force');
+const blas = openblasFlags();
+// First line: the GEMM linked in; second: why not OpenBLAS (read by src/addon.ts).
+const gemmNote = blas.without ? `builtin\n${blas.without}\n` : 'openblas\n';
 
 function upToDate() {
-  if (!existsSync(addon)) return false;
+  if (!existsSync(addon) || !existsSync(gemmFile) || readFileSync(gemmFile, 'utf8') !== gemmNote)
+    return false;
   const built = statSync(addon).mtimeMs;
   return sources.every((s) => !existsSync(s) || statSync(s).mtimeMs <= built);
 }
@@ -57,16 +68,6 @@ function findNodeGyp() {
 if (process.env.VZERO_NATIVE_SKIP_BUILD === '1') fail('skipped: VZERO_NATIVE_SKIP_BUILD=1');
 if (!force && upToDate()) process.exit(0);
 
-const blas = spawnSync(process.execPath, [join(root, 'scripts', 'blas-flags.mjs'), 'cflags'], {
-  encoding: 'utf8',
-});
-const includeDirs = (blas.stdout ?? '')
-  .split(/\s+/)
-  .filter((f) => f.startsWith('-I'))
-  .map((f) => f.slice(2));
-if (!includeDirs.some((d) => existsSync(join(d, 'cblas.h')))) {
-  fail('cblas.h not found: install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev)');
-}
 const gyp = findNodeGyp();
 if (!gyp) fail('node-gyp not found (it ships with npm; or add node-gyp to this package)');
 
@@ -83,4 +84,7 @@ if (result.status !== 0 || !existsSync(addon)) {
   fail(`node-gyp rebuild failed (exit ${result.status}):\n${log}`);
 }
 rmSync(failureFile, { force: true });
-console.log('@vzero/tfjs-native: native kernels built (build/Release/tfjs_native.node)');
+writeFileSync(gemmFile, gemmNote);
+console.log(
+  `@vzero/tfjs-native: native kernels built (build/Release/tfjs_native.node) with ${blas.without ? `the built-in GEMM (${blas.without})` : 'OpenBLAS and the built-in GEMM'}`,
+);

@@ -2,20 +2,33 @@
 // missing shared library becomes a reason string, never an exception.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** The GEMMs an addon can run its matrix products on. */
+export type GemmKind = 'builtin' | 'openblas';
 
 /** The functions the C++ addon exports (src/native/addon.cc). */
 export interface NativeAddon {
   info(): {
-    corename: string;
-    config: string;
+    /** Whether this build links OpenBLAS (its headers were found at build time). */
+    openblas: boolean;
+    /** The GEMM the products run on now. */
+    gemm: GemmKind;
+    /** The build of the built-in GEMM this CPU runs, e.g. "x86-64-v4 (AVX-512), 12x16 tile". */
+    builtinGemm: string;
+    /** OpenBLAS's core type, configuration and thread count (builds with OpenBLAS only). */
+    corename?: string;
+    config?: string;
+    blasThreads?: number;
     threads: number;
-    blasThreads: number;
     hardwareThreads: number;
     /** The build of the vectorised row loops this CPU runs, e.g. "x86-64-v4 (AVX-512)". */
     vectorLevel: string;
   };
   setThreads(threads: number): void;
+  /** The GEMM of every later product; "openblas" throws in a build without it. */
+  setGemm(gemm: GemmKind): void;
   matmul(
     a: Float32Array,
     b: Float32Array,
@@ -153,6 +166,7 @@ export interface NativeAddon {
 const ADDON_FUNCTIONS = [
   'info',
   'setThreads',
+  'setGemm',
   'matmul',
   'transpose',
   'softmax',
@@ -190,6 +204,27 @@ export type AddonLoad =
 /** The addon's path: build/ beside src/ and dist/, so one path serves sources and the build. */
 export const ADDON_PATH = fileURLToPath(new URL('../build/Release/tfjs_native.node', import.meta.url));
 const FAILURE_PATH = fileURLToPath(new URL('../build/native-build-failure.txt', import.meta.url));
+/** Environment variable naming another build of the addon to load (e.g. one made without OpenBLAS). */
+export const ADDON_ENV = 'VZERO_NATIVE_ADDON';
+
+/** The addon file to load: $VZERO_NATIVE_ADDON when set, else ADDON_PATH. */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const forced = env[ADDON_ENV];
+  return forced ? resolve(forced) : ADDON_PATH;
+}
+
+/**
+ * Why the addon at `path` has no OpenBLAS, from the note its build wrote beside it
+ * (build/native-gemm.txt: "builtin" and the reason); undefined when there is no such note.
+ */
+export function builtWithoutOpenblasReason(path: string): string | undefined {
+  try {
+    const lines = readFileSync(join(dirname(path), '..', 'native-gemm.txt'), 'utf8').split('\n');
+    return lines[0] === 'builtin' && lines[1] ? lines[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 let cached: AddonLoad | undefined;
 let coreTypeNote: string | undefined;
@@ -233,17 +268,18 @@ export function loadAddon(): AddonLoad {
 }
 
 function tryLoad(): AddonLoad {
-  const path = ADDON_PATH;
+  const path = addonPath();
   if (process.env['VZERO_NATIVE_DISABLE'] === '1') {
     return { ok: false, reason: 'disabled by VZERO_NATIVE_DISABLE=1', path };
   }
   if (!existsSync(path)) {
+    if (path !== ADDON_PATH) return { ok: false, reason: `${ADDON_ENV}=${path}: no such file`, path };
     const why = existsSync(FAILURE_PATH)
       ? readFileSync(FAILURE_PATH, 'utf8').trim().split('\n')[0]
       : undefined;
     return {
       ok: false,
-      reason: `native addon not built${why ? ` (${why})` : ''}; install libopenblas-dev and run \`pnpm --filter @vzero/tfjs-native run build:native\``,
+      reason: `native addon not built${why ? ` (${why})` : ''}; it needs g++, make and python3: run \`pnpm --filter @vzero/tfjs-native run build:native\``,
       path,
     };
   }

@@ -6,6 +6,9 @@ export {
   nativeKernelsAvailable,
   NATIVE_BACKENDS,
   THREADS_ENV,
+  BLAS_ENV,
+  GEMM_CHOICES,
+  type GemmChoice,
   type RegisterNativeKernelsOptions,
   type NativeKernelsReport,
 } from './register.js';
@@ -26,7 +29,7 @@ export { attention, attentionOps, ATTENTION_KERNEL, ATTENTION_GRAD_KERNEL } from
 export { logSoftmax, LOG_SOFTMAX_KERNEL, LOG_SOFTMAX_GRAD_KERNEL } from './log-softmax.js';
 export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';
-export { missingAddonFunctions, unsafeCoreType } from './addon.js';
+export { missingAddonFunctions, unsafeCoreType, ADDON_ENV, type GemmKind } from './addon.js';
 export {
   planAxis,
   planConcat,

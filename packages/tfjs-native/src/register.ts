@@ -6,7 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { availableParallelism } from 'node:os';
 import { InvalidInputError } from '@vzero/core';
-import { ADDON_PATH, ignoredCoreType, loadAddon } from './addon.js';
+import {
+  builtWithoutOpenblasReason,
+  ignoredCoreType,
+  loadAddon,
+  type GemmKind,
+  type NativeAddon,
+} from './addon.js';
 import type { NativeBackendName } from './kernels/io.js';
 import {
   makeKernel,
@@ -18,12 +24,19 @@ import {
 export const NATIVE_BACKENDS = ['cpu', 'wasm'] as const satisfies readonly NativeBackendName[];
 /** Environment variable with the default thread count of the native kernels. */
 export const THREADS_ENV = 'VZERO_NATIVE_THREADS';
+/** Environment variable choosing the GEMM: builtin, openblas or auto (the default). */
+export const BLAS_ENV = 'VZERO_NATIVE_BLAS';
+/** What registerNativeKernels accepts for the GEMM; auto is OpenBLAS where the addon has it. */
+export const GEMM_CHOICES = ['auto', 'builtin', 'openblas'] as const;
+export type GemmChoice = (typeof GEMM_CHOICES)[number];
 
 export interface RegisterNativeKernelsOptions {
   /** Backends to register into (default both; a backend whose module is not loaded is skipped). */
   readonly backends?: readonly NativeBackendName[];
   /** Worker threads of the native kernels (default $VZERO_NATIVE_THREADS, else the core count). */
   readonly threads?: number;
+  /** The GEMM of the matrix products (default $VZERO_NATIVE_BLAS, else auto). */
+  readonly blas?: GemmChoice;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -37,9 +50,19 @@ export interface NativeKernelsReport {
   readonly registered: Readonly<Record<NativeBackendName, readonly NativeKernelName[]>>;
   /** Backends (or kernels) asked for but not replaced, with why. */
   readonly skipped: readonly { readonly backend: NativeBackendName; readonly reason: string }[];
+  /** Which GEMM the matrix products run on, and why that one. */
+  readonly gemm?: {
+    readonly kind: GemmKind;
+    readonly reason: string;
+    /** Whether this build of the addon links OpenBLAS at all. */
+    readonly openblasBuilt: boolean;
+  };
+  /** The GEMM in use: OpenBLAS with its core type, or the built-in one with the build the CPU runs. */
   readonly blas?: {
+    /** "OpenBLAS" or "built-in GEMM". */
     readonly library: string;
-    /** The OpenBLAS core type in use (its kernels), e.g. "Haswell" or "SkylakeX". */
+    /** OpenBLAS's core type in use (its kernels), e.g. "Haswell" or "SkylakeX"; for the built-in
+     * GEMM its build for this CPU, e.g. "x86-64-v4 (AVX-512), 12x16 tile". */
     readonly coreType: string;
     /** $OPENBLAS_CORETYPE when set: it forces the core type (OpenBLAS reads it at load). */
     readonly forcedCoreType?: string;
@@ -61,6 +84,8 @@ interface Registration {
 
 let active: Registration[] = [];
 let lastSkipped: NativeKernelsReport['skipped'] = [];
+/** Why the GEMM in use was chosen (set by registerNativeKernels). */
+let gemmReason: string | undefined;
 
 function resolveThreads(options: RegisterNativeKernelsOptions): number {
   const env = options.env ?? process.env;
@@ -81,6 +106,44 @@ function resolveThreads(options: RegisterNativeKernelsOptions): number {
   return Math.max(1, Math.min(availableParallelism(), 64));
 }
 
+function resolveGemmChoice(options: RegisterNativeKernelsOptions): { choice: GemmChoice; source: string } {
+  if (options.blas !== undefined) {
+    if (!(GEMM_CHOICES as readonly string[]).includes(options.blas)) {
+      throw new InvalidInputError('blas', options.blas, `expected one of ${GEMM_CHOICES.join(', ')}`);
+    }
+    return { choice: options.blas, source: `blas: '${options.blas}'` };
+  }
+  const fromEnv = (options.env ?? process.env)[BLAS_ENV];
+  if (fromEnv === undefined || fromEnv === '') return { choice: 'auto', source: 'default' };
+  if (!(GEMM_CHOICES as readonly string[]).includes(fromEnv)) {
+    throw new InvalidInputError(BLAS_ENV, fromEnv, `expected one of ${GEMM_CHOICES.join(', ')}`);
+  }
+  return { choice: fromEnv as GemmChoice, source: `${BLAS_ENV}=${fromEnv}` };
+}
+
+function withoutOpenblas(path: string): string {
+  const note = builtWithoutOpenblasReason(path);
+  return `this addon was built without OpenBLAS${note ? ` (${note})` : ''}`;
+}
+
+/** Picks the GEMM for `choice` on this addon, tells the addon, and says why. */
+function applyGemm(addon: NativeAddon, path: string, choice: GemmChoice, source: string): string {
+  const built = addon.info().openblas;
+  if (choice === 'builtin') {
+    addon.setGemm('builtin');
+    return source;
+  }
+  if (built) {
+    addon.setGemm('openblas');
+    return choice === 'openblas'
+      ? source
+      : 'OpenBLAS is built in (VZERO_NATIVE_BLAS=builtin selects the built-in GEMM)';
+  }
+  addon.setGemm('builtin');
+  const without = withoutOpenblas(path);
+  return choice === 'openblas' ? `${source}, but ${without}` : without;
+}
+
 /**
  * Replaces tfjs's matmul, transpose, softmax (cpu only), gather, reduction (Sum, Mean, Max) and
  * unpack/split/concat kernels on the cpu and/or wasm backend with native ones
@@ -97,6 +160,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     }
   }
   const threads = resolveThreads(options);
+  const gemm = resolveGemmChoice(options);
   const load = loadAddon();
   if (!load.ok) {
     lastSkipped = backends.map((backend) => ({ backend, reason: load.reason }));
@@ -104,6 +168,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
   }
   unregisterNativeKernels();
   load.addon.setThreads(threads);
+  const reason = applyGemm(load.addon, load.path, gemm.choice, gemm.source);
   const skipped: { backend: NativeBackendName; reason: string }[] = [];
   for (const backend of backends) {
     const names = NATIVE_KERNELS_BY_BACKEND[backend];
@@ -139,6 +204,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     }
   }
   lastSkipped = skipped;
+  gemmReason = reason;
   return nativeKernelsReport();
 }
 
@@ -158,23 +224,32 @@ export function nativeKernelsReport(): NativeKernelsReport {
   const registered: Record<NativeBackendName, NativeKernelName[]> = { cpu: [], wasm: [] };
   for (const r of active) registered[r.backend].push(r.name);
   if (!load.ok) {
-    return { available: false, reason: load.reason, addonPath: ADDON_PATH, registered, skipped: lastSkipped };
+    return { available: false, reason: load.reason, addonPath: load.path, registered, skipped: lastSkipped };
   }
   const info = load.addon.info();
   const forced = process.env['OPENBLAS_CORETYPE'];
   const ignored = ignoredCoreType();
+  const defaultReason = info.openblas ? 'OpenBLAS is built in' : withoutOpenblas(load.path);
   return {
     available: true,
     addonPath: load.path,
     registered,
     skipped: lastSkipped,
-    blas: {
-      library: 'OpenBLAS',
-      coreType: info.corename,
-      ...(forced ? { forcedCoreType: forced } : {}),
-      ...(ignored ? { ignoredCoreType: ignored } : {}),
-      config: info.config,
-    },
+    gemm: { kind: info.gemm, reason: gemmReason ?? defaultReason, openblasBuilt: info.openblas },
+    blas:
+      info.gemm === 'openblas'
+        ? {
+            library: 'OpenBLAS',
+            coreType: info.corename ?? 'unknown',
+            ...(forced ? { forcedCoreType: forced } : {}),
+            ...(ignored ? { ignoredCoreType: ignored } : {}),
+            config: info.config ?? 'unknown',
+          }
+        : {
+            library: 'built-in GEMM',
+            coreType: info.builtinGemm,
+            config: 'packed panels, register-blocked micro-kernel, FMA where the CPU has it',
+          },
     threads: info.threads,
     vectorLevel: info.vectorLevel,
   };

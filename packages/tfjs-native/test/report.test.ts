@@ -1,7 +1,9 @@
 // Behaviour without the addon (forced by VZERO_NATIVE_DISABLE before the first load), option
 // validation, and the matmul shape plan.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, selectBackend } from '@vzero/core';
@@ -16,7 +18,7 @@ import {
   unsafeCoreType,
   missingAddonFunctions,
 } from '../src/index.js';
-import { ADDON_PATH } from '../src/addon.js';
+import { ADDON_PATH, addonPath, builtWithoutOpenblasReason } from '../src/addon.js';
 
 process.env['VZERO_NATIVE_DISABLE'] = '1';
 
@@ -42,6 +44,37 @@ describe('without the addon', () => {
       /VZERO_NATIVE_THREADS/,
     );
     expect(() => registerNativeKernels({ backends: ['webgl' as 'cpu'] })).toThrow(/backends/);
+    expect(() => registerNativeKernels({ blas: 'mkl' as 'builtin' })).toThrow(/blas.*mkl/);
+    expect(() => registerNativeKernels({ env: { VZERO_NATIVE_BLAS: 'OpenBLAS' } })).toThrow(
+      InvalidInputError,
+    );
+    expect(() => registerNativeKernels({ env: { VZERO_NATIVE_BLAS: 'OpenBLAS' } })).toThrow(
+      /VZERO_NATIVE_BLAS/,
+    );
+  });
+});
+
+describe('addon location and build notes', () => {
+  it('VZERO_NATIVE_ADDON names another build, resolved to an absolute path', () => {
+    expect(addonPath({})).toBe(ADDON_PATH);
+    expect(addonPath({ VZERO_NATIVE_ADDON: 'other/tfjs_native.node' })).toBe(
+      resolve('other/tfjs_native.node'),
+    );
+  });
+
+  it('reads why a build has no OpenBLAS from the note beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vzero-native-note-'));
+    try {
+      mkdirSync(join(dir, 'Release'));
+      const addon = join(dir, 'Release', 'tfjs_native.node');
+      expect(builtWithoutOpenblasReason(addon)).toBeUndefined();
+      writeFileSync(join(dir, 'native-gemm.txt'), 'builtin\ncblas.h not found at build time\n');
+      expect(builtWithoutOpenblasReason(addon)).toBe('cblas.h not found at build time');
+      writeFileSync(join(dir, 'native-gemm.txt'), 'openblas\n');
+      expect(builtWithoutOpenblasReason(addon)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -139,6 +172,7 @@ describe('missingAddonFunctions', () => {
       ),
     );
     expect(missingAddonFunctions(built)).toEqual([
+      'setGemm',
       'layerNorm',
       'layerNormGrad',
       'adamw',

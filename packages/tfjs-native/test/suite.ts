@@ -27,11 +27,17 @@ export function defineKernelSuite(backend: NativeBackendName): void {
 
     const NAMES = NATIVE_KERNELS_BY_BACKEND[backend];
 
-    it('registers every kernel and reports the BLAS, its core type and threads', () => {
+    it('registers every kernel and reports the GEMM, its core type and threads', () => {
       const report = registerNativeKernels({ backends: [backend], threads: 2 });
       expect(report.available).toBe(true);
       expect(report.registered[backend]).toEqual([...NAMES, ...NATIVE_OP_KERNEL_NAMES]);
-      expect(report.blas?.library).toBe('OpenBLAS');
+      // OpenBLAS where the build has it, unless VZERO_NATIVE_BLAS=builtin (the *-builtin tests).
+      const builtin = process.env['VZERO_NATIVE_BLAS'] === 'builtin' || !report.gemm?.openblasBuilt;
+      expect(report.gemm?.kind).toBe(builtin ? 'builtin' : 'openblas');
+      expect(report.gemm?.reason).toMatch(
+        builtin ? /VZERO_NATIVE_BLAS=builtin|without OpenBLAS|cblas.h/ : /OpenBLAS/,
+      );
+      expect(report.blas?.library).toBe(builtin ? 'built-in GEMM' : 'OpenBLAS');
       expect(report.blas?.coreType).toMatch(/\w+/);
       expect(report.threads).toBe(2);
       // On x86-64 the level the CPU's flags allow (what the loader picks); elsewhere "portable".

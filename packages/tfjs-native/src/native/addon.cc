@@ -1,10 +1,21 @@
-// Native float32 kernels for TensorFlow.js over a system CBLAS (OpenBLAS). Plain N-API (no C++
-// wrapper dependency). Every function writes only into the output array it is given; inputs are
-// owned by the tfjs backend and are never written. Parallelism: OpenBLAS runs single-threaded and
-// this file splits work over its own small pool whose idle workers block on a condition variable
-// (no spinning: on 2 cores spinning threads starve the JS thread and V8's GC).
+// Native float32 kernels for TensorFlow.js. Plain N-API (no C++ wrapper dependency). Every
+// function writes only into the output array it is given; inputs are owned by the tfjs backend
+// and are never written. Matrix products run on the built-in GEMM (gemm.h) or, when the build
+// found OpenBLAS's headers, on the system OpenBLAS (cblas_sgemm), chosen at run time (setGemm).
+// Parallelism: the GEMM runs single-threaded and this file splits work over its own small pool
+// whose idle workers block on a condition variable (no spinning: on 2 cores spinning threads
+// starve the JS thread and V8's GC).
 #include <node_api.h>
+// VZERO_NO_OPENBLAS: built without OpenBLAS (scripts/blas-flags.mjs defines it when cblas.h is
+// missing or VZERO_NATIVE_NO_OPENBLAS=1); every kernel still builds, on the built-in GEMM.
+#ifndef VZERO_NO_OPENBLAS
 #include <cblas.h>
+#define VZERO_HAVE_OPENBLAS 1
+#else
+#define VZERO_HAVE_OPENBLAS 0
+#endif
+
+#include "gemm.h"
 
 #include <algorithm>
 #include <atomic>
@@ -324,19 +335,46 @@ const char* VectorLevel() {
 #endif
 }
 
+// ---------------------------------------------------------------- GEMM choice
+// Which GEMM the matrix products run: the built-in one, or OpenBLAS when this build has it (the
+// default then). Set from JavaScript before kernels run (setGemm), read on every product.
+std::atomic<bool> g_use_openblas{VZERO_HAVE_OPENBLAS != 0};
+
+// Row-major C (ldc) = op(A) (lda) op(B) (ldb), m x n, depth k >= 1, on the chosen GEMM.
+inline void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float* c, int64_t ldc) {
+#if VZERO_HAVE_OPENBLAS
+  if (g_use_openblas.load(std::memory_order_relaxed)) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), 1.f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.f,
+                c, static_cast<int>(ldc));
+    return;
+  }
+#endif
+  vzero_gemm::Sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
+  napi_get_boolean(env, VZERO_HAVE_OPENBLAS != 0, &v);
+  napi_set_named_property(env, obj, "openblas", v);
+  napi_create_string_utf8(env, g_use_openblas.load() ? "openblas" : "builtin", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "gemm", v);
+  napi_create_string_utf8(env, vzero_gemm::TheLevel().name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "builtinGemm", v);
+#if VZERO_HAVE_OPENBLAS
   const char* core = openblas_get_corename();
   napi_create_string_utf8(env, core ? core : "unknown", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "corename", v);
   const char* config = openblas_get_config();
   napi_create_string_utf8(env, config ? config : "unknown", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "config", v);
-  napi_create_int32(env, ThePool().Size(), &v);
-  napi_set_named_property(env, obj, "threads", v);
   napi_create_int32(env, openblas_get_num_threads(), &v);
   napi_set_named_property(env, obj, "blasThreads", v);
+#endif
+  napi_create_int32(env, ThePool().Size(), &v);
+  napi_set_named_property(env, obj, "threads", v);
   napi_create_int32(env, static_cast<int32_t>(std::thread::hardware_concurrency()), &v);
   napi_set_named_property(env, obj, "hardwareThreads", v);
   napi_create_string_utf8(env, VectorLevel(), NAPI_AUTO_LENGTH, &v);
@@ -354,8 +392,34 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   // OpenBLAS itself stays single-threaded; the pool parallelises over batch items and rows.
+#if VZERO_HAVE_OPENBLAS
   openblas_set_num_threads(1);
+#endif
   ThePool().Resize(static_cast<int>(n));
+  return Undefined(env);
+}
+
+// setGemm("builtin" | "openblas"): the GEMM of every later product. "openblas" in a build
+// without it throws.
+napi_value SetGemm(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  char name[16] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    Throw(env, "setGemm: gemm must be a string");
+    return nullptr;
+  }
+  const std::string which(name, len);
+  if (which == "builtin") {
+    g_use_openblas.store(false);
+  } else if (which == "openblas" && VZERO_HAVE_OPENBLAS) {
+    g_use_openblas.store(true);
+  } else {
+    Throw(env, which == "openblas" ? "setGemm: this addon was built without OpenBLAS"
+                                   : "setGemm: gemm must be \"builtin\" or \"openblas\"");
+    return nullptr;
+  }
   return Undefined(env);
 }
 
@@ -418,9 +482,7 @@ void GemmBlock(const float* A, const float* B, float* C, int64_t m, int64_t n, i
   if (k == 0) {
     for (int64_t i = r0; i < r1; ++i) std::fill(C + i * n + c0, C + i * n + c1, 0.f);
   } else {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                static_cast<int>(r1 - r0), static_cast<int>(c1 - c0), static_cast<int>(k), 1.f, a,
-                static_cast<int>(lda), b, static_cast<int>(ldb), 0.f, c, static_cast<int>(n));
+    Sgemm(ta, tb, r1 - r0, c1 - c0, k, a, lda, b, ldb, c, n);
   }
   if (e.bias || e.act != kLinear) {
     Epilogue shifted = e;
@@ -1394,14 +1456,6 @@ bool GetAttentionShape(napi_env env, napi_value* argv, AttentionShape* s) {
          s->dh >= 1;
 }
 
-// Row-major C = op(A) op(B) with leading dimensions (beta 0), for the per-head products.
-inline void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.f, c,
-              static_cast<int>(ldc));
-}
-
 // attention(batch, heads, queries, keys, headWidth, q, k, v, mask|null, maskRows, out, probs|null,
 // scale): out[b, i, h*dh:(h+1)*dh] = softmax(q_bh k_bh^T * scale + mask row) v_bh; probs, when
 // given ([B, H, Tq, Tk]), receives the softmax for the gradient. maskRows gives the mask row of
@@ -1495,10 +1549,13 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+#if VZERO_HAVE_OPENBLAS
   openblas_set_num_threads(1);
+#endif
   const napi_property_descriptor props[] = {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setGemm", nullptr, SetGemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
