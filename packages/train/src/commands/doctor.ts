@@ -41,6 +41,14 @@ export function formatDoctor(r: DoctorReport): string {
     ...r.backend.attempts.map((a) => `  ${a.ok ? 'ok  ' : 'skip'} ${a.name.padEnd(8)} ${a.detail}`),
     `sharp       ${r.sharp['sharp']} (libvips ${r.sharp['libvips']})`,
     `native      ${formatNative(r.nativeKernels)}`,
+    ...(r.nativeKernels.gemm ? [`gemm        ${formatGemm(r.nativeKernels)}`] : []),
   ];
   return lines.join('\n');
+}
+
+/** Which GEMM the native matrix products run on, its build or core type, and why that one. */
+export function formatGemm(r: NativeKernelsReport): string {
+  if (!r.gemm) return 'none (native kernels off)';
+  const which = r.gemm.kind === 'openblas' ? 'OpenBLAS' : 'built-in';
+  return `${which}${r.blas?.coreType ? ` (${r.blas.coreType})` : ''}: ${r.gemm.reason}`;
 }
