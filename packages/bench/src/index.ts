@@ -26,3 +26,4 @@ export {
   type WrittenFiles,
 } from './report.js';
 export { evaluate, type EvaluateOptions, type EvaluateProgress } from './evaluate.js';
+export { pairedBootstrap, seedDifference, t975, type PairedDifference } from './paired.js';
