@@ -57,7 +57,11 @@ const saveHash: number[] = [];
 const manifestHash: number[] = [];
 const verify: number[] = [];
 let bytes = 0;
-for (const ref of await listCheckpoints({ root: out, metricsPath: '', checkpointsDir: join(out, 'checkpoints') })) {
+for (const ref of await listCheckpoints({
+  root: out,
+  metricsPath: '',
+  checkpointsDir: join(out, 'checkpoints'),
+})) {
   const all = (await files(ref.folder)).filter((p) => !p.endsWith('manifest.json'));
   bytes = (await Promise.all(all.map((p) => stat(p)))).reduce((n, s) => n + s.size, 0);
   const weights = await readFile(join(ref.folder, 'student', 'weights.bin'));

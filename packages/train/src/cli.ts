@@ -85,7 +85,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option(
       '--alpha <a>',
       'gate strength (>= 0)',
-      minNumberOption('--alpha', 0, 'a negative alpha inverts the gate: rollouts the evidence supports get less weight'),
+      minNumberOption(
+        '--alpha',
+        0,
+        'a negative alpha inverts the gate: rollouts the evidence supports get less weight',
+      ),
     )
     .option(
       '--gamma <g>',
@@ -176,30 +180,32 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       '--allow-config-change',
       "with --resume: accept a config that differs from the run's (recorded in config-changes.jsonl)",
     )
-    .action(async (opts: { config?: string; set: string[]; resume?: boolean; allowConfigChange?: boolean }) => {
-      if (opts.allowConfigChange && !opts.resume) {
-        throw new InvalidInputError('--allow-config-change', true, 'only applies with --resume');
-      }
-      const config = await resolveTrainConfig(opts);
-      const controller = new AbortController();
-      const stop = () => {
-        io.stderr('\nstopping after this step (a checkpoint will be written; press again to abort)\n');
-        controller.abort();
-        process.off('SIGINT', stop);
-      };
-      process.on('SIGINT', stop);
-      try {
-        const result = await runTrain(config, {
-          ...(opts.resume ? { resume: true } : {}),
-          ...(opts.allowConfigChange ? { allowConfigChange: true } : {}),
-          log: (l) => io.stderr(l + '\n'),
-          signal: controller.signal,
-        });
-        io.stdout(`trained ${result.steps} steps (${config.method}); run folder ${result.run.root}\n`);
-      } finally {
-        process.off('SIGINT', stop);
-      }
-    });
+    .action(
+      async (opts: { config?: string; set: string[]; resume?: boolean; allowConfigChange?: boolean }) => {
+        if (opts.allowConfigChange && !opts.resume) {
+          throw new InvalidInputError('--allow-config-change', true, 'only applies with --resume');
+        }
+        const config = await resolveTrainConfig(opts);
+        const controller = new AbortController();
+        const stop = () => {
+          io.stderr('\nstopping after this step (a checkpoint will be written; press again to abort)\n');
+          controller.abort();
+          process.off('SIGINT', stop);
+        };
+        process.on('SIGINT', stop);
+        try {
+          const result = await runTrain(config, {
+            ...(opts.resume ? { resume: true } : {}),
+            ...(opts.allowConfigChange ? { allowConfigChange: true } : {}),
+            log: (l) => io.stderr(l + '\n'),
+            signal: controller.signal,
+          });
+          io.stdout(`trained ${result.steps} steps (${config.method}); run folder ${result.run.root}\n`);
+        } finally {
+          process.off('SIGINT', stop);
+        }
+      },
+    );
 
   program
     .command('eval')

@@ -52,7 +52,9 @@ export function parseGateLine(text: string, where: string): GateSequence {
     ['teacher_pos', teacher_pos],
     ['teacher_neg', teacher_neg],
   ] as const) {
-    const i = xs.findIndex((x, t) => x !== null && x > LOGPROB_TOLERANCE && (mask?.[t] ?? 1) !== 0 && mask?.[t] !== false);
+    const i = xs.findIndex(
+      (x, t) => x !== null && x > LOGPROB_TOLERANCE && (mask?.[t] ?? 1) !== 0 && mask?.[t] !== false,
+    );
     if (i >= 0) {
       throw new InvalidInputError(
         `${where} ${field}[${i}]`,

@@ -7,12 +7,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import {
-  InvalidInputError,
-  ensureWritableDir,
-  toFileSystemError,
-  writeFileAtomic,
-} from '@vzero/core';
+import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
 import { sha256 } from '@vzero/model';
 import { assertOutputsApart, type PathUse } from './fs-safety.js';
 
@@ -40,8 +35,11 @@ export interface ResumeOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Config keys a resume may change freely: they do not alter what a step computes. */
-const FREE_KEYS = new Set(['steps', 'checkpointEvery', 'checkpointKeep', 'checkpointBest']);
+/**
+ * Config keys a resume may change freely: they do not alter what a step computes (`out` differs
+ * when a run folder was moved or copied).
+ */
+const FREE_KEYS = new Set(['out', 'steps', 'checkpointEvery', 'checkpointKeep', 'checkpointBest']);
 
 export function runDir(root: string, retention?: Retention): RunDir {
   return {
@@ -167,7 +165,9 @@ async function configChanges(path: string, next: unknown): Promise<ConfigChange[
   try {
     stored = JSON.parse(await readFile(path, 'utf8')) as unknown;
   } catch (error) {
-    return [{ key: '(config.json)', from: `unreadable: ${(error as Error).message}`, to: 'the given config' }];
+    return [
+      { key: '(config.json)', from: `unreadable: ${(error as Error).message}`, to: 'the given config' },
+    ];
   }
   const a = flatten(stored);
   const b = flatten(next);
@@ -212,7 +212,8 @@ async function parseMetrics(dir: RunDir): Promise<MetricsText> {
     if (line.trim() === '') continue;
     try {
       const r = JSON.parse(line) as unknown;
-      if (r !== null && typeof r === 'object' && !Array.isArray(r)) records.push(r as Record<string, unknown>);
+      if (r !== null && typeof r === 'object' && !Array.isArray(r))
+        records.push(r as Record<string, unknown>);
       else broken++;
     } catch {
       broken++;
@@ -289,7 +290,10 @@ export async function saveCheckpoint(
     );
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
-    await writeFileAtomic(join(dir.checkpointsDir, 'latest.json'), JSON.stringify({ step, folder: name }) + '\n');
+    await writeFileAtomic(
+      join(dir.checkpointsDir, 'latest.json'),
+      JSON.stringify({ step, folder: name }) + '\n',
+    );
   } catch (error) {
     // A checkpoint that could not be finished is removed, not left for a resume to find.
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
@@ -374,7 +378,8 @@ export async function verifyCheckpoint(
     for (const [file, hash] of Object.entries(manifest.files)) {
       const path = join(ref.folder, file);
       if (!existsSync(path)) return { problem: `${file} is missing` };
-      if (sha256(await readFile(path)) !== hash) return { problem: `${file}: SHA-256 differs from the manifest` };
+      if (sha256(await readFile(path)) !== hash)
+        return { problem: `${file}: SHA-256 differs from the manifest` };
     }
   }
   try {
@@ -393,7 +398,11 @@ export async function pruneCheckpoints(dir: RunDir): Promise<string[]> {
   const all = await listCheckpoints(dir);
   if (all.length <= r.keep) return [];
   const keep = new Set(all.slice(0, r.keep).map((c) => c.step));
-  const best = await bestStep(dir, r, all.map((c) => c.step));
+  const best = await bestStep(
+    dir,
+    r,
+    all.map((c) => c.step),
+  );
   if (best !== undefined) keep.add(best);
   const removed: string[] = [];
   for (const c of all) {

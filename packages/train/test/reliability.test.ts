@@ -102,7 +102,15 @@ describe('outputs never overwrite inputs', () => {
   });
 
   it('eval --out inside the checkpoint and pretrain --out inside the data are refused', async () => {
-    const e = await run(['eval', '--checkpoint', f.models.student, '--bench', f.world, '--out', f.models.student]);
+    const e = await run([
+      'eval',
+      '--checkpoint',
+      f.models.student,
+      '--bench',
+      f.world,
+      '--out',
+      f.models.student,
+    ]);
     expect(e.code).toBe(1);
     expect(e.err).toMatch(/--out = .*--checkpoint/);
     expect(existsSync(join(f.models.student, 'report.json'))).toBe(false);
@@ -155,7 +163,10 @@ describe('resume trusts only what it verified', () => {
     for (const step of [1, 2]) await rm(join(dir, 'checkpoints', `step-00000${step}`), { recursive: true });
     const weights = join(dir, 'checkpoints', 'step-000003', 'student', 'weights.bin');
     const bytes = await readFile(weights);
-    for (let i = 0; i < 200; i++) bytes[(i * 7919) % bytes.length] ^= 0xff;
+    for (let i = 0; i < 200; i++) {
+      const at = (i * 7919) % bytes.length;
+      bytes[at] = (bytes[at] as number) ^ 0xff;
+    }
     await writeFile(weights, bytes);
     const r = await resume(dir);
     expect(r.code).toBe(1);
@@ -238,7 +249,10 @@ describe('silent nonsense is said or refused', () => {
     [['eval', '--checkpoint', 'x', '--bench', 'y', '--limit', '-1'], /--limit must be >= 0 \(0 means all\)/],
     [['eval', '--checkpoint', 'x', '--bench', 'y', '--seed', '-1'], /--seed must be >= 0/],
     [['world', 'generate', '--out', 'x', '--seed', '-1'], /--seed must be >= 0/],
-    [['gate', '--in', 'x', '--out', 'y', '--alpha', '-1'], /--alpha must be >= 0 \(a negative alpha inverts the gate/],
+    [
+      ['gate', '--in', 'x', '--out', 'y', '--alpha', '-1'],
+      /--alpha must be >= 0 \(a negative alpha inverts the gate/,
+    ],
   ])('%j is rejected with the reason', async (args, message) => {
     const r = await run(args);
     expect(r.code).not.toBe(0);
@@ -314,7 +328,9 @@ describe('full and read-only file systems (tmpfs)', () => {
     const line = '{"group":"a","teacher_pos":[-1,-2,-3,-4],"teacher_neg":[-2,-2,-2,-2]}\n';
     await writeFile(input, line.repeat(2000));
     const g = await vzero(['gate', '--in', input, '--out', join(mountDir, 'weights.jsonl')]);
-    expect(expectOneLineError(g)).toMatch(/weights\.jsonl: cannot write: no space left on the device \(ENOSPC\)/);
+    expect(expectOneLineError(g)).toMatch(
+      /weights\.jsonl: cannot write: no space left on the device \(ENOSPC\)/,
+    );
     expect((await readdir(mountDir)).sort()).toEqual(['filler']);
 
     const out = join(mountDir, 'run');

@@ -81,9 +81,10 @@ describe('resume after random damage to checkpoints', () => {
         // Damage that leaves a file's bytes as they were cannot happen (every byte is XORed with
         // a non-zero value), so the resumed checkpoint must be one whose files were not touched.
         const from = r.err.match(/resumed from .*(step-\d+)/)?.[1] as string;
-        expect(damaged.some((d) => d.startsWith(`checkpoints/${from}/`) && !d.includes('manifest.json')), where).toBe(
-          false,
-        );
+        expect(
+          damaged.some((d) => d.startsWith(`checkpoints/${from}/`) && !d.includes('manifest.json')),
+          where,
+        ).toBe(false);
         outcomes.push(`resumed (${from})`);
       } else {
         expect(r.code, where).toBe(1);
