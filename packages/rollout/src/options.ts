@@ -20,7 +20,7 @@ export interface RolloutOptions extends SamplingOptions {
   readonly onProgress?: (progress: RolloutProgress) => void;
 }
 
-/** Reference rollout settings (VZERO.md): G = 8 at temperature 1, top-p 1, no top-k. */
+/** Reference rollout settings (docs/METHOD.md): G = 8 at temperature 1, top-p 1, no top-k. */
 export const DEFAULT_ROLLOUT_OPTIONS = {
   n: 8,
   temperature: 1,

@@ -16,7 +16,7 @@ import { ViewCache, buildViews, toPromptImage, type NegativeMode, type SampleVie
 import { formatPrompt } from '@vzero/world';
 
 export interface PromptSettings {
-  /** Negative view mode (VZERO.md); 'random-positive' makes both views random crops. */
+  /** Negative view mode (docs/METHOD.md); 'random-positive' makes both views random crops. */
   readonly negative: NegativeMode;
   readonly factor: number;
   /** Padding around the target box, as a fraction of its size. */
