@@ -120,6 +120,15 @@ describe('outputs never overwrite inputs', () => {
     expect(existsSync(join(f.world, 'model'))).toBe(false);
   });
 
+  it('world export-parquet --out into the split it reads is refused', async () => {
+    const manifest = join(f.world, 'train', 'manifest.jsonl');
+    const before = await readFile(manifest);
+    const r = await run(['world', 'export-parquet', f.world, '--split', 'train', '--out', manifest]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--out = .*manifest\.jsonl": it lies inside <dir>/);
+    expect(await readFile(manifest)).toEqual(before);
+  });
+
   it('demo --fresh refuses to delete a folder that holds more than a demo', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vzero-rel-demo-'));
     await writeFile(join(dir, 'thesis.tex'), 'precious');

@@ -1,5 +1,7 @@
 // `vzero world generate` and `vzero world export-parquet`.
-import { InvalidInputError } from '@vzero/core';
+import { dirname, join } from 'node:path';
+import { InvalidInputError, ensureWritableDir } from '@vzero/core';
+import { assertOutputsApart } from '../fs-safety.js';
 import {
   NEGATIVE_MODES,
   SPLITS,
@@ -50,6 +52,9 @@ export async function runWorldExport(
   if (!(NEGATIVE_MODES as readonly string[]).includes(o.negative)) {
     throw new InvalidInputError('--negative', o.negative, `expected one of ${NEGATIVE_MODES.join(', ')}`);
   }
+  // The split's folder is read (manifest, images, labels): the parquet file goes elsewhere.
+  await assertOutputsApart([{ field: '--out', path: o.out }], [{ field: '<dir>', path: join(dir, o.split) }]);
+  await ensureWritableDir(dirname(o.out), '--out');
   let progress: ReturnType<typeof createProgress> | undefined;
   const result = await exportParquet(dir, o.split, o.out, {
     negative: o.negative as NegativeMode,
