@@ -108,12 +108,18 @@ VZERO_GEMM_INLINE void PackB(const float* B, int64_t ldb, bool tb, int64_t p0, i
   }
 }
 
-// The micro-kernel: an MR x (NV vectors of V) tile of C from an A panel and a B panel of depth
-// kc. `add` adds to C (later KC pieces); otherwise C is only written (beta 0: it may hold
-// garbage). Only the top-left mr x nr of the tile is stored (edge tiles).
-template <typename V, int MR, int NV>
-VZERO_GEMM_INLINE void MicroKernel(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                                   int64_t ldc, bool add, int mr, int nr) {
+// The micro-kernel: an MR x (NV vectors of V) tile of C from MR rows of op(A) and a B panel of
+// depth kc. The rows come from a packed A panel (kDirect false: MR values per p), or straight
+// from a row-major, untransposed A (kDirect true: row i at a + i * lda), which skips packing A:
+// packing costs as much as the products when few B panels reuse it (attention's n = head width).
+// Both read the same values in the same order, so they give the same bits. `add` adds to C
+// (later KC pieces); otherwise C is only written (beta 0: it may hold garbage). Only the top-left
+// mr x nr of the tile is stored (edge tiles). kBStride is the B panel's width: NR, or more for
+// the narrower kernel that computes a last panel's first half (nr <= NR / 2, e.g. a head width
+// of 24 with 16-wide panels) without multiplying its zero padding.
+template <typename V, int MR, int NV, bool kDirect, int kBStride = static_cast<int>(sizeof(V) / sizeof(float)) * NV>
+VZERO_GEMM_INLINE void MicroKernel(int64_t kc, const float* __restrict a, int64_t lda, const float* __restrict b,
+                                   float* c, int64_t ldc, bool add, int mr, int nr) {
   constexpr int W = static_cast<int>(sizeof(V) / sizeof(float));
   constexpr int NR = W * NV;
   V acc[MR][NV];
@@ -121,13 +127,16 @@ VZERO_GEMM_INLINE void MicroKernel(int64_t kc, const float* __restrict a, const 
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = V{};
-  for (int64_t p = 0; p < kc; ++p, a += MR, b += NR) {
+  const float* rows[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) rows[i] = a + i * lda;
+  for (int64_t p = 0; p < kc; ++p, b += kBStride) {
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = LoadV<V>(b + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const float ai = a[i];
+      const float ai = kDirect ? rows[i][p] : a[p * MR + i];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];
     }
@@ -160,9 +169,23 @@ VZERO_GEMM_INLINE void MicroKernel(int64_t kc, const float* __restrict a, const 
 
 inline int64_t RoundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// The blocked loops around the micro-kernel (k >= 1; m, n >= 0). Pack buffers are per thread
-// and kept between calls.
-template <typename V, int MR, int NV>
+// Runs the micro-kernel on one tile: the half-width kernel VH (one vector of NR / 2 lanes) when
+// the tile's columns fit in it, else the full one.
+template <typename V, int MR, int NV, typename VH, bool kDirect>
+VZERO_GEMM_INLINE void Tile(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, bool add,
+                            int mr, int nr) {
+  constexpr int NR = static_cast<int>(sizeof(V) / sizeof(float)) * NV;
+  static_assert(sizeof(VH) * 2 == sizeof(V) * NV, "VH is half a panel");
+  if (nr <= NR / 2) {
+    MicroKernel<VH, MR, 1, kDirect, NR>(kc, a, lda, b, c, ldc, add, mr, nr);
+  } else {
+    MicroKernel<V, MR, NV, kDirect>(kc, a, lda, b, c, ldc, add, mr, nr);
+  }
+}
+
+// The blocked loops around the micro-kernel (k >= 1; m, n >= 0): MR x (NV vectors of V) tiles,
+// VH the vector of a half panel. Pack buffers are per thread and kept between calls.
+template <typename V, int MR, int NV, typename VH>
 VZERO_GEMM_INLINE void GemmT(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
                              const float* B, int64_t ldb, float* C, int64_t ldc) {
   constexpr int NR = static_cast<int>(sizeof(V) / sizeof(float)) * NV;
@@ -177,12 +200,20 @@ VZERO_GEMM_INLINE void GemmT(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
       PackB<NR>(B, ldb, tb, pc, kc, jc, nc, bpack.data());
       for (int64_t ic = 0; ic < m; ic += kMC) {
         const int64_t mc = std::min(kMC, m - ic);
-        PackA<MR>(A, lda, ta, ic, mc, pc, kc, apack.data());
+        // An untransposed A is read in place, except a last panel of fewer than MR rows.
+        const int64_t direct_rows = ta ? 0 : mc / MR * MR;
+        PackA<MR>(A, lda, ta, ic + direct_rows, mc - direct_rows, pc, kc, apack.data());
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            MicroKernel<V, MR, NV>(kc, apack.data() + ir * kc, bpack.data() + jr * kc, C + (ic + ir) * ldc + jc + jr,
-                                   ldc, pc > 0, static_cast<int>(std::min<int64_t>(MR, mc - ir)), nr);
+          const float* bp = bpack.data() + jr * kc;
+          for (int64_t ir = 0; ir < direct_rows; ir += MR) {
+            Tile<V, MR, NV, VH, true>(kc, A + (ic + ir) * lda + pc, lda, bp, C + (ic + ir) * ldc + jc + jr, ldc,
+                                      pc > 0, MR, nr);
+          }
+          for (int64_t ir = direct_rows; ir < mc; ir += MR) {
+            Tile<V, MR, NV, VH, false>(kc, apack.data() + (ir - direct_rows) * kc, 0, bp,
+                                       C + (ic + ir) * ldc + jc + jr, ldc, pc > 0,
+                                       static_cast<int>(std::min<int64_t>(MR, mc - ir)), nr);
           }
         }
       }
@@ -199,16 +230,16 @@ typedef void (*GemmFn)(bool, bool, int64_t, int64_t, int64_t, const float*, int6
 __attribute__((target("arch=x86-64-v4"))) inline void GemmV4(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                                                               const float* A, int64_t lda, const float* B, int64_t ldb,
                                                               float* C, int64_t ldc) {
-  GemmT<G16, 12, 1>(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+  GemmT<G16, 12, 1, G8>(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
 }
 __attribute__((target("arch=x86-64-v3"))) inline void GemmV3(bool ta, bool tb, int64_t m, int64_t n, int64_t k,
                                                               const float* A, int64_t lda, const float* B, int64_t ldb,
                                                               float* C, int64_t ldc) {
-  GemmT<G8, 6, 2>(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+  GemmT<G8, 6, 2, G8>(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
 }
 inline void GemmBase(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B,
                      int64_t ldb, float* C, int64_t ldc) {
-  GemmT<G4, 6, 2>(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+  GemmT<G4, 6, 2, G4>(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
 }
 struct Level {
   GemmFn fn;
@@ -224,13 +255,13 @@ inline Level PickLevel() {
 // One build for the compiler's target (VZERO_NO_CLONES, or not x86-64): the tile that fits its
 // vector registers.
 #if defined(__AVX512F__)
-#define VZERO_GEMM_TILE G16, 12, 1
+#define VZERO_GEMM_TILE G16, 12, 1, G8
 #define VZERO_GEMM_NAME "portable (AVX-512), 12x16 tile"
 #elif defined(__AVX__)
-#define VZERO_GEMM_TILE G8, 6, 2
+#define VZERO_GEMM_TILE G8, 6, 2, G8
 #define VZERO_GEMM_NAME "portable (AVX), 6x16 tile"
 #else
-#define VZERO_GEMM_TILE G4, 6, 2
+#define VZERO_GEMM_TILE G4, 6, 2, G4
 #define VZERO_GEMM_NAME "portable (128-bit vectors), 6x8 tile"
 #endif
 inline void GemmPortable(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda,
