@@ -46,7 +46,7 @@ console.log(`machine: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}; backen
 const report = registerNativeKernels({ backends: [backend] });
 unregisterNativeKernels();
 console.log(
-  `native: ${report.available ? `OpenBLAS core ${report.blas?.coreType}, ${report.threads} threads` : report.reason}`,
+  `native: ${report.available ? `${report.blas?.library} ${report.blas?.coreType}, ${report.threads} threads` : report.reason}`,
 );
 if (!args.includes('--no-sgemm')) console.log('\nsgemm GFLOP/s (plain | native)');
 for (const [batch, m, k, n, tb] of args.includes('--no-sgemm') ? [] : shapes) {
