@@ -11,6 +11,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs-core';
+// The types of the chained ops (t.reshape(), t.slice(), ...) that registerGradients installs;
+// a type-only import, absent from the emitted JavaScript and declarations.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { BackendError, InvalidInputError, MissingDependencyError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -100,12 +103,13 @@ async function loadTfjsCore(neededFor = 'selectBackend'): Promise<typeof TF> {
 }
 
 /**
- * Registers tfjs's gradient functions. tfjs-core's Node entry registers none, and its per-file
- * ESM build cannot be loaded by Node's own module loader (extensionless imports), so the build
- * bundles them (dist/tfjs-gradients.js, made by scripts/bundle-gradients.mjs from the installed
- * tfjs-core) into one module that registers them into tfjs-core's global registry. tfjs-core is
- * loaded first, so the engine and Tensor class both copies see are tfjs-core's. Called by
- * selectBackend; idempotent.
+ * Registers tfjs's gradient functions and its chained ops (the tensor methods t.reshape(),
+ * t.slice(), ...). tfjs-core's Node entry registers neither, and its per-file ESM build cannot
+ * be loaded by Node's own module loader (extensionless imports), so the build bundles them
+ * (dist/tfjs-gradients.js, made by scripts/bundle-gradients.mjs from the installed tfjs-core)
+ * into one module that registers them into tfjs-core's global state, as the full
+ * @tensorflow/tfjs bundle did. tfjs-core is loaded first, so the engine and Tensor class both
+ * copies see are tfjs-core's. Called by selectBackend; idempotent.
  */
 export function registerGradients(): Promise<void> {
   gradients ??= (async () => {

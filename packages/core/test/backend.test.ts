@@ -85,11 +85,14 @@ describe('TensorFlow.js as an optional peer', () => {
     );
   });
 
-  it('registers the gradients from the bundled module', async () => {
+  it('registers the gradients and the chained ops from the bundled module', async () => {
     await selectBackend({ prefer: 'cpu' });
     const x = tf.variable(tf.tensor1d([1, -2, 3]));
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.abs(x)));
     expect(Array.from(grads[x.name]!.dataSync())).toEqual([1, -1, 1]);
-    tf.dispose([x, value, ...Object.values(grads)]);
+    // The chained ops come with them, as they did with the full @tensorflow/tfjs.
+    const sliced = x.slice([1], [2]);
+    expect(Array.from(sliced.dataSync())).toEqual([-2, 3]);
+    tf.dispose([x, value, sliced, ...Object.values(grads)]);
   });
 });
