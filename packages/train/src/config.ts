@@ -52,7 +52,12 @@ const rolloutSchema = z.strictObject({
 
 const gateSchema = z.strictObject({
   preset: z.enum(['paper', 'reference']).default('reference'),
-  alpha: z.number().optional(),
+  /**
+   * Tokens the gate scores: 'all' response tokens (the paper), or only the 'answer' span after
+   * the response's "answer" marker (located from the format, never from a label).
+   */
+  span: z.enum(['all', 'answer']).default('all'),
+  alpha: nonNegative.optional(),
   gamma: nonNegative.optional(),
   wMin: z.number().optional(),
   wMax: z.number().optional(),
@@ -110,6 +115,10 @@ export const trainConfigSchema = z.strictObject({
   /** Run folder: resolved config, metrics.jsonl, checkpoints. */
   out: z.string().default('runs/train'),
   checkpointEvery: int(0).default(10),
+  /** Checkpoints kept: the newest N (0 = all), plus the best by checkpointBest. */
+  checkpointKeep: int(0).default(3),
+  /** Also keep the checkpoint with the lowest step loss, the best accuracy on eval.splits[0], or none. */
+  checkpointBest: z.enum(['loss', 'accuracy', 'none']).default('loss'),
   data: dataSchema.prefault({}),
   models: modelsSchema.prefault({}),
   views: viewsSchema.prefault({}),

@@ -33,15 +33,10 @@ import { loadPolicy, type LoadedPolicy } from './models.js';
 import { AdamW, type AdamWState } from './optim.js';
 import { PromptFactory } from './prompts.js';
 import { setupTensors } from './tensors.js';
-import {
-  appendMetrics,
-  latestCheckpoint,
-  prepareRunDir,
-  saveCheckpoint,
-  truncateMetrics,
-  type RunDir,
-} from './run-dir.js';
+import { appendMetrics, prepareRunDir, saveCheckpoint, type ResumeOptions, type RunDir } from './run-dir.js';
+import { resumeRun } from './resume.js';
 import { grpoLoss, groupAdvantages, rewardOf } from './grpo.js';
+import { answerSpanMask, responsePieces } from './answer-span.js';
 
 export interface TrainHooks {
   /** Called after every step with its metrics record. */
@@ -65,6 +60,8 @@ export interface StepRecord {
   readonly reward?: number;
   readonly rollout?: { readonly meanLength: number; readonly stopFraction: number; readonly tokens: number };
   readonly negativeFallbacks?: number;
+  /** gate.span 'answer': rollouts with no answer span, scored on all their tokens instead. */
+  readonly answerSpanFallbacks?: number;
   /** Milliseconds per stage. */
   readonly time: Record<string, number>;
   readonly tokensPerSecond: number;
@@ -101,7 +98,7 @@ const now = () => performance.now();
 
 export async function train(
   config: TrainConfig,
-  options: { resume?: boolean; hooks?: TrainHooks } = {},
+  options: { resume?: boolean | ResumeOptions; hooks?: TrainHooks } = {},
 ): Promise<TrainResult> {
   const hooks = options.hooks ?? {};
   const log = hooks.log ?? (() => {});
@@ -143,15 +140,7 @@ export async function train(
     const ctx: Context = { config, student, teacher, optimizer, prompts, lossConfig };
 
     let start = 0;
-    if (options.resume) {
-      const latest = await latestCheckpoint(run);
-      if (latest) {
-        await restore(ctx, latest.folder);
-        start = latest.step;
-        await truncateMetrics(run, start);
-        log(`resumed from ${latest.folder} (step ${start})`);
-      }
-    }
+    if (options.resume) start = await resumeRun(run, (folder) => restore(ctx, folder), log);
 
     // The label-free methods load manifests only: the labels file of the training split is never read.
     const data = await match(config.method)
@@ -310,18 +299,21 @@ async function distillStep(
   t = now();
   let weights: Float64Array;
   let gate: GateDiagnostics | undefined;
+  let spanFallbacks: number | undefined;
   if (gated) {
+    const masks = gateMasks(config, trajectories, (ids) => student.tokenizer.decode(ids));
     const g = computeGate(
       trajectories.map((tr, i) => ({
         group: tr.groupId,
         positive: scores[i]?.positive as Float32Array,
         negative: scores[i]?.negative as Float32Array,
-        mask: tr.mask,
+        mask: masks.masks[i] as ArrayLike<number>,
       })),
       gateConfig(config.gate.preset, gateOverrides(config)),
     );
     weights = g.weights;
     gate = g.diagnostics;
+    spanFallbacks = masks.fallbacks;
   } else {
     weights = new Float64Array(trajectories.length).fill(1);
   }
@@ -353,11 +345,28 @@ async function distillStep(
     gradNorm: update.gradNorm,
     opd: update.metrics,
     ...(gate ? { gate } : {}),
+    ...(spanFallbacks !== undefined ? { answerSpanFallbacks: spanFallbacks } : {}),
     rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
     negativeFallbacks,
     time,
     tokensPerSecond: stats.tokens / Math.max(time['total'] / 1000, 1e-9),
   };
+}
+
+/** The tokens each rollout's gate score reads: all real tokens, or the answer span (gate.span). */
+function gateMasks(
+  config: TrainConfig,
+  trajectories: readonly Trajectory[],
+  decode: (ids: readonly number[]) => string,
+): { masks: ArrayLike<number>[]; fallbacks: number | undefined } {
+  if (config.gate.span === 'all') return { masks: trajectories.map((tr) => tr.mask), fallbacks: undefined };
+  let fallbacks = 0;
+  const masks = trajectories.map((tr) => {
+    const span = answerSpanMask(responsePieces(decode, tr.tokenIds), tr.mask);
+    if (!span.found) fallbacks++;
+    return span.mask;
+  });
+  return { masks, fallbacks };
 }
 
 function gateOverrides(config: TrainConfig) {
