@@ -107,6 +107,17 @@ describe('train, end to end on tiny real models', () => {
     await expect(
       train(parseTrainConfig(tinyConfig(g, join(g.root, 'sft'), { method: 'sft', steps: 1 }))),
     ).rejects.toThrow(/labels\.jsonl/);
+    // The answer span is located from the response format: it needs no labels either.
+    const span = await train(
+      parseTrainConfig(
+        tinyConfig(g, join(g.root, 'vzero-answer'), { method: 'vzero', steps: 1, gate: { span: 'answer' } }),
+      ),
+    );
+    const record = span.records[0];
+    expect(record?.gate?.sequences).toBe(record?.gate?.groups === undefined ? -1 : 3 * record.gate.groups);
+    expect(record?.answerSpanFallbacks).toBeGreaterThanOrEqual(0);
+    expect(record?.answerSpanFallbacks).toBeLessThanOrEqual(record?.gate?.sequences ?? -1);
+    span.student.model.dispose();
   });
 
   it('refuses to overwrite an existing run folder', async () => {
