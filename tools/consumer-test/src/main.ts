@@ -179,7 +179,13 @@ function checkTarball(dir: string, tarball: string): void {
   // Source maps ship with their sources: every map's sources must be in the tarball.
   for (const entry of entries) {
     if (!entry.endsWith('.map')) continue;
-    const map = JSON.parse(read(entry)) as { sources?: string[] };
+    let map: { sources?: string[] };
+    try {
+      map = JSON.parse(read(entry)) as { sources?: string[] };
+    } catch (error) {
+      fail(`${where}: ${entry} is not a source map (${(error as Error).message})`);
+      continue;
+    }
     for (const source of map.sources ?? []) {
       const resolved = join(dirname(entry), source);
       if (!entries.has(resolved))
