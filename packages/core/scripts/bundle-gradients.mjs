@@ -20,7 +20,10 @@ const require = createRequire(import.meta.url);
 const corePkg = require.resolve('@tensorflow/tfjs-core/package.json');
 const { version } = JSON.parse(readFileSync(corePkg, 'utf8'));
 const dist = join(dirname(corePkg), 'dist');
-const entries = [join(dist, 'register_all_gradients.js'), join(dist, 'public', 'chained_ops', 'register_all_chained_ops.js')];
+const entries = [
+  join(dist, 'register_all_gradients.js'),
+  join(dist, 'public', 'chained_ops', 'register_all_chained_ops.js'),
+];
 const outfile = join(here, '..', 'dist', 'tfjs-gradients.js');
 
 mkdirSync(dirname(outfile), { recursive: true });
