@@ -29,7 +29,7 @@ const dataSchema = z.strictObject({
 });
 
 const viewsSchema = z.strictObject({
-  /** Negative view for the gate (VZERO.md): the paper's default is outside-downsampled. */
+  /** Negative view for the gate (docs/METHOD.md): the paper's default is outside-downsampled. */
   negative: z.enum(NEGATIVE_MODES).default('outside-downsampled'),
   /** Downsampling factor of the negative view. */
   factor: positive.default(2),
