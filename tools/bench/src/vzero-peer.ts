@@ -77,8 +77,21 @@ const profiled: Stage = async (name, fn) => {
     .slice(0, 8)
     .map(([n, e]) => `${n} ${e.ms.toFixed(1)}/${e.calls}`)
     .join(', ');
+  // The heaviest input shapes of the heaviest kernel.
+  const first = [...byName].sort((a, b) => b[1].ms - a[1].ms)[0]?.[0];
+  const shapes = new Map<string, number>();
+  for (const k of kernels) {
+    if (k.name !== first || typeof k.kernelTimeMs !== 'number') continue;
+    const key = (k.inputShapes ?? []).map((sh) => `[${(sh ?? []).join(',')}]`).join('x');
+    shapes.set(key, (shapes.get(key) ?? 0) + k.kernelTimeMs);
+  }
+  const heavy = [...shapes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([key, ms]) => `${key} ${ms.toFixed(1)}`)
+    .join(', ');
   console.log(
-    `${name}: wall ${wall.toFixed(0)} ms (profiled), ${kernels.length} kernels taking ${kernelMs.toFixed(0)} ms; top (ms/calls): ${top}`,
+    `${name}: wall ${wall.toFixed(0)} ms (profiled), ${kernels.length} kernels taking ${kernelMs.toFixed(0)} ms; top (ms/calls): ${top}; ${first} by input shapes (ms): ${heavy}`,
   );
   return result as Awaited<ReturnType<typeof fn>>;
 };
