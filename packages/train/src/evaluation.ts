@@ -8,9 +8,14 @@ export interface EvalSummary {
   readonly n: number;
   readonly unanswered: number;
   readonly categories: Record<string, { readonly accuracy: number; readonly n: number }>;
+  /**
+   * Per question, in sample order: "1" right, "0" wrong (only when asked for with `items`):
+   * what paired comparisons over the same questions need.
+   */
+  readonly correct?: string;
 }
 
-export function summarise(report: Report): EvalSummary {
+export function summarise(report: Report, items = false): EvalSummary {
   return {
     accuracy: report.overall.accuracy,
     n: report.overall.questions,
@@ -18,6 +23,7 @@ export function summarise(report: Report): EvalSummary {
     categories: Object.fromEntries(
       Object.entries(report.categories).map(([k, c]) => [k, { accuracy: c.accuracy, n: c.questions }]),
     ),
+    ...(items ? { correct: report.predictions.map((p) => (p.score >= 0.5 ? '1' : '0')).join('') } : {}),
   };
 }
 
@@ -25,12 +31,20 @@ export async function evaluatePolicy<S extends LabelledSample>(
   policy: Policy,
   samples: readonly S[],
   promptFor: (sample: S) => Promise<Prompt>,
-  options: { readonly batchSize?: number; readonly maxTokens?: number } = {},
+  options: {
+    readonly batchSize?: number;
+    readonly maxTokens?: number;
+    readonly items?: boolean;
+    /** Questions answered so far (for a progress bar). */
+    readonly onProgress?: (done: number) => void;
+  } = {},
 ): Promise<EvalSummary> {
+  const onProgress = options.onProgress;
   const report = await evaluate(policy, samples, {
     promptFor: (s) => promptFor(s as S),
     maxTokens: options.maxTokens ?? 16,
     batchSize: options.batchSize ?? 32,
+    ...(onProgress ? { onProgress: (p: { done: number }) => onProgress(p.done) } : {}),
   });
-  return summarise(report);
+  return summarise(report, options.items ?? false);
 }

@@ -9,6 +9,7 @@ import {
   LocalPolicy,
   Tokenizer,
   createModel,
+  loadCheckpoint,
   pretrain,
   resolveModelConfig,
   saveCheckpoint,
@@ -41,6 +42,8 @@ export interface PretrainCommandOptions {
    * (full image, prior) instead of being out of distribution. 0 = positive crops only.
    */
   readonly negativeFraction?: number;
+  /** Start from this checkpoint's weights (and architecture) instead of a fresh initialisation. */
+  readonly initFrom?: string;
 }
 
 export const PRETRAIN_COMMAND_DEFAULTS = {
@@ -79,15 +82,25 @@ export async function runPretrain(
   if (!(Number.isInteger(o.seed) && o.seed >= 0))
     throw new InvalidInputError('--seed', o.seed, 'expected an integer >= 0');
   // The checkpoint folder is checked before training: never the data, and writable.
-  await assertOutputsApart([{ field: '--out', path: o.out }], [{ field: '--data', path: o.data }]);
+  await assertOutputsApart(
+    [{ field: '--out', path: o.out }],
+    [
+      { field: '--data', path: o.data },
+      ...(o.initFrom !== undefined ? [{ field: 'initFrom', path: o.initFrom }] : []),
+    ],
+  );
   await ensureWritableDir(o.out, '--out');
   await setupTensors(log);
-  const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
-  const config = resolveModelConfig(o.preset ?? role, { ...o.modelOverrides, vocabSize: tokenizer.size });
+  // Continuing from a checkpoint keeps its architecture and tokenizer (a second pre-training phase).
+  const init = o.initFrom !== undefined ? await loadCheckpoint(o.initFrom) : undefined;
+  const tokenizer = init?.tokenizer ?? Tokenizer.fromWords(WORLD_VOCABULARY);
+  const config =
+    init?.model.config ??
+    resolveModelConfig(o.preset ?? role, { ...o.modelOverrides, vocabSize: tokenizer.size });
   if (role === 'teacher' && !config.images.some((s) => s.role === 'crop')) {
     throw new InvalidInputError('modelOverrides.images', config.images, 'the teacher needs a crop slot');
   }
-  const model = createModel(config);
+  const model = init?.model ?? createModel(config);
   try {
     const { promptFor, negativeFor } = promptsForModel(config, o.seed);
     const pickNegatives = new Rng(deriveSeed(o.seed, 'pretrain-negatives'));
