@@ -240,17 +240,24 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--preset <name>',
-      'paper-table (about 16 min on 2 cores), dense, perceivable, or smoke (minutes)',
+      'paper-table (about 30 min on 2 cores), stem, dense, perceivable, or smoke (minutes)',
       ABLATE_DEFAULTS.preset,
     )
     .option('--out <dir>', 'work folder (default runs/ablate/<preset>; finished runs are reused)')
     .option('--docs <dir>', 'where RESULTS.md and results/<preset>.json go (paper-table: docs)')
     .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds', 1))
-    .action(async (opts: { preset: string; out?: string; docs?: string; seeds?: number }) => {
-      await setupTensors((l) => io.stderr(l + '\n'));
-      const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
-      io.stdout(`${result.markdown}\n${result.json}\n`);
-    });
+    .option(
+      '--world-seed <k>',
+      'confirm on fresh worlds and models (comparison seed k, pre-training k + 1); report: results/<preset>-world<k>.*',
+      integerOption('--world-seed', 0, 'seeds are non-negative'),
+    )
+    .action(
+      async (opts: { preset: string; out?: string; docs?: string; seeds?: number; worldSeed?: number }) => {
+        await setupTensors((l) => io.stderr(l + '\n'));
+        const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
+        io.stdout(`${result.markdown}\n${result.json}\n`);
+      },
+    );
 
   program
     .command('serve')

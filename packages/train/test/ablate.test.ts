@@ -61,10 +61,11 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
       'rand',
       'vzero',
       'vzero-g4',
+      'vzero-answer',
       'sft',
       'grpo',
     ]);
-    expect(report.runs).toHaveLength(6 * 2);
+    expect(report.runs).toHaveLength(7 * 2);
     expect(report.splitSizes).toEqual({ val: 4, test: 4, 'test-counter-prior': 4 });
     for (const run of report.runs) {
       expect(run.curve.map((c) => c.step)).toEqual([0, 1, 2]);
@@ -74,8 +75,30 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
         for (const x of [c.val, c.test, c.counterPrior]) expect(x).toBeGreaterThanOrEqual(0);
       expect(run.trainSeconds).toBeGreaterThan(0);
       expect(run.gate !== undefined).toBe(
-        run.arm === 'vzero' || run.arm === 'rand' || run.arm === 'vzero-g4',
+        run.arm === 'vzero' || run.arm === 'rand' || run.arm === 'vzero-g4' || run.arm === 'vzero-answer',
       );
+      // Per-question results are kept for the paired comparisons.
+      for (const c of run.curve) expect(c.correct?.test).toMatch(/^[01]{4}$/);
+    }
+    // Every stated comparison is a paired difference whose interval contains its mean.
+    expect(report.comparisons.map((c) => `${c.a}-${c.b}`)).toEqual([
+      'vzero-base',
+      'opd-base',
+      'vzero-opd',
+      'rand-opd',
+      'vzero-rand',
+      'vzero-vzero-g4',
+      'vzero-answer-vzero',
+      'sft-base',
+      'vzero-sft',
+      'vzero-grpo',
+    ]);
+    for (const c of report.comparisons) {
+      for (const d of [c.test.bootstrap, c.counterPrior.bootstrap, c.test.seeds, c.counterPrior.seeds]) {
+        expect(d.interval.lo).toBeLessThanOrEqual(d.mean + 1e-12);
+        expect(d.interval.hi).toBeGreaterThanOrEqual(d.mean - 1e-12);
+        expect(d.measurable).toBe(d.interval.lo > 0 || d.interval.hi < 0);
+      }
     }
     // Each arm's reported test accuracy is the mean over seeds of the val-selected points.
     for (const arm of report.arms.filter((a) => a.arm !== 'base')) {
@@ -92,21 +115,41 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
       '## Gate ablation',
       '## Group size',
       '## Accuracy by training step',
+      '## Paired comparisons',
       '## Reading',
     ])
       expect(md).toContain(heading);
     expect(md).toContain('pnpm vzero ablate --preset smoke');
     const base = report.arms[0] as AblateReport['arms'][number];
     expect(md).toContain(`| Base (no training) | ${(base.selected.val.mean * 100).toFixed(1)} |`);
-    expect(lines.some((l) => l.startsWith('run 12/12: grpo seed 1'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('run 14/14: grpo seed 1'))).toBe(true);
 
     // A second invocation reuses the finished runs.
     const again: string[] = [];
     await runAblate({ preset: 'smoke', out, docs, models: f.models, world: f.world, seeds: 1 }, (l) =>
       again.push(l),
     );
-    expect(again.filter((l) => l.includes('reusing'))).toHaveLength(6);
-  }, 60_000);
+    expect(again.filter((l) => l.includes('reusing'))).toHaveLength(7);
+  }, 180_000);
+
+  it('--world-seed confirms on fresh worlds, and RESULTS.md lists the confirmation', async () => {
+    const out = join(f.root, 'confirm');
+    const docs = join(f.root, 'confirm-docs');
+    const c = await runAblateCommand({ preset: 'smoke', out, docs, seeds: 1, worldSeed: 5 }, () => {});
+    expect(c.json).toBe(join(docs, 'results', 'smoke-world5.json'));
+    expect(c.markdown).toBe(join(docs, 'results', 'smoke-world5.md'));
+    expect(c.report.preset.world.seed).toBe(5);
+    expect(c.report.preset.world.pretrainSeed).toBe(6);
+    expect(existsSync(join(`${out}-world5`, 'world', 'test', 'world.json'))).toBe(true);
+    expect(existsSync(join(docs, 'RESULTS.md'))).toBe(false);
+    const main = await runAblateCommand({ preset: 'smoke', out, docs, seeds: 1 }, () => {});
+    const md = await readFile(main.markdown, 'utf8');
+    expect(md).toContain('## Confirmation on a fresh world seed (5)');
+    expect(md).toContain('--world-seed 5');
+    await expect(runAblateCommand({ preset: 'smoke', out, docs, worldSeed: -1 }, () => {})).rejects.toThrow(
+      /--world-seed/,
+    );
+  }, 240_000);
 
   it('the command builds its own world and models and keeps the report out of docs/', async () => {
     const out = join(f.root, 'cmd');
@@ -114,6 +157,6 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
     expect(r.markdown).toBe(join(out, 'RESULTS.md'));
     expect(existsSync(join(out, 'models', 'student', 'config.json'))).toBe(true);
     expect(existsSync(join(out, 'world', 'test-counter-prior', 'manifest.jsonl'))).toBe(true);
-    expect(r.report.runs).toHaveLength(6);
-  }, 60_000);
+    expect(r.report.runs).toHaveLength(7);
+  }, 180_000);
 });

@@ -1,7 +1,8 @@
 // RESULTS.md from an ablation report. Everything here is derived from the report object, so the
 // file is regenerated, never edited by hand.
-import { ARMS, type ArmId } from './presets.js';
+import type { ArmId } from './presets.js';
 import type { AblateReport, ArmSummary, Stat } from './report.js';
+import type { Comparison } from './compare.js';
 
 const pct = (s: Stat) =>
   Number.isNaN(s.mean)
@@ -25,20 +26,19 @@ function arm(report: AblateReport, id: ArmId): ArmSummary | undefined {
   return report.arms.find((a) => a.arm === id);
 }
 
-/** "+1.2 points (spreads 0.8 and 1.1)": a difference of means, with whether it exceeds the spreads. */
-function compare(a: Stat, b: Stat): string {
-  const d = (a.mean - b.mean) * 100;
-  const spread = Math.max(a.std, b.std) * 100;
-  const verdict =
-    a.n < 2 && b.n < 2
-      ? 'one evaluation each: no spread to compare with'
-      : Math.abs(d) > 2 * spread
-        ? 'larger than twice the larger seed spread'
-        : 'within twice the seed spread: not a measurable difference';
-  return `${d >= 0 ? '+' : ''}${d.toFixed(1)} points (${verdict})`;
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
+
+/** "+3.1 points [+1.2, +5.0]: measurable" from a paired difference (fractions). */
+function verdict(d: Comparison['test']['bootstrap']): string {
+  const interval = `[${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`;
+  return `${signed(d.mean)} points ${interval}: ${d.measurable ? (d.mean > 0 ? 'measurably higher' : 'measurably lower') : 'not a measurable difference (the interval contains 0)'}`;
 }
 
-export function renderMarkdown(r: AblateReport, jsonPath: string): string {
+export function renderMarkdown(
+  r: AblateReport,
+  jsonPath: string,
+  confirmations: readonly AblateReport[] = [],
+): string {
   const p = r.preset;
   const t = r.starting.teacher;
   const s = r.starting.student;
@@ -156,41 +156,58 @@ export function renderMarkdown(r: AblateReport, jsonPath: string): string {
       ),
     );
   }
+  if (r.comparisons.length) {
+    out.push(`## Paired comparisons (95% intervals)`);
+    out.push(
+      `Each method at its val-selected step, paired by seed and by question. "bootstrap" resamples seeds and test questions together (2000 replicates); "over seeds" is a Student-t interval of the per-seed differences. A difference is called measurable only when the bootstrap interval excludes 0.`,
+    );
+    const cell = (d: Comparison['test']['bootstrap']) =>
+      `${signed(d.mean)} [${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`;
+    out.push(
+      table(
+        [
+          'comparison (A minus B)',
+          'seeds',
+          'test: bootstrap',
+          'test: over seeds',
+          'counter-prior: bootstrap',
+          'counter-prior: over seeds',
+        ],
+        r.comparisons.map((c) => [
+          c.label,
+          String(c.seeds),
+          cell(c.test.bootstrap),
+          cell(c.test.seeds),
+          cell(c.counterPrior.bootstrap),
+          cell(c.counterPrior.seeds),
+        ]),
+      ),
+    );
+  }
+  for (const c of confirmations) {
+    out.push(`## Confirmation on a fresh world seed (${c.preset.world.seed})`);
+    out.push(
+      `The same preset rerun by \`pnpm vzero ablate --preset ${c.preset.name} --world-seed ${c.preset.world.seed}\` on worlds no development run used (comparison seed ${c.preset.world.seed}, pre-training seed ${c.preset.world.pretrainSeed}, starting models pre-trained anew; ${c.seeds} seeds; numbers in [results/${c.preset.name}-world${c.preset.world.seed}.json](results/${c.preset.name}-world${c.preset.world.seed}.json)). Starting student: test ${acc(c.starting.student.test.accuracy)}, counter-prior ${acc(c.starting.student['test-counter-prior'].accuracy)}; teacher with the crop ${acc(c.starting.teacher.positive.test.accuracy)} / ${acc(c.starting.teacher.positive['test-counter-prior'].accuracy)}, with the negative view ${acc(c.starting.teacher.negative.test.accuracy)} / ${acc(c.starting.teacher.negative['test-counter-prior'].accuracy)}.`,
+    );
+    out.push(
+      table(
+        ['comparison (A minus B)', 'test', 'counter-prior'],
+        c.comparisons.map((x) => [x.label, verdict(x.test.bootstrap), verdict(x.counterPrior.bootstrap)]),
+      ),
+    );
+  }
   out.push(`## Reading (computed from the numbers above)`);
   const lines: string[] = [];
-  const v = arm(r, 'vzero');
-  const o = arm(r, 'opd');
-  const b = arm(r, 'base');
-  const rd = arm(r, 'rand');
-  const g4 = arm(r, 'vzero-g4');
   const moved = r.arms.filter((a) => a.arm !== 'base' && a.selected.step.mean > 0).map((a) => a.label);
   lines.push(
     moved.length
       ? `- Arms whose val-selected step is after step 0 on some seed: ${moved.join(', ')}.`
       : '- No arm improved val over the starting student on any seed: val selection keeps step 0 everywhere, so the selected test numbers equal Base.',
   );
-  if (v && o) {
+  for (const c of r.comparisons) {
     lines.push(
-      `- After the last step (no selection), V-Zero minus OPD: test ${compare(v.final.test, o.final.test)}; counter-prior ${compare(v.final.counterPrior, o.final.counterPrior)}.`,
+      `- ${c.label}: test ${verdict(c.test.bootstrap)}; counter-prior ${verdict(c.counterPrior.bootstrap)}.`,
     );
-  }
-  if (v && o) {
-    lines.push(
-      `- V-Zero minus OPD: test ${compare(v.selected.test, o.selected.test)}; counter-prior ${compare(v.selected.counterPrior, o.selected.counterPrior)}.`,
-    );
-  }
-  if (v && b)
-    lines.push(
-      `- V-Zero minus Base: test ${compare(v.selected.test, b.selected.test)}; counter-prior ${compare(v.selected.counterPrior, b.selected.counterPrior)}.`,
-    );
-  if (v && rd) lines.push(`- V-Zero minus Rand.: test ${compare(v.selected.test, rd.selected.test)}.`);
-  if (v && g4) lines.push(`- G 8 minus G 4: test ${compare(v.selected.test, g4.selected.test)}.`);
-  for (const id of ['sft', 'grpo'] as const) {
-    const a = arm(r, id);
-    if (v && a)
-      lines.push(
-        `- V-Zero minus ${ARMS[id].label}: test ${compare(v.selected.test, a.selected.test)}; counter-prior ${compare(v.selected.counterPrior, a.selected.counterPrior)}.`,
-      );
   }
   out.push(lines.join('\n'));
   return out.join('\n\n') + '\n';

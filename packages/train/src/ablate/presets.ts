@@ -28,6 +28,12 @@ export const ARMS = {
     train: { views: { randomPositive: true } },
   },
   'vzero-g4': { id: 'vzero-g4', label: 'V-Zero (G 4)', method: 'vzero', train: { rollout: { n: 4 } } },
+  'vzero-answer': {
+    id: 'vzero-answer',
+    label: 'V-Zero, gate on the answer span',
+    method: 'vzero',
+    train: { gate: { span: 'answer' } },
+  },
 } as const satisfies Record<string, AblateArm>;
 
 export type ArmId = keyof typeof ARMS;
@@ -38,6 +44,14 @@ export interface AblatePreset {
   readonly world: {
     /** WorldConfig overrides shared by both worlds. */
     readonly config: Partial<WorldConfig>;
+    /**
+     * Further overrides for the teacher's own pre-training world (e.g. weaker priors, so that
+     * the teacher learns to read the crop rather than lean on the prior); the student's
+     * pre-training world and the comparison use `config` alone.
+     */
+    readonly teacherConfig?: Partial<WorldConfig>;
+    /** Further overrides for the student's own pre-training world (its last phase). */
+    readonly studentConfig?: Partial<WorldConfig>;
     /** Labelled world the starting models are pre-trained on (seed `pretrainSeed`). */
     readonly pretrain: { readonly train: number; readonly val: number };
     readonly pretrainSeed: number;
@@ -60,7 +74,16 @@ export interface AblatePreset {
   readonly arms: readonly ArmId[];
 }
 
-const ALL_ARMS: readonly ArmId[] = ['base', 'opd', 'rand', 'vzero', 'vzero-g4', 'sft', 'grpo'];
+const ALL_ARMS: readonly ArmId[] = [
+  'base',
+  'opd',
+  'rand',
+  'vzero',
+  'vzero-g4',
+  'vzero-answer',
+  'sft',
+  'grpo',
+];
 
 /**
  * The first paper-table set-up, kept so docs/results/investigation.md can be reproduced (about
@@ -101,7 +124,78 @@ const DENSE: AblatePreset = {
 
 export const ABLATE_PRESETS = {
   /**
-   * The comparison of docs/RESULTS.md (about 16 minutes on 2 cores). What it changes from
+   * The comparison of docs/RESULTS.md, built so that the paper's question can be asked
+   * (docs/results/faithful.md): on a 256x192 canvas with 40-56 px targets among 3-6
+   * distractors, a target spans about a 16 px patch of the student's 128 px view, so the evidence
+   * is in the student's own input. The student learns to read colours on a world without priors,
+   * then is pre-trained last on one where objects almost always have their usual colour: it has
+   * the skill but answers by the prior (it lacks the use of the evidence, not the evidence). The
+   * teacher reads the 32 px crop (pre-trained on a world with weaker priors, half of its samples
+   * also under the negative view; its own full image is 32 px, so without the crop it mostly
+   * falls back on the prior). Colour questions only: spatial questions are beyond both models at
+   * this scale (see the note). Five seeds, 400 questions per evaluation split.
+   */
+  'paper-table': {
+    name: 'paper-table',
+    description:
+      'all arms, 5 seeds, 60 steps at lr 1e-3; 40-56 px targets in a 256x192 canvas, colour questions, a prior-biased student that can read, a teacher that reads the crop',
+    world: {
+      config: {
+        width: 256,
+        height: 192,
+        targetSizeMin: 40,
+        targetSizeMax: 56,
+        distractorSizeMin: 24,
+        distractorSizeMax: 56,
+        distractorsMin: 3,
+        distractorsMax: 6,
+        pairGapMax: 56,
+        spatialColours: true,
+        spatialFraction: 0,
+      },
+      teacherConfig: { priorStrength: 0.5 },
+      studentConfig: { priorStrength: 0.97 },
+      pretrain: { train: 2000, val: 200 },
+      pretrainSeed: 1,
+      main: { train: 512, val: 400, test: 400, 'test-counter-prior': 400 },
+      seed: 0,
+    },
+    models: {
+      teacher: {
+        preset: 'teacher',
+        overrides: {
+          images: [
+            { role: 'full', size: 32 },
+            { role: 'crop', size: 32 },
+          ],
+        },
+        steps: 1200,
+        batchSize: 16,
+        lr: 3e-3,
+        negativeFraction: 0.5,
+      },
+      student: {
+        preset: 'student',
+        overrides: { patchSize: 16, images: [{ role: 'full', size: 128 }], stemPatch: 4, stemChannels: 32 },
+        warmup: { world: { priorStrength: 0.125 }, steps: 1200 },
+        steps: 300,
+        batchSize: 16,
+        lr: 3e-3,
+      },
+    },
+    train: {
+      rollout: { n: 8, maxTokens: 12 },
+      optim: { lr: 1e-3, promptsPerStep: 8, miniBatches: 2 },
+      gate: { preset: 'reference' },
+    },
+    steps: 60,
+    evalEvery: 30,
+    seeds: 5,
+    arms: ALL_ARMS,
+  },
+  /**
+   * The second comparison (docs/results/investigation.md, second round; about 16 minutes on 2
+   * cores): the former paper-table. What it changes from
    * `dense` so that the gate has something to work with (docs/results/investigation.md): 4-8
    * distractors; a student with a 4 px, 32-channel sub-patch stem pre-trained long enough to
    * read some colours (the linear patch encoder never learned to); a teacher that also saw
@@ -109,9 +203,9 @@ export const ABLATE_PRESETS = {
    * instead of being out of distribution; larger val/test splits; a gentler learning rate for
    * more steps (the `dense` runs oscillated).
    */
-  'paper-table': {
+  stem: {
     ...DENSE,
-    name: 'paper-table',
+    name: 'stem',
     description:
       'all arms, 3 seeds, 60 steps at lr 2e-3; 4-8 distractors, a stem student, a teacher that saw negatives',
     world: {

@@ -3,7 +3,9 @@
 // touching the package defaults. Pre-training uses labels: it stands in for the paper's
 // pretrained models and happens on a world of its own, never on the evaluation splits.
 import type { ModelConfig, ModelPresetName } from '@vzero/model';
+import type { WorldConfig } from '@vzero/world';
 import type { EvalSummary } from '../evaluation.js';
+import { InvalidInputError } from '@vzero/core';
 import { runPretrain } from '../commands/pretrain.js';
 
 export interface PretrainSpec {
@@ -15,6 +17,15 @@ export interface PretrainSpec {
   readonly lr: number;
   /** Teacher: fraction of samples also shown with the negative view (see runPretrain). */
   readonly negativeFraction?: number;
+  /** Continue from this checkpoint (a later pre-training phase) instead of a fresh model. */
+  readonly initFrom?: string;
+  /**
+   * A first phase on a world with other settings (e.g. no priors, where reading the evidence is
+   * the only way to answer), before `steps` on the pre-training world itself: the student then
+   * has the skill but, pre-trained last on a world with priors, leans on the prior, as a
+   * pretrained model may have a skill it does not use on fine-grained questions.
+   */
+  readonly warmup?: { readonly world: Partial<WorldConfig>; readonly steps: number };
 }
 
 export interface PretrainedModel {
@@ -23,7 +34,10 @@ export interface PretrainedModel {
   readonly seconds: number;
 }
 
-/** Pre-trains one role on `world`'s train split and reports accuracy on its val split. */
+/**
+ * Pre-trains one role on `world`'s train split and reports accuracy on its val split. With a
+ * warm-up, `warmupWorld` (made with the warm-up settings) is trained on first, into `out`-warmup.
+ */
 export async function pretrainRole(
   role: 'teacher' | 'student',
   spec: PretrainSpec,
@@ -31,23 +45,46 @@ export async function pretrainRole(
   out: string,
   seed: number,
   log: (line: string) => void,
+  warmupWorld?: string,
 ): Promise<PretrainedModel> {
+  let initFrom = spec.initFrom;
+  let seconds = 0;
+  if (spec.warmup) {
+    if (warmupWorld === undefined) {
+      throw new InvalidInputError(
+        'warmupWorld',
+        warmupWorld,
+        `the ${role} spec has a warm-up: give its world`,
+      );
+    }
+    initFrom = `${out}-warmup`;
+    const warm = await runPretrain(
+      options(role, { ...spec, steps: spec.warmup.steps }, warmupWorld, initFrom, seed),
+      log,
+    );
+    seconds += warm.seconds;
+  }
   const result = await runPretrain(
-    {
-      role,
-      preset: spec.preset,
-      ...(spec.overrides ? { modelOverrides: spec.overrides } : {}),
-      data: world,
-      out,
-      steps: spec.steps,
-      batchSize: spec.batchSize,
-      lr: spec.lr,
-      seed,
-      evalSplit: 'val',
-      evalLimit: 0,
-      ...(spec.negativeFraction !== undefined ? { negativeFraction: spec.negativeFraction } : {}),
-    },
+    options(role, { ...spec, ...(initFrom !== undefined ? { initFrom } : {}) }, world, out, seed),
     log,
   );
-  return { dir: out, val: result.eval, seconds: result.seconds };
+  return { dir: out, val: result.eval, seconds: seconds + result.seconds };
+}
+
+function options(role: 'teacher' | 'student', spec: PretrainSpec, data: string, out: string, seed: number) {
+  return {
+    role,
+    preset: spec.preset,
+    ...(spec.overrides ? { modelOverrides: spec.overrides } : {}),
+    data,
+    out,
+    steps: spec.steps,
+    batchSize: spec.batchSize,
+    lr: spec.lr,
+    seed,
+    evalSplit: 'val',
+    evalLimit: 0,
+    ...(spec.negativeFraction !== undefined ? { negativeFraction: spec.negativeFraction } : {}),
+    ...(spec.initFrom !== undefined ? { initFrom: spec.initFrom } : {}),
+  };
 }

@@ -3,6 +3,7 @@
 // step (mean over seeds) and the training time to the selected step.
 import type { EvalSummary } from '../evaluation.js';
 import { ARMS, type AblatePreset, type ArmId } from './presets.js';
+import { compareArms, type Comparison } from './compare.js';
 
 export interface CurvePoint {
   readonly step: number;
@@ -11,6 +12,8 @@ export interface CurvePoint {
   readonly val: number;
   readonly test: number;
   readonly counterPrior: number;
+  /** Per question of test and test-counter-prior: "1" right, "0" wrong (paired comparisons). */
+  readonly correct?: { readonly test: string; readonly counterPrior: string };
 }
 
 export interface RunResult {
@@ -73,6 +76,8 @@ export interface AblateReport {
   };
   readonly arms: readonly ArmSummary[];
   readonly runs: readonly RunResult[];
+  /** The reading's comparisons as paired differences with 95% intervals (compare.ts). */
+  readonly comparisons: readonly Comparison[];
 }
 
 export function stat(xs: readonly number[]): Stat {
@@ -90,7 +95,7 @@ export function selectOnVal(curve: readonly CurvePoint[]): CurvePoint {
   return best;
 }
 
-export function summarise(input: Omit<AblateReport, 'arms'>): AblateReport {
+export function summarise(input: Omit<AblateReport, 'arms' | 'comparisons'>): AblateReport {
   const arms: ArmSummary[] = [];
   for (const armId of input.preset.arms) {
     const label = ARMS[armId].label;
@@ -155,7 +160,8 @@ export function summarise(input: Omit<AblateReport, 'arms'>): AblateReport {
         : {}),
     });
   }
-  return { ...input, arms };
+  const comparisons = compareArms(input.runs, input.starting.student, input.preset.arms);
+  return { ...input, arms, comparisons };
 }
 
 function lastStep(r: RunResult): number {

@@ -3,10 +3,16 @@
 // and test-counter-prior, the step with the best val accuracy is selected, and the test numbers
 // of that step are reported. Finished runs are reused, so an interrupted ablation continues.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, deriveSeed, type LabelFreeSample } from '@vzero/core';
-import { generateWorld, loadLabelled, type Split, type WorldLabelledSample } from '@vzero/world';
+import {
+  generateWorld,
+  loadLabelled,
+  resolveWorldConfig,
+  type Split,
+  type WorldLabelledSample,
+} from '@vzero/world';
 import { parseTrainConfig, type TrainConfigInput } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
@@ -35,6 +41,13 @@ export interface AblateOptions {
   readonly models?: { readonly student: string; readonly teacher: string };
   /** Use this world (with train, val, test and test-counter-prior splits) instead of generating one. */
   readonly world?: string;
+  /**
+   * A world seed other than the preset's: fresh worlds (comparison seed K, pre-training seed
+   * K + 1) and freshly pre-trained models, to confirm the results on data no development run
+   * used. Its report goes to results/<preset>-world<K>.{json,md}; RESULTS.md (the preset's own
+   * seed) lists every such confirmation it finds beside its own numbers.
+   */
+  readonly worldSeed?: number;
 }
 
 export interface AblateOutput {
@@ -45,7 +58,17 @@ export interface AblateOutput {
 
 export async function runAblate(o: AblateOptions, log: (line: string) => void): Promise<AblateOutput> {
   const started = performance.now();
-  const preset = typeof o.preset === 'string' ? ablatePreset(o.preset) : o.preset;
+  const named = typeof o.preset === 'string' ? ablatePreset(o.preset) : o.preset;
+  if (o.worldSeed !== undefined && !(Number.isInteger(o.worldSeed) && o.worldSeed >= 0)) {
+    throw new InvalidInputError('--world-seed', o.worldSeed, 'expected an integer >= 0');
+  }
+  const confirming = o.worldSeed !== undefined && o.worldSeed !== named.world.seed;
+  const preset: AblatePreset = confirming
+    ? {
+        ...named,
+        world: { ...named.world, seed: o.worldSeed as number, pretrainSeed: (o.worldSeed as number) + 1 },
+      }
+    : named;
   const seeds = o.seeds ?? preset.seeds;
   if (!Number.isInteger(seeds) || seeds < 1)
     throw new InvalidInputError('--seeds', seeds, 'expected an integer >= 1');
@@ -54,29 +77,28 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
 
   // 1. Worlds.
   const world = o.world ?? join(o.out, 'world');
-  const pretrainWorld = join(o.out, 'pretrain-world');
   if (!o.world) {
     log(`ablate ${preset.name}: world -> ${world}`);
     await ensureWorld(world, preset.world.main, preset.world.seed, preset.world.config);
   }
-  if (!o.models) {
-    log(`ablate ${preset.name}: pre-training world -> ${pretrainWorld}`);
-    await ensureWorld(pretrainWorld, preset.world.pretrain, preset.world.pretrainSeed, preset.world.config);
-  }
-
-  // 2. Starting models.
   const models = o.models ?? {
     teacher: join(o.out, 'models', 'teacher'),
     student: join(o.out, 'models', 'student'),
   };
   if (!o.models) {
+    log(`ablate ${preset.name}: pre-training worlds -> ${o.out}`);
+    const worlds = await ensurePretrainWorlds(o.out, preset, preset.world.pretrainSeed);
     for (const role of ['teacher', 'student'] as const) {
-      if (existsSync(join(models[role], 'accuracy.json'))) {
+      // Reused only when built from the same spec and worlds (a changed preset pre-trains anew).
+      const stamp = join(models[role], 'pretrain-spec.json');
+      const spec = JSON.stringify({ spec: preset.models[role], world: preset.world, role });
+      if (existsSync(stamp) && (await readFile(stamp, 'utf8')) === spec) {
         log(`${role}: reusing ${models[role]}`);
         continue;
       }
       await rm(models[role], { recursive: true, force: true });
-      await pretrainRole(role, preset.models[role], pretrainWorld, models[role], 0, log);
+      await pretrainRole(role, preset.models[role], worlds[role], models[role], 0, log, worlds.warmup);
+      await writeFile(stamp, spec);
     }
   }
 
@@ -126,11 +148,16 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
       number
     >,
   });
-  const json = join(o.docs, 'results', `${preset.name}.json`);
-  const markdown = join(o.docs, 'RESULTS.md');
+  const stem = confirming ? `${preset.name}-world${preset.world.seed}` : preset.name;
+  const json = join(o.docs, 'results', `${stem}.json`);
+  const markdown = confirming ? join(o.docs, 'results', `${stem}.md`) : join(o.docs, 'RESULTS.md');
   await mkdir(join(o.docs, 'results'), { recursive: true });
   await writeFile(json, JSON.stringify(report, null, 2) + '\n');
-  await writeFile(markdown, renderMarkdown(report, `results/${preset.name}.json`));
+  const confirmations = confirming ? [] : await readConfirmations(join(o.docs, 'results'), preset.name);
+  await writeFile(
+    markdown,
+    renderMarkdown(report, confirming ? `${stem}.json` : `results/${stem}.json`, confirmations),
+  );
   log(`ablate ${preset.name}: ${report.minutes.toFixed(1)} min; ${markdown}, ${json}`);
   return { report, json, markdown };
 }
@@ -175,13 +202,17 @@ async function runArm(
 
   // Training time excludes evaluation: the clock runs over the steps only.
   let trainMs = 0;
-  const points = new Map<number, { seconds: number; acc: Partial<Record<EvalSplit, number>> }>();
+  const points = new Map<
+    number,
+    { seconds: number; acc: Partial<Record<EvalSplit, number>>; correct: Partial<Record<EvalSplit, string>> }
+  >();
   const gateStats: StepRecord['gate'][] = [];
   const evaluate = async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
     const s = split as EvalSplit;
     const summary = step === 0 ? ctx.baseEval[s] : await evalSplit(student, ctx.splits[s]);
-    const point = points.get(step) ?? { seconds: trainMs / 1000, acc: {} };
+    const point = points.get(step) ?? { seconds: trainMs / 1000, acc: {}, correct: {} };
     point.acc[s] = summary.accuracy;
+    if (summary.correct !== undefined) point.correct[s] = summary.correct;
     points.set(step, point);
     return { event: 'eval', step, split, ...summary };
   };
@@ -212,6 +243,9 @@ async function runArm(
       val: p.acc.val ?? Number.NaN,
       test: p.acc.test ?? Number.NaN,
       counterPrior: p.acc['test-counter-prior'] ?? Number.NaN,
+      ...(p.correct.test !== undefined && p.correct['test-counter-prior'] !== undefined
+        ? { correct: { test: p.correct.test, counterPrior: p.correct['test-counter-prior'] } }
+        : {}),
     }));
   const gate =
     gateStats.length > 0
@@ -226,7 +260,39 @@ async function runArm(
   return run;
 }
 
-async function ensureWorld(
+/**
+ * The labelled worlds the starting models are pre-trained on, in `out`: the student's (the
+ * preset's world settings with its own overrides, if any), the teacher's (with its own overrides, if any) and the student's
+ * warm-up world (if its spec has one). Each is reused when it was made with the same settings.
+ */
+export async function ensurePretrainWorlds(
+  out: string,
+  preset: AblatePreset,
+  seed: number,
+): Promise<{ student: string; teacher: string; warmup?: string }> {
+  const { config, teacherConfig, studentConfig, pretrain } = preset.world;
+  const student = join(out, 'pretrain-world');
+  await ensureWorld(student, pretrain, seed, { ...config, ...studentConfig });
+  const teacher = teacherConfig ? join(out, 'pretrain-world-teacher') : student;
+  if (teacherConfig) await ensureWorld(teacher, pretrain, seed, { ...config, ...teacherConfig });
+  const warmupSpec = preset.models.student.warmup;
+  if (!warmupSpec) return { student, teacher };
+  const warmup = join(out, 'pretrain-world-warmup');
+  await ensureWorld(warmup, pretrain, seed, { ...config, ...warmupSpec.world });
+  return { student, teacher, warmup };
+}
+
+/** Confirmation reports (results/<preset>-world<K>.json) beside the preset's own, by world seed. */
+async function readConfirmations(dir: string, name: string): Promise<AblateReport[]> {
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-world(\\d+)\\.json$`);
+  const files = (await readdir(dir)).filter((f) => pattern.test(f)).sort();
+  const out: AblateReport[] = [];
+  for (const f of files) out.push(JSON.parse(await readFile(join(dir, f), 'utf8')) as AblateReport);
+  return out;
+}
+
+/** Generates the splits a folder lacks, or holds with another size, seed or settings. */
+export async function ensureWorld(
   dir: string,
   sizes: Readonly<Partial<Record<Split, number>>>,
   seed: number,
@@ -235,8 +301,14 @@ async function ensureWorld(
   for (const [split, n] of Object.entries(sizes) as [Split, number][]) {
     const stamp = join(dir, split, 'world.json');
     if (existsSync(stamp)) {
-      const made = JSON.parse(await readFile(stamp, 'utf8')) as { n?: number; seed?: number };
-      if (made.n === n && made.seed === seed) continue;
+      const made = JSON.parse(await readFile(stamp, 'utf8')) as {
+        n?: number;
+        seed?: number;
+        config?: unknown;
+      };
+      // Reused only when made with the same size, seed and settings (a changed preset regenerates).
+      const sameConfig = JSON.stringify(made.config) === JSON.stringify(resolveWorldConfig(config));
+      if (made.n === n && made.seed === seed && sameConfig) continue;
     }
     await rm(join(dir, split), { recursive: true, force: true });
     const progress = createProgress(`world ${split}`, n);
@@ -270,7 +342,8 @@ function evalSplit(
     seed: deriveSeed(0, 'views'),
     encode: false,
   });
-  return evaluatePolicy(loaded.policy, samples, async (s) => {
+  return evaluatePolicy(loaded.policy, samples, (s) => promptFor(s), { items: true });
+  async function promptFor(s: WorldLabelledSample) {
     if (view === 'student') return factory.student(s);
     if (view === 'positive') return factory.teacherPositive(s);
     // The views need no answers: hand forSample the sample without them.
@@ -278,7 +351,7 @@ function evalSplit(
     const { answer, answerIndex, facts, ...free } = s;
     const { teacher } = await factory.forSample(free as LabelFreeSample);
     return teacher.negative as NonNullable<typeof teacher.negative>;
-  });
+  }
 }
 
 /** Merges config objects one level per section (later wins). */

@@ -11,6 +11,8 @@ export interface AblateCommandOptions {
   readonly out?: string;
   readonly docs?: string;
   readonly seeds?: number;
+  /** Confirm on fresh worlds: see AblateOptions.worldSeed. */
+  readonly worldSeed?: number;
 }
 
 export const ABLATE_DEFAULTS = { preset: 'paper-table' };
@@ -26,5 +28,14 @@ export async function runAblateCommand(
   // surface only after the whole table was computed.
   await ensureWritableDir(out, '--out');
   await ensureWritableDir(docs, '--docs');
-  return runAblate({ preset, out, docs, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}) }, log);
+  return runAblate(
+    {
+      preset,
+      out: o.worldSeed !== undefined ? `${out}-world${o.worldSeed}` : out,
+      docs,
+      ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
+      ...(o.worldSeed !== undefined ? { worldSeed: o.worldSeed } : {}),
+    },
+    log,
+  );
 }
