@@ -12,7 +12,7 @@ describe('vzero demo', () => {
     const lines: string[] = [];
     const scale = {
       pretrainWorld: { train: 8, val: 4 },
-      world: { train: 8, val: 2, test: 4, 'test-counter-prior': 4 },
+      world: { train: 8, test: 4, 'test-counter-prior': 4 },
       teacherSteps: 2,
       studentSteps: 2,
     };
@@ -22,10 +22,20 @@ describe('vzero demo', () => {
     const json = JSON.parse(await readFile(join(out, 'demo.json'), 'utf8'));
     expect(json.before).toHaveLength(2);
     expect(json.after[0].n).toBe(4);
+    // The change is a paired difference on the same questions, with its 95% interval.
+    expect(report).toMatch(
+      /\| after minus before, 95% interval \| [+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\] \|/,
+    );
+    expect(json.change).toHaveLength(2);
+    for (const [i, d] of json.change.entries()) {
+      expect(d.mean).toBeCloseTo(json.after[i].accuracy - json.before[i].accuracy, 12);
+      expect(d.interval.lo).toBeLessThanOrEqual(d.mean);
+      expect(d.interval.hi).toBeGreaterThanOrEqual(d.mean);
+    }
     expect(existsSync(join(out, 'vzero', 'metrics.jsonl'))).toBe(true);
     // A second run reuses the worlds and models instead of rebuilding them.
     const again: string[] = [];
     await runDemo({ out, steps: 1, seed: 0, scale }, (l) => again.push(l));
-    expect(again.filter((l) => /reusing/.test(l)).length).toBeGreaterThanOrEqual(4);
-  });
+    expect(again.filter((l) => /reusing/.test(l)).length).toBeGreaterThanOrEqual(2);
+  }, 240_000);
 });

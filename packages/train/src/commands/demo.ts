@@ -5,28 +5,32 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
-import { loadLabelled, type Split, type WorldLabelledSample } from '@vzero/world';
+import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { promptsForModel } from '../prompts.js';
-import { runPretrain } from './pretrain.js';
+import { pairedBootstrap, type PairedDifference } from '@vzero/bench';
+import { ensurePretrainWorlds, ensureWorld } from '../ablate/run.js';
+import { ablatePreset } from '../ablate/presets.js';
+import { pretrainRole } from '../ablate/pretrain.js';
+import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { runTrain } from './train.js';
-import { runWorldGenerate } from './world.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',
-  steps: 30,
+  steps: 40,
   seed: 0,
   /**
-   * The starting models are pre-trained (with labels, standing in for the paper's pretrained
-   * models) on a world of their own (seed + 1); V-Zero then trains label-free on another world.
+   * The world, starting models and training settings of the main comparison (docs/RESULTS.md);
+   * the demo runs one seed of V-Zero on them. The starting models are pre-trained (with labels,
+   * standing in for the paper's pretrained models) on a world of their own (seed + 1); V-Zero
+   * then trains label-free on another world (seed).
    */
+  preset: 'paper-table' as const,
   pretrainWorld: { train: 2000, val: 200 },
-  world: { train: 256, val: 64, test: 200, 'test-counter-prior': 200 },
-  teacherSteps: 600,
-  studentSteps: 300,
+  world: { train: 512, test: 400, 'test-counter-prior': 400 },
 };
 
 const EVAL_SPLITS = ['test', 'test-counter-prior'] as const;
@@ -36,61 +40,64 @@ export interface DemoOptions {
   readonly steps: number;
   readonly seed: number;
   readonly fresh?: boolean;
-  /** Smaller worlds and fewer pre-training steps (tests); defaults are DEMO_DEFAULTS. */
-  readonly scale?: Partial<
-    Pick<typeof DEMO_DEFAULTS, 'pretrainWorld' | 'world' | 'teacherSteps' | 'studentSteps'>
-  >;
+  /** Smaller worlds and fewer pre-training steps (tests); defaults are DEMO_DEFAULTS and the preset's. */
+  readonly scale?: {
+    readonly pretrainWorld?: { readonly train: number; readonly val: number };
+    readonly world?: { readonly train: number; readonly test: number; readonly 'test-counter-prior': number };
+    readonly teacherSteps?: number;
+    readonly studentSteps?: number;
+  };
 }
 
 export async function runDemo(o: DemoOptions, log: (line: string) => void): Promise<string> {
   const started = performance.now();
-  const scale = { ...DEMO_DEFAULTS, ...o.scale };
+  const preset = ablatePreset(DEMO_DEFAULTS.preset);
+  const scale = { pretrainWorld: DEMO_DEFAULTS.pretrainWorld, world: DEMO_DEFAULTS.world, ...o.scale };
   await setupTensors(log);
   if (o.fresh) await discardDemoFolder(o.out);
   await ensureWritableDir(o.out, '--out');
   const worldDir = join(o.out, 'world');
-  const pretrainDir = join(o.out, 'pretrain-world');
   const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };
 
-  log(`1/4 worlds -> ${pretrainDir} (pre-training) and ${worldDir} (V-Zero and evaluation)`);
-  await ensureWorld(pretrainDir, scale.pretrainWorld, o.seed + 1, log);
-  await ensureWorld(worldDir, scale.world, o.seed, log);
+  log(
+    `1/4 worlds -> ${o.out}: pre-training worlds (seed ${o.seed + 1}) and ${worldDir} (V-Zero and evaluation)`,
+  );
+  const sized = { ...preset, world: { ...preset.world, pretrain: scale.pretrainWorld } };
+  const worlds = await ensurePretrainWorlds(o.out, sized, o.seed + 1);
+  await ensureWorld(worldDir, scale.world, o.seed, preset.world.config);
 
   for (const role of ['teacher', 'student'] as const) {
-    if (existsSync(join(models[role], 'config.json'))) {
+    if (existsSync(join(models[role], 'accuracy.json'))) {
       log(`2/4 ${role}: reusing ${models[role]}`);
       continue;
     }
     log(`2/4 pretrain ${role} -> ${models[role]}`);
-    await runPretrain(
-      {
-        role,
-        data: pretrainDir,
-        out: models[role],
-        steps: role === 'teacher' ? scale.teacherSteps : scale.studentSteps,
-        batchSize: 16,
-        lr: 3e-3,
-        seed: o.seed,
-        evalSplit: 'val',
-        evalLimit: 0,
-      },
-      log,
-    );
+    const steps = role === 'teacher' ? scale.teacherSteps : scale.studentSteps;
+    const base = preset.models[role];
+    // Test scales shrink the warm-up with the main phase.
+    const spec = {
+      ...base,
+      ...(steps !== undefined ? { steps } : {}),
+      ...(steps !== undefined && base.warmup ? { warmup: { ...base.warmup, steps } } : {}),
+    };
+    await rm(models[role], { recursive: true, force: true });
+    await pretrainRole(role, spec, worlds[role], models[role], o.seed, log, worlds.warmup);
   }
 
   log('3/4 evaluate the starting models');
   const teacher = await loadPolicy(models.teacher, 'teacher', 'teacher');
   const base = await loadPolicy(models.student, 'student', 'student');
   const splits = await Promise.all(EVAL_SPLITS.map((s) => loadLabelled(worldDir, s)));
-  const teacherAcc = await evalSplits(teacher, splits, o.seed);
-  const before = await evalSplits(base, splits, o.seed);
+  const teacherAcc = await evalSplits(teacher, splits, o.seed, 'teacher');
+  const before = await evalSplits(base, splits, o.seed, 'student before');
   teacher.model.dispose();
   base.model.dispose();
 
   log(`4/4 V-Zero training, ${o.steps} steps`);
   const runDir = join(o.out, 'vzero');
   await rm(runDir, { recursive: true, force: true });
-  const config = parseTrainConfig({
+  const trainConfig = parseTrainConfig({
+    ...preset.train,
     method: 'vzero',
     seed: o.seed,
     steps: o.steps,
@@ -100,16 +107,25 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     models,
     eval: { splits: [] },
   });
-  const result = await runTrain(config, { log });
-  const after = await evalSplits(result.student, splits, o.seed);
+  const result = await runTrain(trainConfig, { log });
+  const after = await evalSplits(result.student, splits, o.seed, 'student after');
   result.student.model.dispose();
 
+  // After minus before on the same questions: a paired bootstrap over the questions.
+  const change = EVAL_SPLITS.map((_, i) =>
+    pairedBootstrap([bits(after[i] as EvalSummary)], [bits(before[i] as EvalSummary)], { seed: o.seed }),
+  );
   const minutes = (performance.now() - started) / 60000;
   const pct = (e: EvalSummary) => `${(e.accuracy * 100).toFixed(1)}%`;
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
   const rows = [
     ['teacher (full image + positive crop)', ...teacherAcc.map(pct)],
     ['student before (full image only)', ...before.map(pct)],
     [`student after V-Zero (${o.steps} steps)`, ...after.map(pct)],
+    [
+      'after minus before, 95% interval',
+      ...change.map((d) => `${signed(d.mean)} [${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`),
+    ],
   ];
   const n = splits.map((s) => s.length);
   const table = [
@@ -117,17 +133,33 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     `|---|${EVAL_SPLITS.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
-  const report = `${table}\n\nwork folder ${o.out}; ${minutes.toFixed(1)} min in all; metrics in ${join(runDir, 'metrics.jsonl')}`;
+  const verdicts = EVAL_SPLITS.map((s, i) => {
+    const d = change[i] as PairedDifference;
+    return `${s}: ${d.measurable ? (d.mean > 0 ? 'measurably better' : 'measurably worse') : 'no measurable change'}`;
+  }).join('; ');
+  const report = `${table}\n\nafter V-Zero, ${verdicts} (paired bootstrap over the questions; measurable = the interval excludes 0)\nwork folder ${o.out}; ${minutes.toFixed(1)} min in all; metrics in ${join(runDir, 'metrics.jsonl')}`;
   await writeFileAtomic(join(o.out, 'demo.md'), report + '\n');
   await writeFileAtomic(
     join(o.out, 'demo.json'),
-    JSON.stringify({ splits: EVAL_SPLITS, teacher: teacherAcc, before, after, minutes }, null, 2) + '\n',
+    JSON.stringify({ splits: EVAL_SPLITS, teacher: teacherAcc, before, after, change, minutes }, null, 2) +
+      '\n',
   );
   return report;
 }
 
+const bits = (e: EvalSummary) => Uint8Array.from(e.correct ?? '', (c) => (c === '1' ? 1 : 0));
+
 /** What a demo work folder holds; --fresh deletes a folder only when it holds nothing else. */
-const DEMO_ENTRIES = new Set(['world', 'pretrain-world', 'models', 'vzero', 'demo.md', 'demo.json']);
+const DEMO_ENTRIES = new Set([
+  'world',
+  'pretrain-world',
+  'pretrain-world-teacher',
+  'pretrain-world-warmup',
+  'models',
+  'vzero',
+  'demo.md',
+  'demo.json',
+]);
 
 async function discardDemoFolder(out: string): Promise<void> {
   if (!existsSync(out)) return;
@@ -145,29 +177,23 @@ async function discardDemoFolder(out: string): Promise<void> {
   await rm(out, { recursive: true, force: true });
 }
 
-/** Generates the missing splits of a world (a split is reused when its manifest exists). */
-async function ensureWorld(
-  dir: string,
-  sizes: Partial<Record<Split, number>>,
-  seed: number,
-  log: (l: string) => void,
-) {
-  for (const [split, n] of Object.entries(sizes) as [Split, number][]) {
-    if (existsSync(join(dir, split, 'manifest.jsonl'))) {
-      log(`  ${split}: reusing ${join(dir, split)}`);
-      continue;
-    }
-    await runWorldGenerate({ out: dir, split, n, seed }, log);
-  }
-}
-
 async function evalSplits(
   loaded: LoadedPolicy,
   splits: readonly (readonly WorldLabelledSample[])[],
   seed: number,
+  what: string,
 ): Promise<EvalSummary[]> {
   const { promptFor } = promptsForModel(loaded.model.config, seed);
   const out: EvalSummary[] = [];
-  for (const samples of splits) out.push(await evaluatePolicy(loaded.policy, samples, promptFor));
+  for (const [i, samples] of splits.entries()) {
+    const progress = createProgress(`eval ${what} ${EVAL_SPLITS[i]}`, samples.length);
+    out.push(
+      await evaluatePolicy(loaded.policy, samples, promptFor, {
+        items: true,
+        onProgress: (done) => progress.update(done),
+      }),
+    );
+    progress.stop();
+  }
   return out;
 }
