@@ -1,5 +1,5 @@
 // One place where the app prepares the tensor engine: pick the backend (core), then register
-// the optional native kernels (OpenBLAS) into it. Without the addon the report says why and
+// the native kernels (built-in GEMM, or OpenBLAS where installed) into it. Without the addon the report says why and
 // everything still runs on the plain backend.
 import { formatBackendReport, selectBackend, type BackendReport } from '@vzero/core';
 import { nativeKernelsReport, registerNativeKernels, type NativeKernelsReport } from '@vzero/tfjs-native';
