@@ -13,6 +13,12 @@ describe('vzero doctor', () => {
     const text = await run(['doctor']);
     expect(text.out).toMatch(/^backend {5}\w+/m);
     expect(text.out).toMatch(/libvips/);
+    // Which GEMM the native kernels run on, and why (built-in or OpenBLAS), when they are on.
+    if (report.nativeKernels.available) {
+      expect(['builtin', 'openblas']).toContain(report.nativeKernels.gemm.kind);
+      expect(report.nativeKernels.gemm.reason.length).toBeGreaterThan(0);
+      expect(text.out).toMatch(/^gemm {8}(built-in|OpenBLAS)/m);
+    }
   });
 
   it('fails clearly on an unknown command', async () => {
