@@ -50,8 +50,8 @@ export type SeedingMode = 'vzero' | 'per-rollout';
 export type ScoreVia = 'completions' | 'chat';
 
 export interface RemotePolicyOptions extends Omit<TransportOptions, 'apiKey'> {
-  /** The served model name (GET /v1/models lists it). */
-  readonly model: string;
+  /** The served model name (GET /v1/models lists it); default the first model the server lists. */
+  readonly model?: string;
   /** API key; default: the environment variable `apiKeyEnv`. Never logged or put in messages. */
   readonly apiKey?: string;
   /** Environment variable of the key (default VZERO_API_KEY). */
@@ -88,9 +88,15 @@ export class RemotePolicy implements Policy {
   readonly #tokenCache = new Map<string, Promise<number[]>>();
   readonly #tokenCacheSize: number;
   readonly #urls = new WeakMap<Uint8Array, string>();
+  readonly #entry: ModelEntry;
 
-  private constructor(transport: Transport, options: RemotePolicyOptions, entry: ModelEntry) {
+  private constructor(
+    transport: Transport,
+    options: RemotePolicyOptions & { readonly model: string },
+    entry: ModelEntry,
+  ) {
     this.#transport = transport;
+    this.#entry = entry;
     this.model = options.model;
     this.name = options.name ?? `remote:${options.model}`;
     this.tokenizerId = options.tokenizerId ?? entry.vzero_tokenizer_id ?? options.model;
@@ -135,9 +141,14 @@ export class RemotePolicy implements Policy {
         : undefined);
   }
 
-  /** Checks that the server serves `options.model` (GET /v1/models) and builds the policy. */
+  /**
+   * Checks that the server serves `options.model` (GET /v1/models) and builds the policy. With
+   * several base URLs (replicas of one model), each is asked: those that answer must serve the
+   * model with the same context length and tokenizer; one that does not answer starts unhealthy
+   * and is probed (at least one must answer).
+   */
   static async connect(options: RemotePolicyOptions): Promise<RemotePolicy> {
-    if (typeof options?.model !== 'string' || options.model === '') {
+    if (options?.model !== undefined && (typeof options.model !== 'string' || options.model === '')) {
       throw new InvalidInputError('options.model', options?.model, 'expected the served model name');
     }
     const envName = options.apiKeyEnv ?? DEFAULT_API_KEY_ENV;
@@ -145,16 +156,70 @@ export class RemotePolicy implements Policy {
     const apiKey = options.apiKey ?? (env[envName] || undefined);
     const { model: _m, apiKey: _k, apiKeyEnv: _e, env: _env, ...rest } = options;
     const transport = new Transport({ ...rest, ...(apiKey !== undefined ? { apiKey } : {}) });
-    const models = await transport.call('GET', '/v1/models', undefined, (j) => modelsResponse.parse(j));
-    const entry = models.data.find((m) => m.id === options.model);
-    if (!entry) {
-      throw new InvalidInputError(
-        'options.model',
-        options.model,
-        `not served at ${transport.baseUrl}; served: ${models.data.map((m) => m.id).join(', ') || 'none'}`,
-      );
+    const urls = transport.baseUrls;
+    const field = (i: number) => (urls.length > 1 ? `options.baseUrl[${i}]` : 'options.baseUrl');
+    const listed = await Promise.allSettled(
+      urls.map((_, i) =>
+        transport.call('GET', '/v1/models', undefined, (j) => modelsResponse.parse(j), undefined, {
+          replica: i,
+        }),
+      ),
+    );
+    const answered = listed.flatMap((r, i) => (r.status === 'fulfilled' ? [{ i, models: r.value }] : []));
+    if (answered.length === 0) {
+      transport.close();
+      throw (listed[0] as PromiseRejectedResult).reason;
     }
-    return new RemotePolicy(transport, options, entry);
+    const firstListed = answered[0] as { i: number; models: { data: ModelEntry[] } };
+    const model = options.model ?? firstListed.models.data[0]?.id;
+    if (model === undefined) {
+      transport.close();
+      throw new InvalidInputError(field(firstListed.i), urls[firstListed.i], 'the server lists no model');
+    }
+    let entry: ModelEntry | undefined;
+    for (const { i, models } of answered) {
+      const e = models.data.find((m) => m.id === model);
+      if (!e) {
+        transport.close();
+        throw new InvalidInputError(
+          options.model !== undefined ? 'options.model' : field(i),
+          options.model !== undefined ? model : urls[i],
+          `${model} is not served at ${urls[i]}; served: ${models.data.map((m) => m.id).join(', ') || 'none'}`,
+        );
+      }
+      if (
+        entry !== undefined &&
+        (e.max_model_len !== entry.max_model_len || e.vzero_tokenizer_id !== entry.vzero_tokenizer_id)
+      ) {
+        transport.close();
+        throw new InvalidInputError(
+          field(i),
+          urls[i],
+          `serves ${model} with max_model_len ${e.max_model_len} and tokenizer ${e.vzero_tokenizer_id ?? 'unknown'}, ` +
+            `unlike ${urls[answered[0]?.i ?? 0]} (${entry.max_model_len}, ${entry.vzero_tokenizer_id ?? 'unknown'}): replicas must serve one model`,
+        );
+      }
+      entry ??= e;
+    }
+    // A replica is back when it lists the model again.
+    transport.probeCheck = (j) => {
+      const parsed = modelsResponse.safeParse(j);
+      return parsed.success && parsed.data.data.some((m) => m.id === model);
+    };
+    listed.forEach((r, i) => {
+      if (r.status === 'rejected') transport.markUnhealthy(i, (r.reason as Error).message);
+    });
+    return new RemotePolicy(transport, { ...options, model }, entry as ModelEntry);
+  }
+
+  /** Stops probing unhealthy replicas (probe timers never keep the process alive anyway). */
+  close(): void {
+    this.#transport.close();
+  }
+
+  /** What GET /v1/models said about the model (e.g. `vzero serve`'s image slots). */
+  get server(): Readonly<ModelEntry> {
+    return this.#entry;
   }
 
   /** Request counters: calls, attempts, retries, successes, failures by reason. */

@@ -2,13 +2,23 @@
 // full jitter on 429, 5xx, dropped connections, timeouts and unreadable responses, and counters
 // that account for every call exactly once. Each logical call has one request id, sent as
 // x-request-id on every attempt, so server logs can match retries to their call.
+//
+// Several replicas of one model (one base URL each): every attempt goes to the healthy replica
+// with the fewest requests in flight. A replica whose attempt fails by the connection, a timeout
+// or a 5xx other than 503 is marked unhealthy; the call is retried at once on another healthy
+// replica (no backoff), and the replica is probed (GET probePath) until it answers, then takes
+// requests again. When no replica is healthy, attempts go to the unhealthy ones with backoff, as
+// with a single server.
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '@vzero/core';
 import { RemoteError, type FailureReason } from './errors.js';
 
 export interface TransportOptions {
-  /** Server root, e.g. http://127.0.0.1:8000 (a trailing /v1 is accepted and dropped). */
-  readonly baseUrl: string;
+  /**
+   * Server root, e.g. http://127.0.0.1:8000 (a trailing /v1 is accepted and dropped), or the
+   * roots of several replicas serving the same model.
+   */
+  readonly baseUrl: string | readonly string[];
   readonly apiKey?: string;
   /** Attempts in flight at once (default 8). */
   readonly concurrency?: number;
@@ -21,6 +31,28 @@ export interface TransportOptions {
   readonly maxBackoffMs?: number;
   /** Lines about retries and failures (never headers or keys). */
   readonly logger?: (line: string) => void;
+  /** Milliseconds between probes of an unhealthy replica (default 1000). */
+  readonly probeIntervalMs?: number;
+  /** Path an unhealthy replica is probed with, by GET (default /v1/models). */
+  readonly probePath?: string;
+}
+
+/** Counters of one replica (base URL). */
+export interface ReplicaStats {
+  readonly url: string;
+  readonly healthy: boolean;
+  /** Attempts in flight on this replica now. */
+  readonly inFlight: number;
+  /** Attempts sent to this replica (probes not included). */
+  readonly attempts: number;
+  /** Attempts that succeeded here. */
+  readonly succeeded: number;
+  /** Attempts that failed here, any reason. */
+  readonly failed: number;
+  /** Times it was marked unhealthy, and taken back after a probe answered. */
+  readonly markedUnhealthy: number;
+  readonly recovered: number;
+  readonly probes: number;
 }
 
 /** Counters of a transport; `calls = succeeded + failed + inFlight`, `attempts = calls tried + retries`. */
@@ -36,6 +68,21 @@ export interface RemoteStats {
   readonly inFlight: number;
   /** Failed attempts by reason (429, 5xx, network, timeout, malformed response, 4xx). */
   readonly failures: Readonly<Record<FailureReason, number>>;
+  /** Per replica, in baseUrl order; the attempts sum to `attempts`. */
+  readonly replicas: readonly ReplicaStats[];
+}
+
+interface Replica {
+  readonly url: string;
+  healthy: boolean;
+  active: number;
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  markedUnhealthy: number;
+  recovered: number;
+  probes: number;
+  probeTimer: NodeJS.Timeout | undefined;
 }
 
 const RETRYABLE: ReadonlySet<FailureReason> = new Set([
@@ -57,6 +104,35 @@ class Attempt extends Error {
   }
 }
 
+/** A failure that says the replica itself is down or broken (not overloaded, not the request's fault). */
+function replicaDown(failure: Attempt): boolean {
+  return (
+    failure.reason === 'network' ||
+    failure.reason === 'timeout' ||
+    (failure.reason === 'http-5xx' && failure.status !== 503)
+  );
+}
+
+function rootUrl(value: unknown, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(value as string);
+  } catch {
+    throw new InvalidInputError(field, value, 'expected an http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(field, value, 'expected an http(s) URL');
+  }
+  if (url.username || url.password) {
+    throw new InvalidInputError(
+      field,
+      `${url.protocol}//***@${url.host}`,
+      'put credentials in the API key, not the URL',
+    );
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
+}
+
 function checkInt(field: string, v: number | undefined, min: number): void {
   if (v !== undefined && (!Number.isInteger(v) || v < min)) {
     throw new InvalidInputError(`options.${field}`, v, `expected an integer >= ${min}`);
@@ -64,7 +140,13 @@ function checkInt(field: string, v: number | undefined, min: number): void {
 }
 
 export class Transport {
+  /** The first replica's root (the only one with a single server). */
   readonly baseUrl: string;
+  readonly baseUrls: readonly string[];
+  readonly probeIntervalMs: number;
+  readonly probePath: string;
+  /** Whether a probe's JSON shows a working replica (default: any JSON body with a 2xx status). */
+  probeCheck: (json: unknown) => boolean = () => true;
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly maxRetries: number;
@@ -74,8 +156,10 @@ export class Transport {
   readonly #log: (line: string) => void;
   readonly #prefix = randomBytes(4).toString('hex');
   #next = 0;
-  #active = 0;
+  #turn = 0;
+  readonly #replicas: Replica[];
   readonly #waiting: (() => void)[] = [];
+  #closed = false;
   #stats = { calls: 0, attempts: 0, retries: 0, succeeded: 0, failed: 0 };
   readonly #failures: Record<FailureReason, number> = {
     'http-429': 0,
@@ -87,23 +171,36 @@ export class Transport {
   };
 
   constructor(options: TransportOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.baseUrl);
-    } catch {
-      throw new InvalidInputError('options.baseUrl', options.baseUrl, 'expected an http(s) URL');
+    const urls = options.baseUrl;
+    if (Array.isArray(urls)) {
+      if (urls.length === 0)
+        throw new InvalidInputError('options.baseUrl', urls, 'expected at least one URL');
+      this.baseUrls = urls.map((u, i) => rootUrl(u, `options.baseUrl[${i}]`));
+      const seen = new Set<string>();
+      this.baseUrls.forEach((u, i) => {
+        if (seen.has(u))
+          throw new InvalidInputError(`options.baseUrl[${i}]`, urls[i], 'listed twice (same server)');
+        seen.add(u);
+      });
+    } else {
+      this.baseUrls = [rootUrl(urls, 'options.baseUrl')];
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new InvalidInputError('options.baseUrl', options.baseUrl, 'expected an http(s) URL');
-    }
-    if (url.username || url.password) {
-      throw new InvalidInputError(
-        'options.baseUrl',
-        `${url.protocol}//***@${url.host}`,
-        'put credentials in the API key, not the URL',
-      );
-    }
-    this.baseUrl = `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
+    this.baseUrl = this.baseUrls[0] as string;
+    this.#replicas = this.baseUrls.map((url) => ({
+      url,
+      healthy: true,
+      active: 0,
+      attempts: 0,
+      succeeded: 0,
+      failed: 0,
+      markedUnhealthy: 0,
+      recovered: 0,
+      probes: 0,
+      probeTimer: undefined,
+    }));
+    checkInt('probeIntervalMs', options.probeIntervalMs, 1);
+    this.probeIntervalMs = options.probeIntervalMs ?? 1000;
+    this.probePath = options.probePath ?? '/v1/models';
     checkInt('concurrency', options.concurrency, 1);
     checkInt('timeoutMs', options.timeoutMs, 1);
     checkInt('maxRetries', options.maxRetries, 0);
@@ -120,7 +217,37 @@ export class Transport {
 
   stats(): RemoteStats {
     const s = this.#stats;
-    return { ...s, inFlight: s.calls - s.succeeded - s.failed, failures: { ...this.#failures } };
+    return {
+      ...s,
+      inFlight: s.calls - s.succeeded - s.failed,
+      failures: { ...this.#failures },
+      replicas: this.#replicas.map((r) => ({
+        url: r.url,
+        healthy: r.healthy,
+        inFlight: r.active,
+        attempts: r.attempts,
+        succeeded: r.succeeded,
+        failed: r.failed,
+        markedUnhealthy: r.markedUnhealthy,
+        recovered: r.recovered,
+        probes: r.probes,
+      })),
+    };
+  }
+
+  /** Stops the probes of unhealthy replicas (they are unref'd and never hold the process open). */
+  close(): void {
+    this.#closed = true;
+    for (const r of this.#replicas) {
+      clearTimeout(r.probeTimer);
+      r.probeTimer = undefined;
+    }
+  }
+
+  /** Marks replica `index` unhealthy (e.g. it did not answer at connect time) and starts probing it. */
+  markUnhealthy(index: number, why: string): void {
+    const r = this.#replicas[index];
+    if (r) this.#markDown(r, why);
   }
 
   /** A fresh request id (one per logical call). */
@@ -128,18 +255,84 @@ export class Transport {
     return `vzero-${this.#prefix}-${++this.#next}`;
   }
 
-  async #acquire(): Promise<void> {
-    if (this.#active < this.concurrency) {
-      this.#active++;
-      return;
+  /**
+   * The replica for the next attempt: among the healthy ones with room (fewer than `concurrency`
+   * in flight) the one with the fewest in flight, ties taken in turn; when none is healthy, any
+   * with room. `avoid` (the replica that just failed) is passed over when another qualifies.
+   */
+  #pick(avoid: Replica | undefined, pinned: Replica | undefined): Replica | undefined {
+    if (pinned) return pinned.active < this.concurrency ? pinned : undefined;
+    const anyHealthy = this.#replicas.some((r) => r.healthy);
+    let pool = this.#replicas.filter((r) => r.active < this.concurrency && (r.healthy || !anyHealthy));
+    if (pool.length > 1 && avoid) pool = pool.filter((r) => r !== avoid);
+    let best: Replica | undefined;
+    const n = this.#replicas.length;
+    for (let k = 0; k < n; k++) {
+      const r = this.#replicas[(this.#turn + k) % n] as Replica;
+      if (pool.includes(r) && (best === undefined || r.active < best.active)) best = r;
     }
-    await new Promise<void>((ok) => this.#waiting.push(ok));
+    if (best) this.#turn = (this.#replicas.indexOf(best) + 1) % n;
+    return best;
   }
 
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#active--;
+  async #acquire(avoid?: Replica, pinned?: Replica): Promise<Replica> {
+    for (;;) {
+      const r = this.#pick(avoid, pinned);
+      if (r) {
+        r.active++;
+        return r;
+      }
+      await new Promise<void>((ok) => this.#waiting.push(ok));
+    }
+  }
+
+  /** Wakes every waiter: each picks again (a slot freed, or a replica's health changed). */
+  #wake(): void {
+    const waiting = this.#waiting.splice(0);
+    for (const ok of waiting) ok();
+  }
+
+  #release(r: Replica): void {
+    r.active--;
+    this.#wake();
+  }
+
+  #markDown(r: Replica, why: string): void {
+    if (r.healthy) {
+      r.healthy = false;
+      r.markedUnhealthy++;
+      this.#log(`replica ${r.url} unhealthy (${why}); its requests go to the others while it is probed`);
+      // With no healthy replica left, waiters may now use the unhealthy ones.
+      this.#wake();
+    }
+    if (r.probeTimer === undefined && !this.#closed) this.#scheduleProbe(r);
+  }
+
+  #scheduleProbe(r: Replica): void {
+    r.probeTimer = setTimeout(() => void this.#probe(r), this.probeIntervalMs);
+    r.probeTimer.unref();
+  }
+
+  async #probe(r: Replica): Promise<void> {
+    r.probeTimer = undefined;
+    if (r.healthy || this.#closed) return;
+    r.probes++;
+    let ok: boolean;
+    try {
+      const json = await this.#attempt(r, 'GET', this.probePath, undefined, this.requestId());
+      ok = this.probeCheck(json);
+    } catch {
+      ok = false;
+    }
+    if (r.healthy || this.#closed) return;
+    if (ok) {
+      r.healthy = true;
+      r.recovered++;
+      this.#log(`replica ${r.url} answers again; taking requests`);
+      this.#wake();
+    } else {
+      this.#scheduleProbe(r);
+    }
   }
 
   /**
@@ -152,15 +345,29 @@ export class Transport {
     body: unknown,
     parse: (json: unknown) => T,
     requestId = this.requestId(),
+    options: { readonly replica?: number } = {},
   ): Promise<T> {
+    const pinned = options.replica === undefined ? undefined : this.#replicas[options.replica];
+    if (options.replica !== undefined && !pinned) {
+      throw new InvalidInputError(
+        'options.replica',
+        options.replica,
+        `expected an index below ${this.#replicas.length}`,
+      );
+    }
     this.#stats.calls++;
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    let avoid: Replica | undefined;
+    // Failovers to another healthy replica do not wait and do not use up the retries (at most
+    // one per other replica).
+    let failovers = 0;
     for (let attempt = 0; ; attempt++) {
       this.#stats.attempts++;
       let failure: Attempt;
-      await this.#acquire();
+      const replica = await this.#acquire(avoid, pinned);
+      replica.attempts++;
       try {
-        const json = await this.#attempt(method, path, payload, requestId);
+        const json = await this.#attempt(replica, method, path, payload, requestId);
         let parsed: T;
         try {
           parsed = parse(json);
@@ -168,15 +375,30 @@ export class Transport {
           throw new Attempt('malformed-response', `unexpected response: ${(error as Error).message}`);
         }
         this.#stats.succeeded++;
+        replica.succeeded++;
         return parsed;
       } catch (error) {
         failure = error instanceof Attempt ? error : new Attempt('network', (error as Error).message);
+        replica.failed++;
       } finally {
-        this.#release();
+        this.#release(replica);
       }
       this.#failures[failure.reason]++;
+      if (replicaDown(failure) && this.#replicas.length > 1) this.#markDown(replica, failure.message);
+      avoid = replica;
       const fields = { requestId, path, reason: failure.reason, attempts: attempt + 1 };
-      if (!RETRYABLE.has(failure.reason) || attempt >= this.maxRetries) {
+      const failover =
+        RETRYABLE.has(failure.reason) &&
+        pinned === undefined &&
+        failovers < this.#replicas.length - 1 &&
+        this.#replicas.some((r) => r !== replica && r.healthy);
+      if (failover) {
+        failovers++;
+        this.#stats.retries++;
+        this.#log(`retry on another replica ${method} ${path} id=${requestId} after ${failure.message}`);
+        continue;
+      }
+      if (!RETRYABLE.has(failure.reason) || attempt - failovers >= this.maxRetries) {
         this.#stats.failed++;
         this.#log(
           `failed ${method} ${path} id=${requestId} after ${attempt + 1} attempt(s): ${failure.message}`,
@@ -186,17 +408,19 @@ export class Transport {
           failure.message,
         );
       }
-      const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
+      const retry = attempt - failovers;
+      const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** retry);
       const wait = Math.min(this.maxBackoffMs, Math.max(Math.random() * cap, failure.retryAfterMs ?? 0));
       this.#stats.retries++;
       this.#log(
-        `retry ${attempt + 1}/${this.maxRetries} ${method} ${path} id=${requestId} after ${failure.message} (wait ${Math.round(wait)} ms)`,
+        `retry ${retry + 1}/${this.maxRetries} ${method} ${path} id=${requestId} after ${failure.message} (wait ${Math.round(wait)} ms)`,
       );
       await new Promise((ok) => setTimeout(ok, wait));
     }
   }
 
   async #attempt(
+    replica: Replica,
     method: string,
     path: string,
     payload: string | undefined,
@@ -211,7 +435,7 @@ export class Transport {
       let res: Response;
       let text: string;
       try {
-        res = await fetch(`${this.baseUrl}${path}`, {
+        res = await fetch(`${replica.url}${path}`, {
           method,
           headers,
           signal: controller.signal,

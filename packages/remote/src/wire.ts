@@ -10,6 +10,10 @@ export const modelsResponse = z.object({
       id: z.string(),
       max_model_len: z.number().int().positive().optional(),
       vzero_tokenizer_id: z.string().optional(),
+      /** `vzero serve`: the model's image slots in prompt order (role, size in pixels). */
+      vzero_image_slots: z
+        .array(z.object({ role: z.enum(['full', 'crop']), size: z.number().int().positive() }).loose())
+        .optional(),
       vzero_vocabulary: z
         .object({ tokens: z.array(z.string()), special_ids: z.array(z.number().int()), joiner: z.string() })
         .optional(),
