@@ -74,7 +74,16 @@ export function runInputs(config: unknown): PathUse[] {
 
 /** What a run writes inside its folder. */
 export function runOutputs(root: string): PathUse[] {
-  return ['config.json', 'metrics.jsonl', 'checkpoints', 'student', CONFIG_CHANGES_FILE].map((p) => ({
+  return [
+    'config.json',
+    'metrics.jsonl',
+    'metrics.csv',
+    'curves.svg',
+    'curves.png',
+    'checkpoints',
+    'student',
+    CONFIG_CHANGES_FILE,
+  ].map((p) => ({
     field: 'out',
     path: join(root, p),
   }));

@@ -37,6 +37,7 @@ import { appendMetrics, prepareRunDir, saveCheckpoint, type ResumeOptions, type 
 import { resumeRun } from './resume.js';
 import { grpoLoss, groupAdvantages, rewardOf } from './grpo.js';
 import { answerSpanMask, responsePieces } from './answer-span.js';
+import { RunTracker } from './tracking/tracker.js';
 
 export interface TrainHooks {
   /** Called after every step with its metrics record. */
@@ -65,7 +66,14 @@ export interface StepRecord {
   /** Milliseconds per stage. */
   readonly time: Record<string, number>;
   readonly tokensPerSecond: number;
+  /** The learning rate the step's update used. */
+  readonly lr: number;
+  /** When the step finished (ISO 8601). */
+  readonly timestamp: string;
 }
+
+/** What a method's step computes; the loop adds the learning rate and the time. */
+type StepResult = Omit<StepRecord, 'lr' | 'timestamp'>;
 
 export interface EvalRecord {
   readonly event: 'eval';
@@ -73,6 +81,8 @@ export interface EvalRecord {
   readonly split: string;
   readonly accuracy: number;
   readonly n: number;
+  /** When the evaluation finished (ISO 8601; added by the loop when the evaluator has none). */
+  readonly timestamp?: string;
   readonly [key: string]: unknown;
 }
 
@@ -141,6 +151,12 @@ export async function train(
 
     let start = 0;
     if (options.resume) start = await resumeRun(run, (folder) => restore(ctx, folder), log);
+    // TensorBoard event file, curves and CSV next to metrics.jsonl (rebuilt from it on resume).
+    const tracker = await RunTracker.open(run);
+    const logRecord = async (record: StepRecord | EvalRecord) => {
+      await appendMetrics(run, record as unknown as Record<string, unknown>);
+      tracker.record(record as unknown as Record<string, unknown>);
+    };
 
     // The label-free methods load manifests only: the labels file of the training split is never read.
     const data = await match(config.method)
@@ -156,9 +172,13 @@ export async function train(
     const evaluateAll = async (step: number) => {
       if (!hooks.evaluate) return;
       for (const split of config.eval.splits) {
-        const record = await hooks.evaluate(student, split, step);
+        const evaluated = await hooks.evaluate(student, split, step);
+        const record: EvalRecord = {
+          ...evaluated,
+          timestamp: evaluated.timestamp ?? new Date().toISOString(),
+        };
         evals.push(record);
-        await appendMetrics(run, record as unknown as Record<string, unknown>);
+        await logRecord(record);
         hooks.onEval?.(record);
       }
     };
@@ -168,7 +188,7 @@ export async function train(
     while (step < config.steps) {
       step++;
       const rows = batchIndices(data.samples.length, config.optim.promptsPerStep, step, config.seed);
-      const record = await match(data)
+      const result = await match(data)
         .with({ kind: 'label-free' }, (d) =>
           distillStep(
             ctx,
@@ -190,8 +210,10 @@ export async function train(
               ),
         )
         .exhaustive();
+      // No schedule: every step uses optim.lr (logged so that curves and trackers show it).
+      const record: StepRecord = { ...result, lr: config.optim.lr, timestamp: new Date().toISOString() };
       records.push(record);
-      await appendMetrics(run, record as unknown as Record<string, unknown>);
+      await logRecord(record);
       hooks.onStep?.(record);
       const aborted = hooks.signal?.aborted ?? false;
       if (
@@ -200,6 +222,8 @@ export async function train(
         aborted
       ) {
         await checkpoint(ctx, run, step);
+        // Curves and CSV follow the checkpoints of a long run (the end writes them anyway).
+        if (step !== config.steps && !aborted) await tracker.writeArtifacts();
       }
       if (config.eval.every > 0 && step % config.eval.every === 0 && step !== config.steps)
         await evaluateAll(step);
@@ -209,6 +233,7 @@ export async function train(
       }
     }
     if (step === config.steps && step > start) await evaluateAll(step);
+    await tracker.writeArtifacts();
     await saveModel(join(run.root, 'student'), student.model, student.tokenizer, {
       step,
       method: config.method,
@@ -263,7 +288,7 @@ async function distillStep(
   ctx: Context,
   step: number,
   samples: readonly LabelFreeSample[],
-): Promise<StepRecord> {
+): Promise<StepResult> {
   const { config, student } = ctx;
   const teacher = ctx.teacher as Policy;
   const gated = config.method === 'vzero';
@@ -500,7 +525,7 @@ async function sftStep(
   ctx: Context,
   step: number,
   samples: readonly WorldLabelledSample[],
-): Promise<StepRecord> {
+): Promise<StepResult> {
   const { student, optimizer } = ctx;
   const time: Record<string, number> = {};
   let t = now();
@@ -540,7 +565,7 @@ async function grpoStep(
   ctx: Context,
   step: number,
   samples: readonly WorldLabelledSample[],
-): Promise<StepRecord> {
+): Promise<StepResult> {
   const { config, student, optimizer } = ctx;
   const time: Record<string, number> = {};
   let t = now();

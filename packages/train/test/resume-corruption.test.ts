@@ -21,7 +21,7 @@ async function stepRecords(dir: string) {
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r['event'] === undefined)
-    .map(({ time: _t, tokensPerSecond: _s, ...rest }) => rest);
+    .map(({ time: _t, tokensPerSecond: _s, timestamp: _w, ...rest }) => rest);
 }
 
 async function config(out: string, steps: number) {

@@ -25,7 +25,7 @@ async function stepLines(path: string): Promise<Record<string, unknown>[]> {
 
 /** What must match between runs: everything but wall-clock figures. */
 function comparable(r: Record<string, unknown>) {
-  const { time: _t, tokensPerSecond: _s, ...rest } = r;
+  const { time: _t, tokensPerSecond: _s, timestamp: _w, ...rest } = r;
   return rest;
 }
 
