@@ -74,7 +74,7 @@ const PANEL_W = 440;
 const PANEL_H = 260;
 const M = { left: 64, right: 16, top: 40, bottom: 40 };
 
-function panelSvg(panel: CurvePanel, ox: number, oy: number): string[] {
+function panelSvg(panel: CurvePanel, ox: number, oy: number, ownLegend: boolean): string[] {
   const out: string[] = [];
   const pw = PANEL_W - M.left - M.right;
   const ph = PANEL_H - M.top - M.bottom;
@@ -127,7 +127,7 @@ function panelSvg(panel: CurvePanel, ox: number, oy: number): string[] {
         out.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="2.6" fill="${colour}"/>`);
     }
   });
-  if (panel.series.length > 1) {
+  if (ownLegend && panel.series.length > 1) {
     let y = oy + M.top + 14;
     panel.series.forEach((s, i) => {
       const colour = s.colour ?? (COLOURS[i % COLOURS.length] as string);
@@ -143,7 +143,10 @@ function panelSvg(panel: CurvePanel, ox: number, oy: number): string[] {
   return out;
 }
 
-/** A grid of panels (two columns) under a title; panels without points are left out. */
+/**
+ * A grid of panels (two columns) under a title; panels without points are left out. With
+ * `legend` (one entry per run) the figure has one legend on top instead of one per panel.
+ */
 export function curvesSvg(
   title: string,
   panels: readonly CurvePanel[],
@@ -176,7 +179,9 @@ export function curvesSvg(
     );
   }
   shown.forEach((p, i) => {
-    out.push(...panelSvg(p, 8 + (i % cols) * PANEL_W, 40 + legendH + Math.floor(i / cols) * PANEL_H));
+    out.push(
+      ...panelSvg(p, 8 + (i % cols) * PANEL_W, 40 + legendH + Math.floor(i / cols) * PANEL_H, legendH === 0),
+    );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
