@@ -212,29 +212,61 @@ export function buildProgram(io: CliIo = defaultIo): Command {
 
   program
     .command('eval')
-    .description('evaluate a checkpoint on a world split, a V* Bench folder or an HR-Bench .tsv')
-    .requiredOption('--checkpoint <dir>', 'model checkpoint folder')
+    .description(
+      'evaluate a checkpoint or a served model (OpenAI-compatible: vLLM, SGLang, vzero serve) on a world split, a V* Bench folder or an HR-Bench .tsv',
+    )
+    .option('--checkpoint <dir>', 'model checkpoint folder (a local model)')
+    .option(
+      '--url <url>',
+      'base URL of an OpenAI-compatible server; repeat for replicas of one model (API key from --api-key-env)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--model <name>', 'served model name (default: the first the server lists)')
+    .option('--api-key-env <var>', "environment variable holding the server's API key", 'VZERO_API_KEY')
+    .option(
+      '--prompt-format <f>',
+      "auto, vzero (the toolkit's views and text) or mcq (the original image, VLMEvalKit's multiple-choice prompt)",
+      'auto',
+    )
+    .option(
+      '--max-tokens <n>',
+      'longest answer (default 16 for vzero prompts, 64 for mcq)',
+      integerOption('--max-tokens', 1),
+    )
+    .option(
+      '--max-pixels <n>',
+      'mcq: downscale larger images to this many pixels before sending',
+      integerOption('--max-pixels', 1),
+    )
+    .option('--concurrency <n>', 'requests in flight per server', integerOption('--concurrency', 1), 8)
+    .option(
+      '--timeout <s>',
+      'seconds per request attempt',
+      minNumberOption('--timeout', 1, 'a request needs time'),
+      300,
+    )
     .requiredOption('--bench <path>', 'world dataset folder, V* Bench folder or HR-Bench .tsv file')
     .option('--split <name>', 'split of a world dataset', 'test')
     .option('--out <dir>', 'write report.json, report.md, report.svg and report.png here')
     .option('--limit <n>', 'first n questions only (0 = all)', integerOption('--limit', 0, '0 means all'), 0)
     .option('--seed <k>', 'seed of the views', integerOption('--seed', 0, 'seeds are non-negative'), 0)
-    .action(
-      async (opts: {
-        checkpoint: string;
-        bench: string;
-        split: string;
-        out?: string;
-        limit: number;
-        seed: number;
-      }) => {
-        const report = await runEval(opts, (l) => io.stderr(l + '\n'));
-        const o = report.overall;
+    .action(async (opts: Parameters<typeof runEval>[0]) => {
+      const report = await runEval(opts, (l) => io.stderr(l + '\n'));
+      const o = report.overall;
+      const line = (label: string, c: typeof o) =>
+        `${label}${(c.accuracy * 100).toFixed(1)}% (${c.correct}/${c.questions}, unanswered ${c.unanswered}), 95% CI ${(c.ci95.lo * 100).toFixed(1)}-${(c.ci95.hi * 100).toFixed(1)}%\n`;
+      io.stdout(line('accuracy ', o));
+      for (const [category, c] of Object.entries(report.categories)) io.stdout(line(`  ${category}: `, c));
+      if (report.cyclic) {
+        const a = report.cyclic.averaged;
+        const cells = [['all', a.overall] as const, ...Object.entries(a.categories)];
         io.stdout(
-          `accuracy ${(o.accuracy * 100).toFixed(1)}% (${o.correct}/${o.questions}, unanswered ${o.unanswered})\n`,
+          `average over ${report.cyclic.cycles.length} cyclic option orders (HR-Bench): ${cells
+            .map(([k, c]) => `${k} ${(c.accuracy * 100).toFixed(1)}%`)
+            .join(', ')}\n`,
         );
-      },
-    );
+      }
+    });
 
   program
     .command('ablate')

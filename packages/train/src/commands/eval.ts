@@ -1,18 +1,62 @@
-// `vzero eval --checkpoint DIR --bench PATH [--out DIR]`: any checkpoint on any benchmark the
-// toolkit can read: a world dataset folder (one split), a V* Bench folder, an HR-Bench TSV file.
+// `vzero eval (--checkpoint DIR | --url URL... [--model NAME]) --bench PATH [--out DIR]`: any
+// model on any benchmark the toolkit can read: a world dataset folder (one split), a V* Bench
+// folder, an HR-Bench TSV file. A checkpoint runs locally; a URL is an OpenAI-compatible server
+// (vLLM, SGLang, `vzero serve`, or several replicas of one) reached through @vzero/remote.
 import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError, ensureWritableDir } from '@vzero/core';
+import sharp from 'sharp';
+import {
+  InvalidInputError,
+  deriveSeed,
+  ensureWritableDir,
+  optionLetter,
+  type LabelledSample,
+  type Policy,
+  type Prompt,
+  type PromptImage,
+} from '@vzero/core';
 import { assertOutputsApart } from '../fs-safety.js';
 import { evaluate, writeReport, type BenchSample, type Report } from '@vzero/bench';
+import type { ModelConfig } from '@vzero/model';
+import { DEFAULT_API_KEY_ENV, RemotePolicy } from '@vzero/remote';
 import { loadHRBench, loadLabelled, loadVStarBench, MANIFEST_FILE } from '@vzero/world';
 import { loadPolicy } from '../models.js';
 import { createProgress } from '../progress.js';
-import { promptsForModel } from '../prompts.js';
+import { PromptFactory, promptsForModel, type QuestionSample } from '../prompts.js';
 import { setupTensors } from '../tensors.js';
 
+/**
+ * How a question becomes a prompt.
+ * - 'vzero': the toolkit's models' layout: the views their image slots take (the full image,
+ *   plus the positive crop for a model with a crop slot) and `formatPrompt`'s text.
+ * - 'mcq': what a general VLM (a Qwen-VL behind vLLM) expects: the original image and
+ *   VLMEvalKit's multiple-choice prompt ("Question: ...\nOptions:\nA. ...\nPlease select the
+ *   correct answer from the options above.").
+ * - 'auto': 'vzero' for a checkpoint or a `vzero serve` server (it publishes its image slots),
+ *   'mcq' for any other server.
+ */
+export type PromptFormat = 'auto' | 'vzero' | 'mcq';
+const PROMPT_FORMATS: readonly PromptFormat[] = ['auto', 'vzero', 'mcq'];
+
 export interface EvalCommandOptions {
-  readonly checkpoint: string;
+  /** A local checkpoint folder; or: */
+  readonly checkpoint?: string;
+  /** Base URLs of an OpenAI-compatible server (several: replicas of one model). */
+  readonly url?: readonly string[];
+  /** Served model name (default: the first the server lists). */
+  readonly model?: string;
+  /** Environment variable holding the server's API key (default VZERO_API_KEY). */
+  readonly apiKeyEnv?: string;
+  /** Requests in flight per replica (default 8). */
+  readonly concurrency?: number;
+  /** Per-attempt timeout in seconds for a remote model (default 300). */
+  readonly timeout?: number;
+  readonly promptFormat?: PromptFormat;
+  /** Longest answer in tokens (default 16 in the 'vzero' format, 64 in 'mcq'). */
+  readonly maxTokens?: number;
+  /** 'mcq': downscale images larger than this many pixels before sending (default: send as is). */
+  readonly maxPixels?: number;
   readonly bench: string;
   readonly split: string;
   readonly out?: string;
@@ -46,9 +90,178 @@ export async function loadBenchmark(
   return { name: 'V* Bench', samples: await loadVStarBench(path) };
 }
 
+/** Why a benchmark path gave no questions, in the words of the layouts it was read as. */
+function noQuestions(path: string, split: string, name: string): InvalidInputError {
+  if (name === 'V* Bench') {
+    return new InvalidInputError(
+      '--bench',
+      path,
+      `no questions: not a world dataset with split "${split}" (no ${join(split, MANIFEST_FILE)}), ` +
+        'and no V* Bench images with their .json in its sub-folders',
+    );
+  }
+  return new InvalidInputError('--bench', path, `no questions in ${name}`);
+}
+
+/** VLMEvalKit's multiple-choice prompt (ImageMCQDataset.build_prompt), the one HR-Bench is scored with. */
+export function mcqText(sample: { readonly question: string; readonly options: readonly string[] }): string {
+  const options = sample.options.map((o, i) => `${optionLetter(i)}. ${o}\n`).join('');
+  return `Question: ${sample.question}\nOptions:\n${options}Please select the correct answer from the options above. \n`;
+}
+
+/**
+ * The sample's image as a server receives it: the original JPEG or PNG bytes, other formats as
+ * PNG, and (with `maxPixels`) larger images downscaled to fit, keeping their aspect.
+ */
+export async function encodedImage(
+  sample: QuestionSample,
+  maxPixels: number | undefined,
+): Promise<PromptImage['encoded'] & object> {
+  const src = sample.image;
+  const bytes = 'bytes' in src ? src.bytes : new Uint8Array(await readFile(src.path));
+  const meta = await sharp(bytes).metadata();
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (maxPixels !== undefined && pixels > maxPixels) {
+    const scale = Math.sqrt(maxPixels / pixels);
+    const width = Math.max(1, Math.floor((meta.width ?? 1) * scale));
+    const height = Math.max(1, Math.floor((meta.height ?? 1) * scale));
+    const resized = sharp(bytes).resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+    return meta.format === 'png'
+      ? { bytes: new Uint8Array(await resized.png().toBuffer()), mime: 'image/png' }
+      : { bytes: new Uint8Array(await resized.jpeg({ quality: 95 }).toBuffer()), mime: 'image/jpeg' };
+  }
+  if (meta.format === 'jpeg') return { bytes, mime: 'image/jpeg' };
+  if (meta.format === 'png') return { bytes, mime: 'image/png' };
+  return { bytes: new Uint8Array(await sharp(bytes).png().toBuffer()), mime: 'image/png' };
+}
+
+function wholeImage(s: BenchSample): { x0: number; y0: number; x1: number; y1: number } {
+  const { width, height } = s as BenchSample & { width?: number; height?: number };
+  if (!(width && height && width > 0 && height > 0))
+    throw new InvalidInputError(`${s.id}: boxes`, [], 'no target box and no image size to stand in for one');
+  return { x0: 0, y0: 0, x1: width, y1: height };
+}
+
+interface Evaluated {
+  readonly policy: Policy;
+  readonly label: string;
+  readonly format: 'vzero' | 'mcq';
+  readonly withCrop: boolean;
+  readonly promptFor: (sample: QuestionSample) => Promise<Prompt>;
+  readonly batchSize: number;
+  readonly dispose: () => void;
+}
+
+async function localModel(
+  o: EvalCommandOptions,
+  dir: string,
+  log: (line: string) => void,
+): Promise<Evaluated> {
+  if (o.promptFormat === 'mcq') {
+    throw new InvalidInputError(
+      '--prompt-format',
+      'mcq',
+      "a toolkit checkpoint answers in its own format: use 'vzero' (or 'auto')",
+    );
+  }
+  await setupTensors(log);
+  const loaded = await loadPolicy(dir, '--checkpoint', 'policy');
+  const { withCrop, promptFor } = promptsForModel(loaded.model.config, o.seed);
+  return {
+    policy: loaded.policy,
+    label: dir,
+    format: 'vzero',
+    withCrop,
+    promptFor,
+    batchSize: 16,
+    dispose: () => loaded.model.dispose(),
+  };
+}
+
+async function remoteModel(
+  o: EvalCommandOptions,
+  urls: readonly string[],
+  log: (line: string) => void,
+): Promise<Evaluated> {
+  const timeout = o.timeout ?? 300;
+  if (!(Number.isFinite(timeout) && timeout > 0))
+    throw new InvalidInputError('--timeout', timeout, 'expected seconds > 0');
+  const policy = await RemotePolicy.connect({
+    baseUrl: urls.length === 1 ? (urls[0] as string) : urls,
+    ...(o.model !== undefined ? { model: o.model } : {}),
+    apiKeyEnv: o.apiKeyEnv ?? DEFAULT_API_KEY_ENV,
+    concurrency: o.concurrency ?? 8,
+    timeoutMs: Math.round(timeout * 1000),
+    logger: log,
+  });
+  const slots = policy.server.vzero_image_slots;
+  const requested = o.promptFormat ?? 'auto';
+  const format = requested === 'auto' ? (slots ? 'vzero' : 'mcq') : requested;
+  const batchSize = Math.max(16, policy.stats().replicas.length * (o.concurrency ?? 8));
+  const label = `${policy.model} at ${urls.join(', ')}`;
+  const dispose = () => policy.close();
+  if (format === 'mcq') {
+    return {
+      policy,
+      label,
+      format,
+      withCrop: false,
+      batchSize,
+      dispose,
+      promptFor: async (s) => ({
+        id: s.id,
+        images: [{ id: s.id, role: 'full', encoded: await encodedImage(s, o.maxPixels) }],
+        text: mcqText(s),
+      }),
+    };
+  }
+  if (!slots) {
+    policy.close();
+    throw new InvalidInputError(
+      '--prompt-format',
+      'vzero',
+      `${policy.model} does not publish its image slots (not a vzero serve server): use 'mcq'`,
+    );
+  }
+  // The very views promptsForModel gives a local checkpoint, sent as PNG (lossless), so a served
+  // checkpoint sees the pixels the local one does.
+  const config = { images: slots } as unknown as ModelConfig;
+  const withCrop = slots.some((slot) => slot.role === 'crop');
+  const factory = new PromptFactory(config, withCrop ? config : undefined, {
+    negative: 'outside-downsampled',
+    factor: 2,
+    padding: 0.5,
+    seed: deriveSeed(o.seed, 'views'),
+    encode: true,
+  });
+  return {
+    policy,
+    label,
+    format,
+    withCrop,
+    batchSize,
+    dispose,
+    promptFor: (s) => (withCrop ? factory.teacherPositive(s) : factory.student(s)),
+  };
+}
+
 export async function runEval(o: EvalCommandOptions, log: (line: string) => void): Promise<Report> {
   if (!(Number.isInteger(o.limit) && o.limit >= 0))
     throw new InvalidInputError('--limit', o.limit, 'expected an integer >= 0 (0 means all)');
+  const urls = o.url ?? [];
+  if ((o.checkpoint === undefined) === (urls.length === 0)) {
+    throw new InvalidInputError(
+      '--checkpoint',
+      o.checkpoint ?? null,
+      'give either --checkpoint DIR (a local model) or --url URL (a server), not both',
+    );
+  }
+  if (o.model !== undefined && urls.length === 0)
+    throw new InvalidInputError('--model', o.model, 'names a served model: only with --url');
+  if (o.promptFormat !== undefined && !PROMPT_FORMATS.includes(o.promptFormat))
+    throw new InvalidInputError('--prompt-format', o.promptFormat, `expected ${PROMPT_FORMATS.join(', ')}`);
+  if (o.maxPixels !== undefined && !(Number.isInteger(o.maxPixels) && o.maxPixels >= 1))
+    throw new InvalidInputError('--max-pixels', o.maxPixels, 'expected an integer >= 1');
   if (o.out !== undefined) {
     // The report goes next to nothing this command reads; checked before the long evaluation.
     const out = o.out;
@@ -61,36 +274,52 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
         })),
       ],
       [
-        { field: '--checkpoint', path: o.checkpoint },
+        ...(o.checkpoint !== undefined ? [{ field: '--checkpoint', path: o.checkpoint }] : []),
         { field: '--bench', path: o.bench },
       ],
     );
     await ensureWritableDir(out, '--out');
   }
-  await setupTensors(log);
-  const loaded = await loadPolicy(o.checkpoint, '--checkpoint', 'policy');
+  // The questions first: a bad or empty benchmark fails before a model is loaded or reached.
+  const { name, samples: all } = await loadBenchmark(o.bench, o.split);
+  if (all.length === 0) throw noQuestions(o.bench, o.split, name);
+  const limited = o.limit > 0 ? all.slice(0, o.limit) : all;
+  // HR-Bench has no target boxes; the views need one. The whole image stands in: the full view
+  // does not depend on it, and a model with a crop slot gets the whole image as its "crop".
+  const boxless = limited.filter((s) => s.boxes.length === 0).length;
+  const samples = limited.map((s) => (s.boxes.length > 0 ? s : { ...s, boxes: [wholeImage(s)] }));
+  const model =
+    o.checkpoint !== undefined ? await localModel(o, o.checkpoint, log) : await remoteModel(o, urls, log);
   try {
-    const { name, samples: all } = await loadBenchmark(o.bench, o.split);
-    const samples = o.limit > 0 ? all.slice(0, o.limit) : all;
-    const { withCrop, promptFor } = promptsForModel(loaded.model.config, o.seed);
     log(
-      `eval ${o.checkpoint} on ${name}: ${samples.length} questions${withCrop ? ' (with the positive crop)' : ''}`,
+      `eval ${model.label} on ${name}: ${samples.length} questions, ${model.format} prompts` +
+        `${model.withCrop ? ' (with the positive crop)' : ''}`,
     );
+    if (boxless > 0 && model.withCrop)
+      log(`${boxless} questions have no target box: the crop slot gets the whole image`);
     const progress = createProgress('eval', samples.length);
-    const report = await evaluate(loaded.policy, samples, {
-      promptFor,
-      maxTokens: 16,
+    const report = await evaluate(model.policy, samples as readonly (BenchSample & LabelledSample)[], {
+      promptFor: model.promptFor,
+      maxTokens: o.maxTokens ?? (model.format === 'mcq' ? 64 : 16),
+      batchSize: model.batchSize,
       benchmark: name,
-      method: o.checkpoint,
+      method: model.label,
       onProgress: (p) => progress.update(p.done),
     });
     progress.stop();
+    if (model.policy instanceof RemotePolicy) {
+      const s = model.policy.stats();
+      log(
+        `requests: ${s.calls} calls, ${s.retries} retries, ${s.failed} failed; per replica ` +
+          s.replicas.map((r) => `${r.url} ${r.succeeded}`).join(', '),
+      );
+    }
     if (o.out) {
       const files = await writeReport(report, o.out);
       log(`report -> ${Object.values(files).join(', ')}`);
     }
     return report;
   } finally {
-    loaded.model.dispose();
+    model.dispose();
   }
 }
