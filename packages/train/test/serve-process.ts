@@ -14,6 +14,8 @@ export interface ServeProcess {
   readonly lines: string[];
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
+  /** Calls `fn` with every later stderr line. */
+  watch(fn: (line: string) => void): void;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function serveProcess(
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const lines: string[] = [];
+  const watchers: ((line: string) => void)[] = [];
   const posts = new Map<string, number>();
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
   let buffer = '';
@@ -64,6 +67,7 @@ export async function serveProcess(
         }
         const post = /^POST (\S+) 200 /.exec(line);
         if (post) posts.set(post[1] as string, (posts.get(post[1] as string) ?? 0) + 1);
+        for (const fn of watchers) fn(line);
       }
     });
     void exited.then(() => {
@@ -79,6 +83,7 @@ export async function serveProcess(
     posts,
     lines,
     exited,
+    watch: (fn) => void watchers.push(fn),
     kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
