@@ -7,12 +7,17 @@ export interface Progress {
   stop(): void;
 }
 
+/** Whether progress on `stream` is a redrawn bar (a terminal) rather than plain lines. */
+export function progressBars(stream: NodeJS.WriteStream = process.stderr): boolean {
+  return stream.isTTY === true && process.env['CI'] !== 'true';
+}
+
 export function createProgress(
   label: string,
   total: number,
   stream: NodeJS.WriteStream = process.stderr,
 ): Progress {
-  if (stream.isTTY && process.env['CI'] !== 'true') {
+  if (progressBars(stream)) {
     const bar = new cliProgress.SingleBar(
       {
         format: `${label.padEnd(18)} [{bar}] {value}/{total} {eta_formatted} {info}`,

@@ -21,6 +21,7 @@ import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { promptsForModel } from '../prompts.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { formatResolvedConfig } from '../resolved-config.js';
 
 export interface PretrainCommandOptions {
   readonly role: string;
@@ -100,6 +101,23 @@ export async function runPretrain(
   if (role === 'teacher' && !config.images.some((s) => s.role === 'crop')) {
     throw new InvalidInputError('modelOverrides.images', config.images, 'the teacher needs a crop slot');
   }
+  // What runs, every default filled in; saved beside the checkpoint as pretrain-config.json.
+  const resolved = {
+    role,
+    data: o.data,
+    out: o.out,
+    steps: o.steps,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    seed: o.seed,
+    evalSplit: o.evalSplit,
+    evalLimit: o.evalLimit,
+    negativeFraction,
+    ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
+    preset: init ? `(from ${o.initFrom})` : (o.preset ?? role),
+    model: config,
+  };
+  log(formatResolvedConfig(`pretrain ${role}`, resolved));
   const model = init?.model ?? createModel(config);
   try {
     const { promptFor, negativeFor } = promptsForModel(config, o.seed);
@@ -143,7 +161,11 @@ export async function runPretrain(
     const policy = new LocalPolicy(model, tokenizer, { name: role });
     const evalSamples = await loadLabelled(o.data, o.evalSplit);
     const limited = o.evalLimit > 0 ? evalSamples.slice(0, o.evalLimit) : evalSamples;
-    const summary = await evaluatePolicy(policy, limited, promptFor);
+    const evalProgress = createProgress(`eval ${o.evalSplit}`, limited.length);
+    const summary = await evaluatePolicy(policy, limited, promptFor, {
+      onProgress: (done) => evalProgress.update(done),
+    });
+    evalProgress.stop();
     const seconds = (performance.now() - started) / 1000;
     const finalLoss =
       result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
@@ -154,6 +176,7 @@ export async function runPretrain(
       accuracy: summary.accuracy,
       evalSplit: o.evalSplit,
     });
+    await writeFileAtomic(join(o.out, 'pretrain-config.json'), JSON.stringify(resolved, null, 2) + '\n');
     await writeFileAtomic(
       join(o.out, 'accuracy.json'),
       JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',

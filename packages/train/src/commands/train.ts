@@ -1,13 +1,15 @@
 // `vzero train --config FILE [--set key=value ...] [--resume]`.
+import { join } from 'node:path';
 import { loadLabelled } from '@vzero/world';
 import { applyOverrides, parseTrainConfig, readConfigFile, type TrainConfig } from '../config.js';
 import { evaluatePolicy } from '../evaluation.js';
-import { createProgress } from '../progress.js';
+import { createProgress, progressBars, type Progress } from '../progress.js';
 import { PromptFactory } from '../prompts.js';
 import { train, type EvalRecord, type TrainHooks, type TrainResult } from '../trainer.js';
 import type { LoadedPolicy } from '../models.js';
 import { deriveSeed } from '@vzero/core';
 import { configWarnings } from '../sanity.js';
+import { formatResolvedConfig } from '../resolved-config.js';
 
 export interface TrainCommandOptions {
   readonly config?: string;
@@ -21,8 +23,14 @@ export async function resolveTrainConfig(o: TrainCommandOptions): Promise<TrainC
   return parseTrainConfig(applyOverrides(raw, o.set ?? []), o.config ?? 'config');
 }
 
+/** Questions of an evaluation answered so far (for progress). */
+export type EvalProgress = (split: string, done: number, total: number) => void;
+
 /** Evaluation of the student on a labelled split (evaluation reads that split's labels only). */
-export function splitEvaluator(config: TrainConfig): NonNullable<TrainHooks['evaluate']> {
+export function splitEvaluator(
+  config: TrainConfig,
+  onProgress?: EvalProgress,
+): NonNullable<TrainHooks['evaluate']> {
   return async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
     const samples = await loadLabelled(config.data.dir, split);
     const limited = config.eval.limit > 0 ? samples.slice(0, config.eval.limit) : samples;
@@ -33,7 +41,9 @@ export function splitEvaluator(config: TrainConfig): NonNullable<TrainHooks['eva
       seed: deriveSeed(config.seed, 'views'),
       encode: false,
     });
-    const summary = await evaluatePolicy(student.policy, limited, (s) => factory.student(s));
+    const summary = await evaluatePolicy(student.policy, limited, (s) => factory.student(s), {
+      ...(onProgress ? { onProgress: (done: number) => onProgress(split, done, limited.length) } : {}),
+    });
     return { event: 'eval', step, split, ...summary };
   };
 }
@@ -47,18 +57,38 @@ export async function runTrain(
     signal?: AbortSignal;
   },
 ): Promise<TrainResult> {
+  // What runs, every default filled in (also saved as config.json in the run folder).
+  options.log(formatResolvedConfig('train', config));
   for (const w of configWarnings(config)) options.log(`warning: ${w}`);
   const progress = createProgress(`train ${config.method}`, config.steps);
+  let lastStep = 0;
+  let evalLines: { key: string; progress: Progress } | undefined;
   try {
-    return await train(config, {
+    const result = await train(config, {
       resume: options.resume
         ? { allowConfigChange: options.allowConfigChange ?? false, log: options.log }
         : false,
       hooks: {
         log: options.log,
-        evaluate: splitEvaluator(config),
-        onStep: (r) =>
-          progress.update(r.step, { loss: r.loss, ...(r.gate ? { 'w std': r.gate.weightStd } : {}) }),
+        // Evaluations run between steps: on a terminal the training bar shows how far the current
+        // one is (a second bar would fight it for the line); in a log, lines of their own.
+        evaluate: splitEvaluator(config, (split, done, total) => {
+          if (progressBars()) {
+            progress.update(lastStep, { eval: `${split} ${done}/${total}` });
+            return;
+          }
+          if (!evalLines || evalLines.key !== `${split}@${lastStep}`) {
+            evalLines = {
+              key: `${split}@${lastStep}`,
+              progress: createProgress(`eval ${split} (step ${lastStep})`, total),
+            };
+          }
+          evalLines.progress.update(done);
+        }),
+        onStep: (r) => {
+          lastStep = r.step;
+          progress.update(r.step, { loss: r.loss, ...(r.gate ? { 'w std': r.gate.weightStd } : {}) });
+        },
         onEval: (e) =>
           options.log(
             `eval step ${e.step} ${e.split}: accuracy ${(e.accuracy * 100).toFixed(1)}% (n ${e.n})`,
@@ -66,6 +96,11 @@ export async function runTrain(
         ...(options.signal ? { signal: options.signal } : {}),
       },
     });
+    progress.stop();
+    options.log(
+      `curves: ${join(result.run.root, 'curves.png')} (and .svg, metrics.csv); TensorBoard: tensorboard --logdir ${result.run.root}`,
+    );
+    return result;
   } finally {
     progress.stop();
   }
