@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -199,5 +199,18 @@ describe('vzero eval on a vLLM-shaped server (mcq prompts)', () => {
     const bad = await run(['eval', '--url', url, '--prompt-format', 'vzero', '--bench', vstar]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/does not publish its image slots/);
+  });
+
+  it('refuses an HR-Bench TSV too large for one string, saying why, before reading it', async () => {
+    const huge = join(root, 'huge.tsv');
+    await writeFile(huge, '');
+    await truncate(huge, 600 * 2 ** 20); // sparse: no disk used
+    try {
+      const r = await run(['eval', '--url', url, '--bench', huge]);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/--bench = ".*huge\.tsv": 600 MiB: .*Node caps strings at 512 MiB; split it/);
+    } finally {
+      await rm(huge);
+    }
   });
 });

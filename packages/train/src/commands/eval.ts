@@ -64,6 +64,9 @@ export interface EvalCommandOptions {
   readonly seed: number;
 }
 
+/** V8's longest string, in UTF-16 code units (base64 TSV text: one per byte). */
+const MAX_STRING_CHARS = 2 ** 29 - 24;
+
 /** Reads a benchmark from whichever layout `path` holds. */
 export async function loadBenchmark(
   path: string,
@@ -73,6 +76,16 @@ export async function loadBenchmark(
   if (statSync(path).isFile()) {
     if (!path.endsWith('.tsv'))
       throw new InvalidInputError('--bench', path, 'a file must be an HR-Bench .tsv');
+    // The loader reads the file as one string; V8 caps a string at 2^29 - 24 characters.
+    const size = statSync(path).size;
+    if (size > MAX_STRING_CHARS) {
+      throw new InvalidInputError(
+        '--bench',
+        path,
+        `${(size / 2 ** 20).toFixed(0)} MiB: the HR-Bench loader reads a TSV as one string, and Node caps strings at 512 MiB; ` +
+          'split it into files of whole questions (keeping the header, and each image with the rows that refer to its index)',
+      );
+    }
     const rows = await loadHRBench(path);
     // Rows of one question under different option orders share the question and the image.
     return {
