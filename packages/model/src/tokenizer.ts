@@ -1,6 +1,13 @@
 // A word-level tokenizer over a closed vocabulary. Words are whitespace-separated; the
 // punctuation marks . , ? ! : ; ( ) are tokens of their own. An unknown word is an error naming
 // it: a silent <unk> id would let a vocabulary bug train a model on garbage.
+//
+// Opt-in byte fallback (`fromWords(words, { byteFallback: true })`): 256 byte tokens follow the
+// words, and a word outside the vocabulary is spelled as its UTF-8 bytes (two spelled words in a
+// row are separated by the byte of a space), so any text encodes and nothing throws. The words
+// keep their ids, so text made of known words encodes exactly as without the fallback. The
+// default, and every checkpoint written before the fallback existed, stay the plain word
+// tokenizer (JSON version 1) with the same ids and the same tokenizer id.
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '@vzero/core';
 
@@ -9,12 +16,32 @@ export const SPECIAL_TOKENS = ['<pad>', '<bos>', '<eos>', '<image>', '<crop>'] a
 export type SpecialToken = (typeof SPECIAL_TOKENS)[number];
 
 /** The tokenizer's JSON form (checkpoints store it next to the weights). */
-export interface TokenizerJSON {
-  readonly type: 'vzero-word';
-  readonly version: 1;
-  /** Ordinary words, ids SPECIAL_TOKENS.length onwards. */
-  readonly words: readonly string[];
+export type TokenizerJSON =
+  | {
+      readonly type: 'vzero-word';
+      readonly version: 1;
+      /** Ordinary words, ids SPECIAL_TOKENS.length onwards. */
+      readonly words: readonly string[];
+    }
+  | {
+      readonly type: 'vzero-word';
+      /** Version 2: the words, then 256 byte tokens (code written before it refuses it). */
+      readonly version: 2;
+      readonly words: readonly string[];
+      readonly byteFallback: true;
+    };
+
+export interface TokenizerOptions {
+  /** Spell words outside the vocabulary as UTF-8 byte tokens instead of throwing (default false). */
+  readonly byteFallback?: boolean;
 }
+
+/** The name of byte token b in `tokens` (SentencePiece's spelling). */
+export function byteTokenName(b: number): string {
+  return `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
+
+const SPACE = 0x20;
 
 const PIECE = /[.,?!:;()]|[^\s.,?!:;()]+/g;
 
@@ -31,18 +58,36 @@ export class Tokenizer {
   readonly cropId = 4;
   /** Stable identity: a hash of the vocabulary (the Policy's tokenizerId). */
   readonly id: string;
+  /** Whether unknown words are spelled in byte tokens (ids byteBase .. byteBase + 255). */
+  readonly byteFallback: boolean;
+  /** Id of byte 0 (byte fallback only; -1 otherwise). */
+  readonly byteBase: number;
   private readonly vocab: readonly string[];
   private readonly index: ReadonlyMap<string, number>;
 
-  private constructor(words: readonly string[]) {
-    this.vocab = [...SPECIAL_TOKENS, ...words];
-    this.index = new Map(this.vocab.map((w, i) => [w, i]));
-    const hash = createHash('sha256').update(JSON.stringify(this.vocab)).digest('hex');
-    this.id = `vzero-word-${hash.slice(0, 16)}`;
+  private constructor(words: readonly string[], byteFallback: boolean) {
+    const named = [...SPECIAL_TOKENS, ...words];
+    // Words only: a word spelled like a byte token's name is still that word.
+    this.index = new Map(named.map((w, i) => [w, i]));
+    this.byteFallback = byteFallback;
+    if (byteFallback) {
+      this.byteBase = named.length;
+      this.vocab = [...named, ...Array.from({ length: 256 }, (_, b) => byteTokenName(b))];
+      const hash = createHash('sha256')
+        .update(JSON.stringify({ words: named, byteFallback: true }))
+        .digest('hex');
+      this.id = `vzero-wordbytes-${hash.slice(0, 16)}`;
+    } else {
+      // Exactly the id every checkpoint before the byte fallback carries.
+      this.byteBase = -1;
+      this.vocab = named;
+      const hash = createHash('sha256').update(JSON.stringify(this.vocab)).digest('hex');
+      this.id = `vzero-word-${hash.slice(0, 16)}`;
+    }
   }
 
   /** A tokenizer over `words` (duplicates dropped, first occurrence keeps its place). */
-  static fromWords(words: readonly string[]): Tokenizer {
+  static fromWords(words: readonly string[], options: TokenizerOptions = {}): Tokenizer {
     const seen = new Set<string>(SPECIAL_TOKENS);
     const out: string[] = [];
     words.forEach((w, i) => {
@@ -58,29 +103,32 @@ export class Tokenizer {
         out.push(w);
       }
     });
-    return new Tokenizer(out);
+    return new Tokenizer(out, options.byteFallback === true);
   }
 
   static fromJSON(json: unknown): Tokenizer {
-    const j = json as Partial<TokenizerJSON> | null;
-    if (
-      j === null ||
-      typeof j !== 'object' ||
-      j.type !== 'vzero-word' ||
-      j.version !== 1 ||
-      !Array.isArray(j.words)
-    ) {
+    const j = json as { type?: unknown; version?: unknown; words?: unknown; byteFallback?: unknown } | null;
+    const ok =
+      j !== null &&
+      typeof j === 'object' &&
+      j.type === 'vzero-word' &&
+      Array.isArray(j.words) &&
+      ((j.version === 1 && j.byteFallback === undefined) || (j.version === 2 && j.byteFallback === true));
+    if (!ok) {
       throw new InvalidInputError(
         'tokenizer',
         json,
-        'expected {type: "vzero-word", version: 1, words: [...]}',
+        'expected {type: "vzero-word", version: 1, words: [...]} or {type: "vzero-word", version: 2, words: [...], byteFallback: true}',
       );
     }
-    return Tokenizer.fromWords(j.words);
+    return Tokenizer.fromWords(j.words as string[], { byteFallback: j.version === 2 });
   }
 
   toJSON(): TokenizerJSON {
-    return { type: 'vzero-word', version: 1, words: this.vocab.slice(SPECIAL_TOKENS.length) };
+    const words = this.vocab.slice(SPECIAL_TOKENS.length, this.byteFallback ? this.byteBase : undefined);
+    return this.byteFallback
+      ? { type: 'vzero-word', version: 2, words, byteFallback: true }
+      : { type: 'vzero-word', version: 1, words };
   }
 
   /** Number of ids (specials included): the model's vocabSize. */
@@ -103,32 +151,65 @@ export class Tokenizer {
     return id;
   }
 
-  /** Ids of the words of `text` (no <bos>/<eos>); an unknown word throws naming it. */
+  /**
+   * Ids of the words of `text` (no <bos>/<eos>). An unknown word throws naming it, or with the
+   * byte fallback is spelled in byte tokens.
+   */
   encode(text: string, field = 'text'): number[] {
-    return splitWords(text).map((w) => {
+    if (!this.byteFallback) {
+      return splitWords(text).map((w) => {
+        const id = this.index.get(w);
+        if (id === undefined) {
+          throw new InvalidInputError(
+            field,
+            text,
+            `unknown word ${JSON.stringify(w)} (not in the tokenizer vocabulary)`,
+          );
+        }
+        return id;
+      });
+    }
+    const out: number[] = [];
+    let spelled = false;
+    for (const w of splitWords(text)) {
       const id = this.index.get(w);
-      if (id === undefined) {
-        throw new InvalidInputError(
-          field,
-          text,
-          `unknown word ${JSON.stringify(w)} (not in the tokenizer vocabulary)`,
-        );
+      if (id !== undefined) {
+        out.push(id);
+        spelled = false;
+        continue;
       }
-      return id;
-    });
+      if (spelled) out.push(this.byteBase + SPACE);
+      for (const b of Buffer.from(w, 'utf8')) out.push(this.byteBase + b);
+      spelled = true;
+    }
+    return out;
   }
 
-  /** Words of ids joined by single spaces; special tokens are left out unless `keepSpecial`. */
+  /**
+   * Words of ids joined by single spaces; special tokens are left out unless `keepSpecial`. A run
+   * of byte tokens is one piece of UTF-8 (invalid sequences become U+FFFD).
+   */
   decode(ids: readonly number[], options: { readonly keepSpecial?: boolean } = {}): string {
     const out: string[] = [];
+    let bytes: number[] = [];
+    const flush = () => {
+      if (bytes.length > 0) out.push(Buffer.from(bytes).toString('utf8'));
+      bytes = [];
+    };
     ids.forEach((id, i) => {
       const w = this.vocab[id];
       if (w === undefined || !Number.isInteger(id)) {
         throw new InvalidInputError(`tokenIds[${i}]`, id, `expected an id in [0, ${this.vocab.length})`);
       }
+      if (this.byteFallback && id >= this.byteBase) {
+        bytes.push(id - this.byteBase);
+        return;
+      }
+      flush();
       if (id < SPECIAL_TOKENS.length && !options.keepSpecial) return;
       out.push(w);
     });
+    flush();
     return out.join(' ');
   }
 
