@@ -124,19 +124,30 @@ export class RemotePolicy implements Policy {
       (vocab
         ? (ids) => {
             const special = new Set(vocab.special_ids);
-            return ids
-              .filter((id) => !special.has(id))
-              .map((id, i) => {
-                const t = vocab.tokens[id];
-                if (t === undefined)
-                  throw new InvalidInputError(
-                    `tokenIds[${i}]`,
-                    id,
-                    `expected an id in [0, ${vocab.tokens.length})`,
-                  );
-                return t;
-              })
-              .join(vocab.joiner);
+            const base = vocab.byte_base;
+            const pieces: string[] = [];
+            let bytes: number[] = [];
+            const flush = () => {
+              if (bytes.length > 0) pieces.push(Buffer.from(bytes).toString('utf8'));
+              bytes = [];
+            };
+            ids.forEach((id, i) => {
+              const t = vocab.tokens[id];
+              if (t === undefined)
+                throw new InvalidInputError(
+                  `tokenIds[${i}]`,
+                  id,
+                  `expected an id in [0, ${vocab.tokens.length})`,
+                );
+              if (base !== undefined && id >= base) {
+                bytes.push(id - base);
+                return;
+              }
+              flush();
+              if (!special.has(id)) pieces.push(t);
+            });
+            flush();
+            return pieces.join(vocab.joiner);
           }
         : undefined);
   }

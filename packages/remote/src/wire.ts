@@ -15,7 +15,13 @@ export const modelsResponse = z.object({
         .array(z.object({ role: z.enum(['full', 'crop']), size: z.number().int().positive() }).loose())
         .optional(),
       vzero_vocabulary: z
-        .object({ tokens: z.array(z.string()), special_ids: z.array(z.number().int()), joiner: z.string() })
+        .object({
+          tokens: z.array(z.string()),
+          special_ids: z.array(z.number().int()),
+          joiner: z.string(),
+          /** `vzero serve` with a byte-fallback tokenizer: ids >= byte_base are UTF-8 bytes. */
+          byte_base: z.number().int().min(0).optional(),
+        })
         .optional(),
     }),
   ),

@@ -75,6 +75,8 @@ export class Engine {
             tokens: this.tokenizer.tokens,
             special_ids: this.tokenizer.tokens.map((_t, i) => i).filter((i) => this.tokenizer.isSpecial(i)),
             joiner: ' ',
+            // Byte-fallback tokenizers: ids from byte_base on are UTF-8 bytes, a run of them one piece.
+            ...(this.tokenizer.byteFallback ? { byte_base: this.tokenizer.byteBase } : {}),
           },
         },
       ],
