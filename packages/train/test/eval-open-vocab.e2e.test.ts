@@ -90,16 +90,33 @@ describe('vzero eval on free-form English questions', () => {
       expect(l.code, l.err).toBe(0);
       const r = await run(['eval', '--url', server.url, '--bench', bench, '--out', remoteOut]);
       expect(r.code, r.err).toBe(0);
-      const [lr, rr] = await Promise.all(
-        [localOut, remoteOut].map(
-          async (d) => JSON.parse(await readFile(join(d, 'report.json'), 'utf8')) as ReportJson,
-        ),
-      );
+      const read = async (d: string) =>
+        JSON.parse(await readFile(join(d, 'report.json'), 'utf8')) as ReportJson;
+      const [lr, rr] = [await read(localOut), await read(remoteOut)];
       expect(rr.overall.questions).toBe(n);
       expect(rr.predictions.map((p) => [p.id, p.responses, p.predicted])).toEqual(
         lr.predictions.map((p) => [p.id, p.responses, p.predicted]),
       );
     }
+  });
+
+  it('names a question too long for the model instead of failing a batch', async () => {
+    const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY, { byteFallback: true });
+    const short = join(f.root, 'models', 'short');
+    const model = createModel(
+      resolveModelConfig(MODEL_PRESETS.tiny, {
+        vocabSize: tokenizer.size,
+        images: [{ role: 'full', size: 16 }],
+        maxTextLength: 24,
+      }),
+    );
+    await saveCheckpoint(short, model, tokenizer);
+    model.dispose();
+    const r = await run(['eval', '--checkpoint', short, '--bench', vstar]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /question direct_attributes\/sa_0 = ".*": its prompt takes \d+ tokens; the model's maxTextLength is 24/,
+    );
   });
 
   it('stops a word-tokenizer checkpoint at the first unknown word, naming it', async () => {

@@ -180,12 +180,25 @@ async function localModel(
   await setupTensors(log);
   const loaded = await loadPolicy(dir, '--checkpoint', 'policy');
   const { withCrop, promptFor } = promptsForModel(loaded.model.config, o.seed);
+  const room = loaded.model.config.maxTextLength;
   return {
     policy: loaded.policy,
     label: dir,
     format: 'vzero',
     withCrop,
-    promptFor,
+    // A question too long for the model fails naming the question, not a batch index.
+    promptFor: async (s) => {
+      const prompt = await promptFor(s);
+      const length = loaded.policy.encodePrompt(prompt, `question ${s.id}`).tokenIds.length;
+      if (length >= room) {
+        throw new InvalidInputError(
+          `question ${s.id}`,
+          prompt.text,
+          `its prompt takes ${length} tokens; the model's maxTextLength is ${room} (room for at least one answer token needed)`,
+        );
+      }
+      return prompt;
+    },
     batchSize: 16,
     dispose: () => loaded.model.dispose(),
   };
