@@ -26,6 +26,12 @@ export interface PromptSettings {
   readonly encode: boolean;
   /** Crop side when there is no local teacher config to read it from (default: the student's full size). */
   readonly cropSize?: number;
+  /**
+   * A teacher with the student's own one-slot layout (a self-teacher): its prompts are [crop,
+   * question], the positive crop or the negative view read in the image slot at the student's
+   * size, instead of [full image, crop, question].
+   */
+  readonly teacherCropOnly?: boolean;
 }
 
 export interface SamplePrompts {
@@ -57,9 +63,11 @@ export class PromptFactory {
   ) {
     this.studentSize = slotSize(studentConfig, 'full', 'student');
     this.teacherFull = teacherConfig ? slotSize(teacherConfig, 'full', 'teacher') : this.studentSize;
-    this.teacherCrop = teacherConfig
-      ? slotSize(teacherConfig, 'crop', 'teacher')
-      : (settings.cropSize ?? this.studentSize);
+    this.teacherCrop = settings.teacherCropOnly
+      ? this.studentSize
+      : teacherConfig
+        ? slotSize(teacherConfig, 'crop', 'teacher')
+        : (settings.cropSize ?? this.studentSize);
   }
 
   get cacheStats() {
@@ -120,6 +128,7 @@ export class PromptFactory {
 
   /** Student prompt and both teacher prompts. */
   async forSample(sample: LabelFreeSample): Promise<SamplePrompts> {
+    if (this.settings.teacherCropOnly) return this.forSampleCropOnly(sample);
     const text = formatPrompt(sample);
     const tv = await this.views(sample, this.teacherFull);
     const sv = this.studentSize === this.teacherFull ? tv : await this.views(sample, this.studentSize);
@@ -139,6 +148,19 @@ export class PromptFactory {
       text,
     };
     return { student, teacher: { positive, negative }, negativeMode: tv.negative.mode };
+  }
+
+  /** A self-teacher's prompts: the crop, or the negative view, alone in the image slot. */
+  private async forSampleCropOnly(sample: LabelFreeSample): Promise<SamplePrompts> {
+    const text = formatPrompt(sample);
+    const v = await this.views(sample, this.studentSize);
+    const student: Prompt = { id: sample.id, images: [await this.image(v.full, 'full')], text };
+    if (!v.negative.ok) {
+      throw new Error(`sample ${sample.id}: no negative view (${v.negative.reason}: ${v.negative.detail})`);
+    }
+    const positive: Prompt = { id: `${sample.id}:pos`, images: [await this.image(v.positive, 'full')], text };
+    const negative: Prompt = { id: `${sample.id}:neg`, images: [await this.image(v.negative, 'full')], text };
+    return { student, teacher: { positive, negative }, negativeMode: v.negative.mode };
   }
 }
 

@@ -62,10 +62,11 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
       'vzero',
       'vzero-g4',
       'vzero-answer',
+      'vzero-self',
       'sft',
       'grpo',
     ]);
-    expect(report.runs).toHaveLength(7 * 2);
+    expect(report.runs).toHaveLength(8 * 2);
     expect(report.splitSizes).toEqual({ val: 4, test: 4, 'test-counter-prior': 4 });
     for (const run of report.runs) {
       expect(run.curve.map((c) => c.step)).toEqual([0, 1, 2]);
@@ -75,7 +76,7 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
         for (const x of [c.val, c.test, c.counterPrior]) expect(x).toBeGreaterThanOrEqual(0);
       expect(run.trainSeconds).toBeGreaterThan(0);
       expect(run.gate !== undefined).toBe(
-        run.arm === 'vzero' || run.arm === 'rand' || run.arm === 'vzero-g4' || run.arm === 'vzero-answer',
+        ['vzero', 'rand', 'vzero-g4', 'vzero-answer', 'vzero-self'].includes(run.arm),
       );
       // Per-question results are kept for the paired comparisons.
       for (const c of run.curve) expect(c.correct?.test).toMatch(/^[01]{4}$/);
@@ -89,6 +90,7 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
       'vzero-rand',
       'vzero-vzero-g4',
       'vzero-answer-vzero',
+      'vzero-self-vzero',
       'sft-base',
       'vzero-sft',
       'vzero-grpo',
@@ -122,14 +124,14 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
     expect(md).toContain('pnpm vzero ablate --preset smoke');
     const base = report.arms[0] as AblateReport['arms'][number];
     expect(md).toContain(`| Base (no training) | ${(base.selected.val.mean * 100).toFixed(1)} |`);
-    expect(lines.some((l) => l.startsWith('run 14/14: grpo seed 1'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('run 16/16: grpo seed 1'))).toBe(true);
 
     // A second invocation reuses the finished runs.
     const again: string[] = [];
     await runAblate({ preset: 'smoke', out, docs, models: f.models, world: f.world, seeds: 1 }, (l) =>
       again.push(l),
     );
-    expect(again.filter((l) => l.includes('reusing'))).toHaveLength(7);
+    expect(again.filter((l) => l.includes('reusing'))).toHaveLength(8);
   }, 180_000);
 
   it('--world-seed confirms on fresh worlds, and RESULTS.md lists the confirmation', async () => {
@@ -157,6 +159,6 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
     expect(r.markdown).toBe(join(out, 'RESULTS.md'));
     expect(existsSync(join(out, 'models', 'student', 'config.json'))).toBe(true);
     expect(existsSync(join(out, 'world', 'test-counter-prior', 'manifest.jsonl'))).toBe(true);
-    expect(r.report.runs).toHaveLength(7);
+    expect(r.report.runs).toHaveLength(8);
   }, 180_000);
 });

@@ -16,6 +16,7 @@ export const COMPARISONS: readonly (readonly [ArmId, ArmId])[] = [
   ['vzero', 'rand'],
   ['vzero', 'vzero-g4'],
   ['vzero-answer', 'vzero'],
+  ['vzero-self', 'vzero'],
   ['sft', 'base'],
   ['vzero', 'sft'],
   ['vzero', 'grpo'],

@@ -34,6 +34,12 @@ export const ARMS = {
     method: 'vzero',
     train: { gate: { span: 'answer' } },
   },
+  'vzero-self': {
+    id: 'vzero-self',
+    label: 'V-Zero, self-teacher (EMA 0.98 of the student, reading the crop)',
+    method: 'vzero',
+    train: { models: { selfTeacher: 'ema', selfTeacherEma: 0.98 } },
+  },
 } as const satisfies Record<string, AblateArm>;
 
 export type ArmId = keyof typeof ARMS;
@@ -81,6 +87,7 @@ const ALL_ARMS: readonly ArmId[] = [
   'vzero',
   'vzero-g4',
   'vzero-answer',
+  'vzero-self',
   'sft',
   'grpo',
 ];

@@ -27,6 +27,8 @@ export interface RunResult {
     readonly fractionDeltaPositive: number;
     readonly deltaMean: number;
   };
+  /** The settings the run was made with (training config, worlds, starting-model specs). */
+  readonly key?: string;
 }
 
 export interface Stat {

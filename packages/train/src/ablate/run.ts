@@ -180,11 +180,6 @@ async function runArm(
   const arm = ARMS[armId];
   const dir = join(ctx.out, 'runs', `${armId}-seed${seed}`);
   const resultFile = join(dir, 'result.json');
-  if (existsSync(resultFile)) {
-    log(`  reusing ${resultFile}`);
-    return JSON.parse(await readFile(resultFile, 'utf8')) as RunResult;
-  }
-  await rm(dir, { recursive: true, force: true });
   const raw = merge(
     merge(preset.train, (('train' in arm ? arm.train : undefined) ?? {}) as TrainConfigInput),
     {
@@ -198,6 +193,26 @@ async function runArm(
       eval: { splits: [...EVAL_SPLITS], every: preset.evalEvery },
     },
   );
+  // A finished run is reused only when it was made with the same training config, worlds and
+  // starting-model specs (a changed preset reruns it). Results written before the key existed
+  // are reused with a note.
+  const key = JSON.stringify({
+    raw,
+    world: preset.world,
+    models: preset.models,
+    evalEvery: preset.evalEvery,
+  });
+  if (existsSync(resultFile)) {
+    const done = JSON.parse(await readFile(resultFile, 'utf8')) as RunResult;
+    if (done.key === undefined || done.key === key) {
+      log(
+        `  reusing ${resultFile}${done.key === undefined ? ' (written before runs recorded their settings: not checked)' : ''}`,
+      );
+      return done;
+    }
+    log(`  ${resultFile} was made with other settings: running again`);
+  }
+  await rm(dir, { recursive: true, force: true });
   const config = parseTrainConfig(raw, `preset ${preset.name} arm ${armId}`);
 
   // Training time excludes evaluation: the clock runs over the steps only.
@@ -214,7 +229,10 @@ async function runArm(
     point.acc[s] = summary.accuracy;
     if (summary.correct !== undefined) point.correct[s] = summary.correct;
     points.set(step, point);
-    return { event: 'eval', step, split, ...summary };
+    // Per-question results stay in the run's result, not in every metrics line.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { correct, ...numbers } = summary;
+    return { event: 'eval', step, split, ...numbers };
   };
   const progressEvery = Math.max(1, Math.floor(preset.steps / 4));
   const result = await train(config, {
@@ -255,7 +273,14 @@ async function runArm(
           deltaMean: mean(gateStats.map((g) => g?.deltaMean ?? 0)),
         }
       : undefined;
-  const run: RunResult = { arm: armId, seed, curve, trainSeconds: trainMs / 1000, ...(gate ? { gate } : {}) };
+  const run: RunResult = {
+    arm: armId,
+    seed,
+    curve,
+    trainSeconds: trainMs / 1000,
+    ...(gate ? { gate } : {}),
+    key,
+  };
   await writeFile(resultFile, JSON.stringify(run, null, 2) + '\n');
   return run;
 }

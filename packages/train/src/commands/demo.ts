@@ -20,7 +20,7 @@ import { runTrain } from './train.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',
-  steps: 40,
+  steps: 60,
   seed: 0,
   /**
    * The world, starting models and training settings of the main comparison (docs/RESULTS.md);
