@@ -14,6 +14,7 @@ import { ABLATE_DEFAULTS, runAblateCommand } from './commands/ablate.js';
 import { startServer } from '@vzero/serve';
 import { COMPARE_DEFAULTS, runCompare } from './commands/compare.js';
 import { toolkitVersion } from './version.js';
+import { runInspect } from './commands/inspect.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -349,6 +350,25 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .action(async (runs: string[], opts: { out: string; last: number }) => {
       const result = await runCompare({ runs, out: opts.out, last: opts.last }, (l) => io.stderr(l + '\n'));
       io.stdout(result.markdown);
+    });
+
+  program
+    .command('inspect <run>')
+    .description(
+      'a static HTML report of what the gate did on a recorded step: views, rollouts with per-token delta, weights',
+    )
+    .option('--step <n>', 'a recorded step (default: the newest)', integerOption('--step', 1))
+    .option('--out <dir>', 'folder of index.html (default: <run>/inspect-report)')
+    .action(async (run: string, opts: { step?: number; out?: string }) => {
+      const result = await runInspect(
+        {
+          run,
+          ...(opts.step !== undefined ? { step: opts.step } : {}),
+          ...(opts.out ? { out: opts.out } : {}),
+        },
+        (l) => io.stderr(l + '\n'),
+      );
+      io.stdout(`${result.html}\n`);
     });
 
   return program;

@@ -39,7 +39,17 @@ export interface ResumeOptions {
  * Config keys a resume may change freely: they do not alter what a step computes (`out` differs
  * when a run folder was moved or copied).
  */
-const FREE_KEYS = new Set(['out', 'steps', 'checkpointEvery', 'checkpointKeep', 'checkpointBest']);
+const FREE_KEYS = new Set([
+  'out',
+  'steps',
+  'checkpointEvery',
+  'checkpointKeep',
+  'checkpointBest',
+  // What is recorded for `vzero inspect` (and its absence in runs from before it existed).
+  'inspect.every',
+  'inspect.prompts',
+  'inspect.keep',
+]);
 
 export function runDir(root: string, retention?: Retention): RunDir {
   return {

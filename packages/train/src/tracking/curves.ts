@@ -30,6 +30,8 @@ export interface CurvePanel {
   readonly series: readonly CurveSeries[];
   /** Fixed y range (accuracy: 0..1, shown as percent). */
   readonly percent?: boolean;
+  /** A step to mark with a dashed vertical line (the step a report is about). */
+  readonly markStep?: number;
 }
 
 /** The step metrics drawn as curves, in panel order: key in the record and panel title. */
@@ -114,6 +116,11 @@ function panelSvg(panel: CurvePanel, ox: number, oy: number, ownLegend: boolean)
     `<rect x="${X(xlo)}" y="${Y(yhi)}" width="${pw}" height="${ph}" fill="none" stroke="#333" stroke-width="1"/>`,
     `<text x="${ox + M.left + pw / 2}" y="${oy + PANEL_H - 6}" text-anchor="middle" font-size="11" fill="#555">step</text>`,
   );
+  if (panel.markStep !== undefined && panel.markStep >= xlo && panel.markStep <= xhi) {
+    out.push(
+      `<line class="mark" x1="${X(panel.markStep)}" y1="${Y(yhi)}" x2="${X(panel.markStep)}" y2="${Y(ylo)}" stroke="#555" stroke-width="1" stroke-dasharray="4 3"/>`,
+    );
+  }
   panel.series.forEach((s, i) => {
     const colour = s.colour ?? (COLOURS[i % COLOURS.length] as string);
     const pts = [...s.points].sort((a, b) => a.x - b.x);

@@ -1,0 +1,213 @@
+// `vzero inspect` end to end: a tiny real V-Zero run records its batches, the report is built
+// from them, and Debian's chromium (through playwright-core) loads the file from disk: the
+// elements are there, nothing is fetched, no console error, sorting and filtering work, and a
+// screenshot is not blank. Without /usr/bin/chromium (`apt-get install -y chromium`; .ci/run
+// installs it) the browser test is skipped and says so.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
+import { gateConfig } from '@vzero/gate';
+import { parseTrainConfig } from '../src/config.js';
+import { train } from '../src/trainer.js';
+import { runInspect } from '../src/commands/inspect.js';
+import {
+  InspectRecorder,
+  listInspectSteps,
+  readInspectRecord,
+  type InspectRecord,
+} from '../src/tracking/inspect-record.js';
+import { makeFixture, tinyConfig, type Fixture } from './fixture.js';
+import { run } from './cli-run.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+
+let f: Fixture;
+let out: string;
+let html: string;
+
+beforeAll(async () => {
+  f = await makeFixture({ train: 6, val: 3 });
+  out = join(f.root, 'inspected');
+  const result = await train(
+    parseTrainConfig(
+      tinyConfig(f, out, {
+        steps: 4,
+        rollout: { n: 4, maxTokens: 8 },
+        inspect: { every: 2, prompts: 2, keep: 2 },
+      }),
+    ),
+  );
+  result.student.model.dispose();
+  html = (await runInspect({ run: out })).html;
+}, 120_000);
+
+describe('training records what vzero inspect shows', () => {
+  it('records step 1 and every 2nd step, keeps the newest 2, and the numbers are the gate’s', async () => {
+    const files = (await readdir(join(out, 'inspect'))).sort();
+    expect(files).toEqual(['step-000002.json', 'step-000004.json']); // step 1 was pruned
+    const rec: InspectRecord = await readInspectRecord(join(out, 'inspect'), 4);
+    expect(rec.step).toBe(4);
+    expect(rec.prompts).toHaveLength(2);
+    const g = gateConfig('reference');
+    for (const p of rec.prompts) {
+      expect(p.images.student).toMatch(/^data:image\/png;base64,/);
+      expect(p.images.positive).toMatch(/^data:image\/png;base64,/);
+      expect(p.images.negative).toMatch(/^data:image\/png;base64,/);
+      expect(p.options.length).toBeGreaterThan(1);
+      expect(p.rollouts).toHaveLength(4);
+      // Group z-scores are standardised within the prompt's group: they sum to about 0.
+      const sum = p.rollouts.reduce((s, r) => s + (r.advantage as number), 0);
+      expect(Math.abs(sum)).toBeLessThan(1e-3);
+      for (const r of p.rollouts) {
+        expect(r.tokens.length).toBeGreaterThan(0);
+        expect(r.positive).toHaveLength(r.tokens.length);
+        expect(r.negative).toHaveLength(r.tokens.length);
+        expect(r.tokens.join('').trim()).toBe(r.text.trim());
+        // w = clip(1 + alpha * a, wMin, wMax) (rounded to 4 decimals in the record).
+        const w = Math.min(g.wMax, Math.max(g.wMin, 1 + g.alpha * (r.advantage as number)));
+        expect(r.weight).toBeCloseTo(w, 3);
+      }
+    }
+  });
+
+  it('a resumed run drops the records past its checkpoint', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vzero-inspect-trunc-'));
+    const recorder = new InspectRecorder(dir, { every: 1, prompts: 1, keep: 5 });
+    await mkdir(recorder.dir, { recursive: true });
+    for (const s of [1, 2, 3]) await writeFile(join(recorder.dir, `step-00000${s}.json`), '{}');
+    await recorder.truncate(2);
+    expect(await listInspectSteps(recorder.dir)).toEqual([1, 2]);
+    expect(() => new InspectRecorder(dir, { every: 1, prompts: 0, keep: 5 })).toThrow(
+      'inspect.prompts = 0: must be an integer >= 1',
+    );
+  });
+
+  it('is small on disk: each recorded step of 2 prompts x G 4 stays under 40 kB', async () => {
+    for (const name of await readdir(join(out, 'inspect'))) {
+      const { size } = await stat(join(out, 'inspect', name));
+      expect(size).toBeLessThan(40_000);
+    }
+  });
+
+  it('the report is one self-contained file that names nothing to fetch', async () => {
+    const text = await readFile(html, 'utf8');
+    expect(text).toContain("default-src 'none'");
+    expect(text).not.toMatch(/(src|href)\s*=\s*["']?(https?:|\/\/)/i);
+    expect(text).not.toMatch(/@import|url\(\s*["']?https?:/i);
+  });
+
+  it('names a step that was not recorded, and a run without records', async () => {
+    let r = await run(['inspect', out, '--step', '3']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--step = 3: was not recorded; recorded steps: 2, 4');
+    const empty = await mkdtemp(join(tmpdir(), 'vzero-empty-run-'));
+    r = await run(['inspect', empty]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/has no recorded steps in inspect\//);
+    r = await run(['inspect', out, '--step', '2', '--out', join(f.root, 'report-2')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toBe(join(f.root, 'report-2', 'index.html'));
+  });
+});
+
+describe('the report in a real browser', () => {
+  it.skipIf(!haveChromium)(
+    `loads from disk in chromium with its elements, no request and no console error; sorts, filters, and renders a non-blank page${haveChromium ? '' : ` (SKIPPED: ${CHROMIUM} not found; apt-get install -y chromium)`}`,
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const profile = await mkdtemp(join(tmpdir(), 'vzero-chromium-'));
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const page = await context.newPage();
+        const errors: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(String(e)));
+        page.on('request', (r) => {
+          if (!r.url().startsWith('data:') && !r.url().startsWith('file:')) requests.push(r.url());
+        });
+        await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+
+        const rec = await readInspectRecord(join(out, 'inspect'), 4);
+        expect(await page.locator('section.prompt').count()).toBe(2);
+        expect(await page.locator('tr.rollout').count()).toBe(8);
+        const tokens = rec.prompts.flatMap((p) => p.rollouts).reduce((n, r) => n + r.tokens.length, 0);
+        expect(await page.locator('span.tok').count()).toBe(tokens);
+        for (const cls of ['view-student', 'view-positive', 'view-negative']) {
+          const widths = await page
+            .locator(`img.${cls}`)
+            .evaluateAll((imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth));
+          expect(widths).toHaveLength(2);
+          for (const w of widths) expect(w).toBeGreaterThan(0); // decoded, not a broken image
+        }
+        expect(await page.locator('#legend .bar').count()).toBe(1);
+        expect(await page.locator('#diagnostics svg g.panel').count()).toBeGreaterThanOrEqual(3);
+        expect(await page.locator('#diagnostics svg line.mark').count()).toBeGreaterThanOrEqual(3);
+        await expect
+          .poll(() => page.locator('section.prompt').first().locator('.question li').count())
+          .toBe(rec.prompts[0]?.options.length);
+
+        // Sorting by weight: the first table's rows in descending weight.
+        const table = page.locator('table.rollouts').first();
+        await table.locator('th[data-sort="weight"]').click();
+        const weights = await table
+          .locator('tr.rollout')
+          .evaluateAll((rows) =>
+            rows.map((r) => Number((r as unknown as { dataset: Record<string, string> }).dataset['weight'])),
+          );
+        expect(weights).toEqual([...weights].sort((a, b) => b - a));
+        // Filtering: only rollouts with weight >= the median stay visible.
+        const all = rec.prompts.flatMap((p) => p.rollouts.map((r) => r.weight)).sort((a, b) => a - b);
+        const median = all[Math.floor(all.length / 2)] as number;
+        await page.locator('#min-weight').fill(String(median));
+        const visible = await page.locator('tr.rollout:not(.hidden)').count();
+        expect(visible).toBe(all.filter((w) => w >= median).length);
+        expect(await page.locator('#shown').textContent()).toBe(String(visible));
+        await page.locator('#min-weight').fill('');
+
+        const shot = await page.screenshot({
+          fullPage: true,
+          path: join(out, 'inspect-report', 'screenshot.png'),
+        });
+        const stats = await sharp(shot).stats();
+        const meta = await sharp(shot).metadata();
+        expect(meta.width).toBeGreaterThan(600);
+        expect(meta.height).toBeGreaterThan(800);
+        // Not blank: text, images, coloured tokens and charts make every channel vary.
+        for (const c of stats.channels.slice(0, 3)) expect(c.stdev).toBeGreaterThan(15);
+        // Coloured tokens: some pixels are neither grey nor white.
+        const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        let coloured = 0;
+        for (let i = 0; i < data.length; i += info.channels) {
+          const [r, g, b] = [data[i] as number, data[i + 1] as number, data[i + 2] as number];
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
+        }
+        expect(coloured).toBeGreaterThan(500);
+        expect(errors).toEqual([]);
+        expect(requests).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+    90_000,
+  );
+});
