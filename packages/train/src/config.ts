@@ -94,9 +94,19 @@ const modelsSchema = z.strictObject({
   teacher: z.string().default('runs/models/teacher'),
   /**
    * An OpenAI-compatible server for the teacher instead of the folder (e.g. `vzero serve` or
-   * vLLM): base URL such as http://127.0.0.1:8000/v1. The API key comes from $VZERO_API_KEY.
+   * vLLM): base URL such as http://127.0.0.1:8000/v1, or a list of replicas of one model (requests
+   * spread over them; a failing one's requests retried on the others). The API key comes from
+   * $VZERO_API_KEY.
    */
-  teacherUrl: z.string().url().optional(),
+  teacherUrl: z.union([z.string().url(), z.array(z.string().url()).min(1)]).optional(),
+  /**
+   * A teacher made of the student's own weights instead of models.teacher (Vision-OPD's set-up):
+   * 'frozen' (a copy of the starting student) or 'ema' (a moving average of the student's
+   * weights, rate selfTeacherEma). It reads the crop, or the negative view, in its image slot.
+   */
+  selfTeacher: z.enum(['off', 'frozen', 'ema']).default('off'),
+  /** EMA rate r of selfTeacher 'ema': teacher <- r * teacher + (1 - r) * student after each update. */
+  selfTeacherEma: z.number().gt(0).lt(1).default(0.95),
   /** Served model name of the remote teacher (default: the first model the server lists). */
   teacherModel: z.string().optional(),
 });
@@ -106,6 +116,18 @@ const evalSchema = z.strictObject({
   /** Evaluate every N steps (0 = only before and after). */
   every: int(0).default(0),
   limit: int(0).default(0),
+});
+
+/**
+ * What `vzero inspect` shows, recorded during V-Zero/OPD training: the first `prompts` prompts
+ * of step 1 and of every `every`-th step (0 = never), with their views, rollouts, per-token
+ * teacher log-probs and gate weights, under <out>/inspect/; the newest `keep` steps are kept.
+ * Recording does not change what a step computes, so a resume may change these freely.
+ */
+const inspectSchema = z.strictObject({
+  every: int(0).default(10),
+  prompts: int(1).default(2),
+  keep: int(1).default(20),
 });
 
 export const trainConfigSchema = z.strictObject({
@@ -127,6 +149,7 @@ export const trainConfigSchema = z.strictObject({
   loss: lossSchema.prefault({}),
   optim: optimSchema.prefault({}),
   eval: evalSchema.prefault({}),
+  inspect: inspectSchema.prefault({}),
 });
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;

@@ -24,7 +24,7 @@ import {
 import { saveCheckpoint as saveModel, loadCheckpoint } from '@vzero/model';
 import { padTrajectories, rolloutStats, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
-import { RemotePolicy } from '@vzero/remote';
+import { RemoteError, RemotePolicy } from '@vzero/remote';
 import { loadLabelFree, loadLabelled, referenceResponse, type WorldLabelledSample } from '@vzero/world';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { TrainConfig } from './config.js';
@@ -37,7 +37,9 @@ import { appendMetrics, prepareRunDir, saveCheckpoint, type ResumeOptions, type 
 import { resumeRun } from './resume.js';
 import { grpoLoss, groupAdvantages, rewardOf } from './grpo.js';
 import { answerSpanMask, responsePieces } from './answer-span.js';
+import { SelfTeacher } from './self-teacher.js';
 import { RunTracker } from './tracking/tracker.js';
+import { InspectRecorder, type InspectBatch } from './tracking/inspect-record.js';
 
 export interface TrainHooks {
   /** Called after every step with its metrics record. */
@@ -99,9 +101,13 @@ interface Context {
   readonly config: TrainConfig;
   readonly student: LoadedPolicy;
   readonly teacher: Policy | undefined;
+  /** The teacher when it is made of the student's own weights (moves after each update if EMA). */
+  readonly self: SelfTeacher | undefined;
   readonly optimizer: AdamW;
   readonly prompts: PromptFactory;
   readonly lossConfig: OpdLossConfig;
+  /** Records what `vzero inspect` shows (config.inspect). */
+  readonly inspect: InspectRecorder | undefined;
 }
 
 const now = () => performance.now();
@@ -117,12 +123,16 @@ export async function train(
   const run = await prepareRunDir(config.out, config, options.resume ?? false);
   const student = await loadPolicy(config.models.student, 'models.student', 'student');
   const needsTeacher = config.method === 'vzero' || config.method === 'opd';
+  const self =
+    needsTeacher && config.models.selfTeacher !== 'off'
+      ? await SelfTeacher.load(config.models.student, config.models.selfTeacher, config.models.selfTeacherEma)
+      : undefined;
   const local =
-    needsTeacher && !config.models.teacherUrl
+    needsTeacher && !self && !config.models.teacherUrl
       ? await loadPolicy(config.models.teacher, 'models.teacher', 'teacher', student.tokenizer.id)
       : undefined;
   const teacher: Policy | undefined =
-    local?.policy ?? (needsTeacher ? await connectTeacher(config) : undefined);
+    self?.policy ?? local?.policy ?? (needsTeacher ? await connectTeacher(config, log) : undefined);
   const lossConfig = opdLossConfig({
     estimator: config.loss.estimator,
     mode: config.loss.mode,
@@ -144,15 +154,19 @@ export async function train(
       padding: config.views.padding,
       seed: deriveSeed(config.seed, 'views'),
       // A remote teacher receives images as PNG data URLs; local models read pixels.
-      encode: local === undefined && teacher !== undefined,
+      encode: local === undefined && self === undefined && teacher !== undefined,
       cropSize: config.views.cropSize,
+      ...(self ? { teacherCropOnly: true } : {}),
     });
-    const ctx: Context = { config, student, teacher, optimizer, prompts, lossConfig };
+    const inspect =
+      needsTeacher && config.inspect.every > 0 ? new InspectRecorder(run.root, config.inspect) : undefined;
+    const ctx: Context = { config, student, teacher, self, optimizer, prompts, lossConfig, inspect };
 
     let start = 0;
     if (options.resume) start = await resumeRun(run, (folder) => restore(ctx, folder), log);
     // TensorBoard event file, curves and CSV next to metrics.jsonl (rebuilt from it on resume).
     const tracker = await RunTracker.open(run);
+    await inspect?.truncate(start);
     const logRecord = async (record: StepRecord | EvalRecord) => {
       await appendMetrics(run, record as unknown as Record<string, unknown>);
       tracker.record(record as unknown as Record<string, unknown>);
@@ -245,21 +259,41 @@ export async function train(
   } finally {
     optimizer.dispose();
     local?.model.dispose();
+    self?.dispose();
   }
 }
 
-async function connectTeacher(config: TrainConfig): Promise<Policy> {
-  const baseUrl = config.models.teacherUrl as string;
-  let model = config.models.teacherModel;
-  if (model === undefined) {
-    const res = await fetch(`${baseUrl.replace(/\/$/, '')}/models`).catch((error: Error) => {
-      throw new InvalidInputError('models.teacherUrl', baseUrl, `cannot reach the server (${error.message})`);
+/**
+ * The remote teacher through @vzero/remote: one server or several replicas of it (requests
+ * spread by least outstanding requests, a failing replica's requests retried on the others),
+ * the API key from $VZERO_API_KEY, retries with backoff. Errors name the config keys.
+ */
+async function connectTeacher(config: TrainConfig, log: (line: string) => void): Promise<Policy> {
+  const setting = config.models.teacherUrl as string | readonly string[];
+  const urls = typeof setting === 'string' ? [setting] : setting;
+  const model = config.models.teacherModel;
+  try {
+    return await RemotePolicy.connect({
+      baseUrl: urls.length === 1 ? (urls[0] as string) : urls,
+      ...(model !== undefined ? { model } : {}),
+      name: 'teacher',
+      logger: (line) => log(`teacher: ${line}`),
     });
-    const listed = (await res.json()) as { data?: { id?: string }[] };
-    model = listed.data?.[0]?.id;
-    if (!model) throw new InvalidInputError('models.teacherUrl', baseUrl, 'the server lists no model');
+  } catch (error) {
+    if (error instanceof RemoteError) {
+      throw new InvalidInputError('models.teacherUrl', setting, `cannot reach the server (${error.message})`);
+    }
+    if (error instanceof InvalidInputError && error.field.startsWith('options.')) {
+      // The options' names mean nothing to someone who wrote a train config: name its keys.
+      const key = error.field
+        .replace(/^options\.baseUrl/, 'models.teacherUrl')
+        .replace(/^options\.model$/, 'models.teacherModel');
+      const prefix = new InvalidInputError(error.field, error.value, '').message;
+      const reason = error.message.slice(prefix.length);
+      throw new InvalidInputError(key, error.value, reason);
+    }
+    throw error;
   }
-  return RemotePolicy.connect({ baseUrl, model, name: 'teacher' });
 }
 
 async function loadSplit(config: TrainConfig): Promise<LabelFreeSample[]> {
@@ -325,6 +359,7 @@ async function distillStep(
   let weights: Float64Array;
   let gate: GateDiagnostics | undefined;
   let spanFallbacks: number | undefined;
+  let gateOut: NonNullable<InspectBatch['gate']> | undefined;
   if (gated) {
     const masks = gateMasks(config, trajectories, (ids) => student.tokenizer.decode(ids));
     const g = computeGate(
@@ -338,6 +373,7 @@ async function distillStep(
     );
     weights = g.weights;
     gate = g.diagnostics;
+    gateOut = { scores: g.scores, advantages: g.advantages, masks: masks.masks };
     spanFallbacks = masks.fallbacks;
   } else {
     weights = new Float64Array(trajectories.length).fill(1);
@@ -360,8 +396,27 @@ async function distillStep(
     },
     promptById,
   );
+  ctx.self?.update(student.model);
   time['update'] = now() - t;
   time['total'] = Object.values(time).reduce((a, b) => a + b, 0);
+  if (ctx.inspect?.due(step)) {
+    await ctx.inspect.record({
+      step,
+      method: config.method,
+      samples,
+      prompts: built.map((b) => ({
+        student: b.student,
+        positive: b.teacher.positive,
+        ...(gated ? { negative: b.teacher.negative } : {}),
+        negativeMode: b.negativeMode,
+      })),
+      trajectories,
+      scores,
+      ...(gateOut ? { gate: gateOut } : {}),
+      weights,
+      decode: (ids) => student.tokenizer.decode(ids),
+    });
+  }
   const stats = rolloutStats(groups);
   return {
     step,
@@ -629,6 +684,10 @@ interface TrainerState {
 async function checkpoint(ctx: Context, run: RunDir, step: number): Promise<void> {
   await saveCheckpoint(run, step, async (folder) => {
     await saveModel(join(folder, 'student'), ctx.student.model, ctx.student.tokenizer, { step });
+    // An EMA self-teacher is state too: a resumed run must continue from the same average.
+    if (ctx.self?.mode === 'ema') {
+      await saveModel(join(folder, 'self-teacher'), ctx.self.model, ctx.student.tokenizer, { step });
+    }
     const state: TrainerState = { step, optimizer: ctx.optimizer.getState() };
     await writeFile(join(folder, 'state.json'), JSON.stringify(state));
   });
@@ -639,6 +698,11 @@ async function restore(ctx: Context, folder: string): Promise<void> {
   const weights = new Map(loaded.model.getWeights().map((w) => [w.name, w.tensor as tf.Tensor]));
   ctx.student.model.setWeights(weights);
   loaded.model.dispose();
+  if (ctx.self?.mode === 'ema') {
+    const ema = await loadCheckpoint(join(folder, 'self-teacher'), { tokenizerId: ctx.student.tokenizer.id });
+    ctx.self.model.setWeights(new Map(ema.model.getWeights().map((w) => [w.name, w.tensor as tf.Tensor])));
+    ema.model.dispose();
+  }
   const state = JSON.parse(await readFile(join(folder, 'state.json'), 'utf8')) as TrainerState;
   ctx.optimizer.setState(state.optimizer);
 }
