@@ -209,6 +209,18 @@ export function renderMarkdown(
       `- ${c.label}: test ${verdict(c.test.bootstrap)}; counter-prior ${verdict(c.counterPrior.bootstrap)}.`,
     );
   }
+  // What the gate did, beside what a random pair of views gives it (the contrast it can use).
+  const gateOf = (id: ArmId) => r.arms.find((a) => a.arm === id)?.gate;
+  const vg = gateOf('vzero');
+  const rg = gateOf('rand');
+  if (vg) {
+    lines.push(
+      `- The gate (V-Zero G 8, mean over steps and seeds): weight std ${vg.weightStd.toFixed(3)} within a group (weights clipped to [0, 2]), ${(vg.fractionDeltaPositive * 100).toFixed(1)}% of response tokens with delta = l+ - l- > 0, mean delta ${vg.deltaMean.toFixed(3)}` +
+        (rg
+          ? `; with random crops for both views (Rand.) ${(rg.fractionDeltaPositive * 100).toFixed(1)}% and ${rg.deltaMean.toFixed(3)}.`
+          : '.'),
+    );
+  }
   out.push(lines.join('\n'));
   return out.join('\n\n') + '\n';
 }
