@@ -103,9 +103,14 @@ export async function evaluate(
   const responses: string[][] = [];
   for (let start = 0; start < samples.length; start += batchSize) {
     const chunk = samples.slice(start, start + batchSize);
-    const prompts = await Promise.all(
+    // Built concurrently, but a failure is reported for the first failing question in sample
+    // order (not whichever view finished first), so the same data always names the same question.
+    const built = await Promise.allSettled(
       chunk.map(async (s) => ({ ...(await options.promptFor(s)), id: s.id })),
     );
+    const failed = built.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+    if (failed) throw failed.reason;
+    const prompts = built.map((b) => (b as PromiseFulfilledResult<Prompt>).value);
     const groups = await sample(policy, prompts, {
       n: settings.n,
       temperature: settings.temperature,
