@@ -15,6 +15,11 @@ export interface EvalSummary {
   readonly correct?: string;
 }
 
+/** A `correct` string as one row of 0/1 scores (the input of paired comparisons). */
+export function correctRow(correct: string): Uint8Array {
+  return Uint8Array.from(correct, (c) => (c === '1' ? 1 : 0));
+}
+
 export function summarise(report: Report, items = false): EvalSummary {
   return {
     accuracy: report.overall.accuracy,

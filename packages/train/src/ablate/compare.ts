@@ -3,7 +3,7 @@
 // it: the interval excludes 0) and, beside it, a Student-t interval over per-seed differences.
 // Both methods are taken at their val-selected step; nothing is chosen on a test split.
 import { pairedBootstrap, seedDifference, type PairedDifference } from '@vzero/bench';
-import type { EvalSummary } from '../evaluation.js';
+import { correctRow, type EvalSummary } from '../evaluation.js';
 import { ARMS, type ArmId } from './presets.js';
 import { selectOnVal, type CurvePoint, type RunResult } from './report.js';
 
@@ -60,8 +60,6 @@ function selectedPoints(
     .map((r) => selectOnVal(r.curve));
 }
 
-const bits = (s: string) => Uint8Array.from(s, (c) => (c === '1' ? 1 : 0));
-
 function difference(a: readonly CurvePoint[], b: readonly CurvePoint[], split: SplitKey) {
   // Base has one point: it pairs with every seed of the other arm.
   const seedsA = a.map((p) => p[split]);
@@ -73,7 +71,7 @@ function difference(a: readonly CurvePoint[], b: readonly CurvePoint[], split: S
   // Runs recorded before per-question results existed fall back to the seed interval.
   const bootstrap =
     complete(rowsA) && complete(rowsB)
-      ? pairedBootstrap(rowsA.map(bits), rowsB.map(bits), { replicates: 2000, seed: 0 })
+      ? pairedBootstrap(rowsA.map(correctRow), rowsB.map(correctRow), { replicates: 2000, seed: 0 })
       : seeds;
   return { bootstrap, seeds };
 }

@@ -2,7 +2,7 @@
 // file is regenerated, never edited by hand.
 import type { ArmId } from './presets.js';
 import type { AblateReport, ArmSummary, Stat } from './report.js';
-import type { Comparison } from './compare.js';
+import type { PairedDifference } from '@vzero/bench';
 
 const pct = (s: Stat) =>
   Number.isNaN(s.mean)
@@ -28,8 +28,13 @@ function arm(report: AblateReport, id: ArmId): ArmSummary | undefined {
 
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
 
+/** A paired difference of accuracies (fractions) in points with its interval: "+3.1 [+1.2, +5.0]". */
+export function formatDifference(d: PairedDifference): string {
+  return `${signed(d.mean)} [${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`;
+}
+
 /** "+3.1 points [+1.2, +5.0]: measurable" from a paired difference (fractions). */
-function verdict(d: Comparison['test']['bootstrap']): string {
+function verdict(d: PairedDifference): string {
   const interval = `[${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`;
   return `${signed(d.mean)} points ${interval}: ${d.measurable ? (d.mean > 0 ? 'measurably higher' : 'measurably lower') : 'not a measurable difference (the interval contains 0)'}`;
 }
@@ -163,8 +168,6 @@ export function renderMarkdown(
     out.push(
       `Each method at its val-selected step, paired by seed and by question. "bootstrap" resamples seeds and test questions together (2000 replicates); "over seeds" is a Student-t interval of the per-seed differences. A difference is called measurable only when the bootstrap interval excludes 0.`,
     );
-    const cell = (d: Comparison['test']['bootstrap']) =>
-      `${signed(d.mean)} [${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`;
     out.push(
       table(
         [
@@ -178,10 +181,10 @@ export function renderMarkdown(
         r.comparisons.map((c) => [
           c.label,
           String(c.seeds),
-          cell(c.test.bootstrap),
-          cell(c.test.seeds),
-          cell(c.counterPrior.bootstrap),
-          cell(c.counterPrior.seeds),
+          formatDifference(c.test.bootstrap),
+          formatDifference(c.test.seeds),
+          formatDifference(c.counterPrior.bootstrap),
+          formatDifference(c.counterPrior.seeds),
         ]),
       ),
     );

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig } from '../config.js';
-import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { correctRow, evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { formatDifference } from '../ablate/markdown.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { promptsForModel } from '../prompts.js';
 import { pairedBootstrap, type PairedDifference } from '@vzero/bench';
@@ -113,19 +114,17 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
 
   // After minus before on the same questions: a paired bootstrap over the questions.
   const change = EVAL_SPLITS.map((_, i) =>
-    pairedBootstrap([bits(after[i] as EvalSummary)], [bits(before[i] as EvalSummary)], { seed: o.seed }),
+    pairedBootstrap([correctRow(after[i]?.correct ?? '')], [correctRow(before[i]?.correct ?? '')], {
+      seed: o.seed,
+    }),
   );
   const minutes = (performance.now() - started) / 60000;
   const pct = (e: EvalSummary) => `${(e.accuracy * 100).toFixed(1)}%`;
-  const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
   const rows = [
     ['teacher (full image + positive crop)', ...teacherAcc.map(pct)],
     ['student before (full image only)', ...before.map(pct)],
     [`student after V-Zero (${o.steps} steps)`, ...after.map(pct)],
-    [
-      'after minus before, 95% interval',
-      ...change.map((d) => `${signed(d.mean)} [${signed(d.interval.lo)}, ${signed(d.interval.hi)}]`),
-    ],
+    ['after minus before, 95% interval', ...change.map(formatDifference)],
   ];
   const n = splits.map((s) => s.length);
   const table = [
@@ -146,8 +145,6 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
   );
   return report;
 }
-
-const bits = (e: EvalSummary) => Uint8Array.from(e.correct ?? '', (c) => (c === '1' ? 1 : 0));
 
 /** What a demo work folder holds; --fresh deletes a folder only when it holds nothing else. */
 const DEMO_ENTRIES = new Set([
