@@ -4,17 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
+import { NEGATIVE_MODES } from '@vzero/views';
 
 export const METHODS = ['vzero', 'opd', 'sft', 'grpo'] as const;
 export type Method = (typeof METHODS)[number];
 
-export const NEGATIVE_MODES = [
-  'outside-downsampled',
-  'downsample-crop',
-  'random-crop',
-  'blank',
-  'noise',
-] as const;
+/** The negative-view modes of views.negative: @vzero/views' list (with 'random-positive', the "Rand." ablation). */
+export { NEGATIVE_MODES };
 
 const positive = z.number().positive();
 const nonNegative = z.number().min(0);
@@ -29,7 +25,10 @@ const dataSchema = z.strictObject({
 });
 
 const viewsSchema = z.strictObject({
-  /** Negative view for the gate (docs/METHOD.md): the paper's default is outside-downsampled. */
+  /**
+   * Negative view for the gate (docs/METHOD.md): the paper's default is outside-downsampled;
+   * 'random-positive' is the paper's "Rand." ablation (random crops for both views).
+   */
   negative: z.enum(NEGATIVE_MODES).default('outside-downsampled'),
   /** Downsampling factor of the negative view. */
   factor: positive.default(2),
@@ -37,8 +36,6 @@ const viewsSchema = z.strictObject({
   padding: nonNegative.default(0.5),
   /** Side of the crop views sent to a remote teacher (a local teacher uses its crop slot size). */
   cropSize: int(8).default(32),
-  /** Replace the positive crop with a random crop (the paper's "Rand." ablation: random crops for both views). */
-  randomPositive: z.boolean().default(false),
 });
 
 const rolloutSchema = z.strictObject({
@@ -157,6 +154,15 @@ export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
 /** Validates a raw config object; unknown keys and bad values become typed errors naming the key. */
 export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
+  const retired = retiredRandomPositive(raw);
+  if (retired !== undefined) {
+    throw new InvalidInputError(
+      `${where}.views.randomPositive`,
+      retired,
+      `this key was replaced: write views.negative: ${retired === true ? "'random-positive'" : '<mode>'} instead ` +
+        '(random crops for both views is now a negative mode of its own)',
+    );
+  }
   const result = trainConfigSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -167,6 +173,35 @@ export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
     throw new UnknownKeyError(path, issue.keys[0] ?? '?', parentShape);
   }
   throw new InvalidInputError(path, valueAt(raw, issue.path.map(String)), issue.message);
+}
+
+/** The value of the retired views.randomPositive key, or undefined when the config has none. */
+function retiredRandomPositive(raw: unknown): unknown {
+  const views = valueAt(raw, ['views']);
+  return views !== null && typeof views === 'object' && 'randomPositive' in views
+    ? (views as Record<string, unknown>)['randomPositive']
+    : undefined;
+}
+
+/**
+ * A train config saved by an older version (a run folder's config.json), brought up to date so
+ * that its run resumes: views.randomPositive true becomes views.negative 'random-positive' (what
+ * it meant), false is dropped. Returns the config (a copy when changed) and a one-line notice.
+ */
+export function migrateSavedTrainConfig(saved: unknown): { config: unknown; notice?: string } {
+  const value = retiredRandomPositive(saved);
+  if (value === undefined) return { config: saved };
+  const config = structuredClone(saved) as { views: Record<string, unknown> };
+  delete config.views['randomPositive'];
+  if (value === true) config.views['negative'] = 'random-positive';
+  return {
+    config,
+    notice:
+      `views.randomPositive: ${JSON.stringify(value)} (an older version's key) read as ` +
+      (value === true
+        ? "views.negative: 'random-positive'"
+        : `views.negative: ${JSON.stringify(config.views['negative'])}`),
+  };
 }
 
 function shapeAt(path: readonly string[]): string[] {

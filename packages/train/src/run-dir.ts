@@ -9,6 +9,7 @@ import { appendFile, readFile, readdir, rename, rm, stat } from 'node:fs/promise
 import { join, relative } from 'node:path';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
 import { sha256 } from '@vzero/model';
+import { migrateSavedTrainConfig } from './config.js';
 import { assertOutputsApart, type PathUse } from './fs-safety.js';
 
 export const CHECKPOINT_MANIFEST = 'manifest.json';
@@ -134,7 +135,7 @@ export async function prepareRunDir(
   }
   const configPath = join(root, 'config.json');
   if (resuming && existsSync(configPath)) {
-    const changes = await configChanges(configPath, resolvedConfig);
+    const changes = await configChanges(configPath, resolvedConfig, options.log);
     const guarded = changes.filter((ch) => !FREE_KEYS.has(ch.key));
     if (guarded.length > 0 && !options.allowConfigChange) {
       throw new InvalidInputError(
@@ -178,8 +179,15 @@ function formatChange(c: ConfigChange): string {
   return `${c.key}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`;
 }
 
-/** Leaf-by-leaf differences between the stored config.json and the new config. */
-async function configChanges(path: string, next: unknown): Promise<ConfigChange[]> {
+/**
+ * Leaf-by-leaf differences between the stored config.json (an older version's keys migrated,
+ * with a one-line notice) and the new config.
+ */
+async function configChanges(
+  path: string,
+  next: unknown,
+  log: ((line: string) => void) | undefined,
+): Promise<ConfigChange[]> {
   let stored: unknown;
   try {
     stored = JSON.parse(await readFile(path, 'utf8')) as unknown;
@@ -188,6 +196,9 @@ async function configChanges(path: string, next: unknown): Promise<ConfigChange[
       { key: '(config.json)', from: `unreadable: ${(error as Error).message}`, to: 'the given config' },
     ];
   }
+  const migrated = migrateSavedTrainConfig(stored);
+  if (migrated.notice) log?.(`${path}: ${migrated.notice}`);
+  stored = migrated.config;
   const a = flatten(stored);
   const b = flatten(next);
   const out: ConfigChange[] = [];

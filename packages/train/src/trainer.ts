@@ -120,7 +120,11 @@ export async function train(
   const log = hooks.log ?? (() => {});
   await setupTensors(log);
 
-  const run = await prepareRunDir(config.out, config, options.resume ?? false);
+  const run = await prepareRunDir(
+    config.out,
+    config,
+    options.resume === true ? { log } : (options.resume ?? false),
+  );
   const student = await loadPolicy(config.models.student, 'models.student', 'student');
   const needsTeacher = config.method === 'vzero' || config.method === 'opd';
   const self =
@@ -149,7 +153,7 @@ export async function train(
   });
   try {
     const prompts = new PromptFactory(student.model.config, local?.model.config, {
-      negative: config.views.randomPositive ? 'random-positive' : config.views.negative,
+      negative: config.views.negative,
       factor: config.views.factor,
       padding: config.views.padding,
       seed: deriveSeed(config.seed, 'views'),
@@ -332,9 +336,7 @@ async function distillStep(
   const views = new Map<string, ReplayViews>(
     built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
   );
-  const negativeFallbacks = built.filter(
-    (b) => b.negativeMode !== (config.views.randomPositive ? 'random-positive' : config.views.negative),
-  ).length;
+  const negativeFallbacks = built.filter((b) => b.negativeMode !== config.views.negative).length;
   time['views'] = now() - t;
 
   t = now();

@@ -37,6 +37,15 @@ describe('train config', () => {
     );
   });
 
+  it('rejects the retired views.randomPositive naming its replacement', () => {
+    expect(() => parseTrainConfig({ views: { randomPositive: true } })).toThrow(
+      /config\.views\.randomPositive = true: this key was replaced: write views\.negative: 'random-positive' instead/,
+    );
+    expect(parseTrainConfig({ views: { negative: 'random-positive' } }).views.negative).toBe(
+      'random-positive',
+    );
+  });
+
   it('applies key.path=value overrides before validation', () => {
     const raw = applyOverrides({ gate: { preset: 'paper' } }, [
       'gate.alpha=0.25',

@@ -20,6 +20,25 @@ describe('run folder', () => {
     await expect(prepareRunDir(root, { a: 1 }, true)).resolves.toBeDefined();
   });
 
+  it('resumes a run saved with the retired views.randomPositive, saying how it was read', async () => {
+    const root = join(await mkdtemp(join(tmpdir(), 'vzero-run-')), 'run');
+    const old = { views: { negative: 'outside-downsampled', randomPositive: true } };
+    const dir = await prepareRunDir(root, old, false);
+    await appendMetrics(dir, { step: 1, loss: 0.5 });
+    const lines: string[] = [];
+    const now = { views: { negative: 'random-positive' } };
+    await expect(prepareRunDir(root, now, { log: (l) => lines.push(l) })).resolves.toBeDefined();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /views\.randomPositive: true \(an older version's key\) read as views\.negative: 'random-positive'/,
+    );
+    // A run saved with it false compares equal to the same config without it.
+    const root2 = join(await mkdtemp(join(tmpdir(), 'vzero-run-')), 'run');
+    const dir2 = await prepareRunDir(root2, { views: { negative: 'blank', randomPositive: false } }, false);
+    await appendMetrics(dir2, { step: 1, loss: 0.5 });
+    await expect(prepareRunDir(root2, { views: { negative: 'blank' } }, true)).resolves.toBeDefined();
+  });
+
   it('writes checkpoints atomically and finds the latest', async () => {
     const root = await mkdtemp(join(tmpdir(), 'vzero-run-'));
     const dir = await prepareRunDir(root, {}, false);

@@ -25,7 +25,7 @@ export const ARMS = {
     id: 'rand',
     label: 'Rand. (random crops for both views)',
     method: 'vzero',
-    train: { views: { randomPositive: true } },
+    train: { views: { negative: 'random-positive' } },
   },
   'vzero-g4': { id: 'vzero-g4', label: 'V-Zero (G 4)', method: 'vzero', train: { rollout: { n: 4 } } },
   'vzero-answer': {

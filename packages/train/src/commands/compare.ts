@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { wilsonInterval, writeComparison, type AccuracyCell, type Report } from '@vzero/bench';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
+import { migrateSavedTrainConfig } from '../config.js';
 import { assertOutputsApart } from '../fs-safety.js';
 import { readMetrics, runDir } from '../run-dir.js';
 import { comparisonPanels, curvesSvg, writeSvgAndPng, COLOURS } from '../tracking/curves.js';
@@ -60,7 +61,6 @@ const SETTING_KEYS = [
   'gate.alpha',
   'gate.span',
   'views.negative',
-  'views.randomPositive',
   'rollout.n',
   'loss.estimator',
   'loss.mode',
@@ -118,7 +118,8 @@ async function readRun(
         : toFileSystemError(error, configPath, 'read the run config');
     }
   }
-  const flat = flattenRecord(config);
+  // An older run's views.randomPositive is shown as the negative mode it meant.
+  const flat = flattenRecord(migrateSavedTrainConfig(config).config);
   const settings: Record<string, unknown> = {};
   for (const k of SETTING_KEYS) if (flat.has(k)) settings[k] = flat.get(k);
 
