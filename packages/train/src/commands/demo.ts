@@ -18,6 +18,7 @@ import { pretrainRole } from '../ablate/pretrain.js';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { runTrain } from './train.js';
+import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',
@@ -54,9 +55,13 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
   const started = performance.now();
   const preset = ablatePreset(DEMO_DEFAULTS.preset);
   const scale = { pretrainWorld: DEMO_DEFAULTS.pretrainWorld, world: DEMO_DEFAULTS.world, ...o.scale };
+  // The options as --config reads them (test scales are not options).
+  const options = { out: o.out, steps: o.steps, seed: o.seed, ...(o.fresh ? { fresh: true } : {}) };
+  log(formatResolvedConfig('demo', options));
   await setupTensors(log);
   if (o.fresh) await discardDemoFolder(o.out);
   await ensureWritableDir(o.out, '--out');
+  await saveResolvedConfig(o.out, options);
   const worldDir = join(o.out, 'world');
   const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };
 
@@ -156,6 +161,7 @@ const DEMO_ENTRIES = new Set([
   'vzero',
   'demo.md',
   'demo.json',
+  RESOLVED_CONFIG_FILE,
 ]);
 
 async function discardDemoFolder(out: string): Promise<void> {
