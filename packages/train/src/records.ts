@@ -1,0 +1,63 @@
+// What a training run reports: one record per step and per evaluation (the lines of
+// metrics.jsonl), the hooks that receive them, and what train() returns.
+import type { GateDiagnostics } from '@vzero/gate';
+import type { OpdLossMetrics } from '@vzero/opd-loss';
+import type { TrainConfig } from './config.js';
+import type { LoadedPolicy } from './models.js';
+import type { RunDir } from './run-dir.js';
+
+export interface TrainHooks {
+  /** Called after every step with its metrics record. */
+  readonly onStep?: (record: StepRecord) => void;
+  /** Called with evaluation results (before training, every eval.every steps, at the end). */
+  readonly onEval?: (record: EvalRecord) => void;
+  readonly log?: (line: string) => void;
+  /** Stops after the current step; a checkpoint is written so --resume continues from there. */
+  readonly signal?: AbortSignal;
+  /** Evaluates the student on a split (supplied by the app so this loop stays bench-agnostic). */
+  readonly evaluate?: (student: LoadedPolicy, split: string, step: number) => Promise<EvalRecord>;
+}
+
+export interface StepRecord {
+  readonly step: number;
+  readonly method: TrainConfig['method'];
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly opd?: OpdLossMetrics;
+  readonly gate?: GateDiagnostics;
+  readonly reward?: number;
+  readonly rollout?: { readonly meanLength: number; readonly stopFraction: number; readonly tokens: number };
+  readonly negativeFallbacks?: number;
+  /** gate.span 'answer': rollouts with no answer span, scored on all their tokens instead. */
+  readonly answerSpanFallbacks?: number;
+  /** Milliseconds per stage. */
+  readonly time: Record<string, number>;
+  readonly tokensPerSecond: number;
+  /** The learning rate the step's update used. */
+  readonly lr: number;
+  /** When the step finished (ISO 8601). */
+  readonly timestamp: string;
+}
+
+/** What a method's step computes; the loop adds the learning rate and the time. */
+export type StepResult = Omit<StepRecord, 'lr' | 'timestamp'>;
+
+export interface EvalRecord {
+  readonly event: 'eval';
+  readonly step: number;
+  readonly split: string;
+  readonly accuracy: number;
+  readonly n: number;
+  /** When the evaluation finished (ISO 8601; added by the loop when the evaluator has none). */
+  readonly timestamp?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface TrainResult {
+  readonly steps: number;
+  readonly resumedFrom: number;
+  readonly records: StepRecord[];
+  readonly evals: EvalRecord[];
+  readonly run: RunDir;
+  readonly student: LoadedPolicy;
+}

@@ -1,0 +1,57 @@
+// The GRPO baseline: a verifiable reward from the answers, group-normalised advantages, and the
+// PPO clipped surrogate, through the same mini-batch update as V-Zero and OPD.
+import * as tf from '@tensorflow/tfjs-core';
+import type { WorldLabelledSample } from '@vzero/world';
+import { rolloutStats, sample } from '@vzero/rollout';
+import { groupAdvantages, grpoLoss, rewardOf } from '../grpo.js';
+import { updateInMiniBatches } from '../mini-batch.js';
+import type { StepResult } from '../records.js';
+import { now, samplingOptions, throughput, type StepContext } from './context.js';
+
+export async function grpoStep(
+  ctx: StepContext,
+  step: number,
+  samples: readonly WorldLabelledSample[],
+): Promise<StepResult> {
+  const { config, student } = ctx;
+  const time: Record<string, number> = {};
+  let t = now();
+  const prompts = await Promise.all(samples.map((s) => ctx.prompts.student(s)));
+  time['views'] = now() - t;
+  t = now();
+  const groups = await sample(student.policy, prompts, samplingOptions(config, step));
+  time['rollout'] = now() - t;
+  t = now();
+  const rewards = groups.map((g, i) => g.map((tr) => rewardOf(tr.text, samples[i] as WorldLabelledSample)));
+  const advantages = groupAdvantages(rewards).flat();
+  const trajectories = groups.flat();
+  const update = updateInMiniBatches(
+    student,
+    ctx.optimizer,
+    trajectories,
+    new Map(prompts.map((p) => [p.id, p])),
+    config.optim.miniBatches,
+    ({ rows, padded, B, T }, hold) => {
+      const oldLogprobs = hold(tf.tensor2d(padded.logprobs, [B, T]));
+      const mask = hold(tf.tensor2d(padded.mask, [B, T]));
+      const rowAdvantages = hold(tf.tensor1d(rows.map((i) => advantages[i] as number)));
+      return {
+        loss: (forward) => grpoLoss(forward.logprobs, oldLogprobs, rowAdvantages, mask, ctx.lossConfig),
+      };
+    },
+  );
+  time['update'] = now() - t;
+  time['total'] = Object.values(time).reduce((a, b) => a + b, 0);
+  const stats = rolloutStats(groups);
+  const reward = rewards.flat().reduce((a, b) => a + b, 0) / Math.max(1, trajectories.length);
+  return {
+    step,
+    method: 'grpo',
+    loss: update.loss,
+    gradNorm: update.gradNorm,
+    reward,
+    rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
+    time,
+    tokensPerSecond: throughput(time, stats.tokens),
+  };
+}

@@ -1,0 +1,195 @@
+// The V-Zero step (gated on-policy distillation) and plain OPD (every weight 1): the only step
+// that runs on label-free samples. Student rollouts -> teacher replay under the positive view
+// (and the negative view for the gate) -> gate weights -> the weighted OPD loss in mini-batches.
+import * as tf from '@tensorflow/tfjs-core';
+import type { LabelFreeSample, Policy, Trajectory } from '@vzero/core';
+import { computeGate, gateConfig, type GateDiagnostics } from '@vzero/gate';
+import { opdLoss, opdLossMetrics, type OpdLossInputs, type OpdLossMetrics } from '@vzero/opd-loss';
+import { rolloutStats, sample } from '@vzero/rollout';
+import { replay, type ReplayViews } from '@vzero/teacher';
+import type { TrainConfig } from '../config.js';
+import { answerSpanMask, responsePieces } from '../answer-span.js';
+import { updateInMiniBatches, type ObjectiveOf, type StudentForward } from '../mini-batch.js';
+import type { StepResult } from '../records.js';
+import type { InspectBatch } from '../tracking/inspect-record.js';
+import { now, samplingOptions, throughput, type StepContext } from './context.js';
+import { packTeacherLogprobs, packTeacherTopK } from './teacher-rows.js';
+
+export async function opdStep(
+  ctx: StepContext,
+  step: number,
+  samples: readonly LabelFreeSample[],
+): Promise<StepResult> {
+  const { config, student } = ctx;
+  const teacher = ctx.teacher as Policy;
+  const gated = config.method === 'vzero';
+  const time: Record<string, number> = {};
+  let t = now();
+  const built = await Promise.all(samples.map((s) => ctx.prompts.forSample(s)));
+  const views = new Map<string, ReplayViews>(
+    built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
+  );
+  const negativeFallbacks = built.filter((b) => b.negativeMode !== config.views.negative).length;
+  time['views'] = now() - t;
+
+  t = now();
+  const groups = await sample(
+    student.policy,
+    built.map((b) => b.student),
+    samplingOptions(config, step),
+  );
+  const trajectories = groups.flat();
+  time['rollout'] = now() - t;
+
+  t = now();
+  const topK = config.loss.estimator === 'forward-kl-topk' ? config.loss.topK : undefined;
+  const scores = await replay(teacher, trajectories, views, {
+    studentTokenizerId: student.tokenizer.id,
+    negative: gated,
+    ...(topK ? { topK } : {}),
+  });
+  time['teacher'] = now() - t;
+
+  t = now();
+  const gate = gated
+    ? gateWeights(config, trajectories, scores, (ids) => student.tokenizer.decode(ids))
+    : undefined;
+  const weights = gate?.weights ?? new Float64Array(trajectories.length).fill(1);
+  time['gate'] = now() - t;
+
+  t = now();
+  const promptById = new Map(built.map((b) => [b.student.id, b.student]));
+  const objective: ObjectiveOf<OpdLossMetrics> = ({ rows, padded, B, T }, hold) => {
+    const packed = topK ? packTeacherTopK(rows, T, topK, scores) : undefined;
+    const teacherLogprobs = hold(tf.tensor2d(packTeacherLogprobs(rows, T, scores), [B, T]));
+    const mask = hold(tf.tensor2d(padded.mask, [B, T]));
+    const oldLogprobs = hold(tf.tensor2d(padded.logprobs, [B, T]));
+    const rowWeights = hold(tf.tensor1d(rows.map((r) => weights[r] as number)));
+    const teacherTopK = packed ? hold(tf.tensor3d(packed.logprobs, [B, T, packed.K])) : undefined;
+    const topKIds = packed ? hold(tf.tensor3d(packed.ids, [B, T, packed.K], 'int32')) : undefined;
+    const inputs = (forward: StudentForward): OpdLossInputs => ({
+      studentLogprobs: forward.logprobs,
+      oldLogprobs,
+      teacherLogprobs,
+      mask,
+      weights: rowWeights,
+      ...(teacherTopK && forward.topK ? { teacherTopK, studentTopK: forward.topK } : {}),
+    });
+    return {
+      topKIds,
+      loss: (forward) => opdLoss(inputs(forward), ctx.lossConfig),
+      metrics: (forward) => opdLossMetrics(inputs(forward), ctx.lossConfig),
+    };
+  };
+  const update = updateInMiniBatches(
+    student,
+    ctx.optimizer,
+    trajectories,
+    promptById,
+    config.optim.miniBatches,
+    objective,
+  );
+  ctx.self?.update(student.model);
+  time['update'] = now() - t;
+  time['total'] = Object.values(time).reduce((a, b) => a + b, 0);
+  if (ctx.inspect?.due(step)) {
+    await ctx.inspect.record({
+      step,
+      method: config.method,
+      samples,
+      prompts: built.map((b) => ({
+        student: b.student,
+        positive: b.teacher.positive,
+        ...(gated ? { negative: b.teacher.negative } : {}),
+        negativeMode: b.negativeMode,
+      })),
+      trajectories,
+      scores,
+      ...(gate ? { gate: gate.inspect } : {}),
+      weights,
+      decode: (ids) => student.tokenizer.decode(ids),
+    });
+  }
+  const stats = rolloutStats(groups);
+  return {
+    step,
+    method: config.method,
+    loss: update.loss,
+    gradNorm: update.gradNorm,
+    opd: meanMetrics(update.metrics),
+    ...(gate ? { gate: gate.diagnostics } : {}),
+    ...(gate?.spanFallbacks !== undefined ? { answerSpanFallbacks: gate.spanFallbacks } : {}),
+    rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
+    negativeFallbacks,
+    time,
+    tokensPerSecond: throughput(time, stats.tokens),
+  };
+}
+
+interface GateWeights {
+  readonly weights: Float64Array;
+  readonly diagnostics: GateDiagnostics;
+  /** gate.span 'answer': rollouts without an answer span (scored on all their tokens). */
+  readonly spanFallbacks: number | undefined;
+  readonly inspect: NonNullable<InspectBatch['gate']>;
+}
+
+/** The contrastive evidence gate's per-rollout weights from the teacher's two replays. */
+function gateWeights(
+  config: TrainConfig,
+  trajectories: readonly Trajectory[],
+  scores: Awaited<ReturnType<typeof replay>>,
+  decode: (ids: readonly number[]) => string,
+): GateWeights {
+  const masks = gateMasks(config, trajectories, decode);
+  const g = computeGate(
+    trajectories.map((tr, i) => ({
+      group: tr.groupId,
+      positive: scores[i]?.positive as Float32Array,
+      negative: scores[i]?.negative as Float32Array,
+      mask: masks.masks[i] as ArrayLike<number>,
+    })),
+    gateConfig(config.gate.preset, gateOverrides(config)),
+  );
+  return {
+    weights: g.weights,
+    diagnostics: g.diagnostics,
+    spanFallbacks: masks.fallbacks,
+    inspect: { scores: g.scores, advantages: g.advantages, masks: masks.masks },
+  };
+}
+
+/** The tokens each rollout's gate score reads: all real tokens, or the answer span (gate.span). */
+function gateMasks(
+  config: TrainConfig,
+  trajectories: readonly Trajectory[],
+  decode: (ids: readonly number[]) => string,
+): { masks: ArrayLike<number>[]; fallbacks: number | undefined } {
+  if (config.gate.span === 'all') return { masks: trajectories.map((tr) => tr.mask), fallbacks: undefined };
+  let fallbacks = 0;
+  const masks = trajectories.map((tr) => {
+    const span = answerSpanMask(responsePieces(decode, tr.tokenIds), tr.mask);
+    if (!span.found) fallbacks++;
+    return span.mask;
+  });
+  return { masks, fallbacks };
+}
+
+function gateOverrides(config: TrainConfig) {
+  const g = config.gate;
+  return {
+    ...(g.alpha !== undefined ? { alpha: g.alpha } : {}),
+    ...(g.gamma !== undefined ? { gamma: g.gamma } : {}),
+    ...(g.wMin !== undefined ? { wMin: g.wMin } : {}),
+    ...(g.wMax !== undefined ? { wMax: g.wMax } : {}),
+    ...(g.eps !== undefined ? { eps: g.eps } : {}),
+  };
+}
+
+/** The mean of each metric over the mini-batches. */
+function meanMetrics(ms: readonly OpdLossMetrics[]): OpdLossMetrics {
+  const out: Record<string, number> = {};
+  for (const m of ms)
+    for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v / ms.length;
+  return out as unknown as OpdLossMetrics;
+}

@@ -1,0 +1,44 @@
+// The SFT baseline: teacher forcing on the labelled reference responses (uses the answers).
+import * as tf from '@tensorflow/tfjs-core';
+import { referenceResponse, type WorldLabelledSample } from '@vzero/world';
+import type { StepResult } from '../records.js';
+import { now, throughput, type StepContext } from './context.js';
+
+export async function sftStep(
+  ctx: StepContext,
+  step: number,
+  samples: readonly WorldLabelledSample[],
+): Promise<StepResult> {
+  const { student, optimizer } = ctx;
+  const time: Record<string, number> = {};
+  let t = now();
+  const prompts = await Promise.all(samples.map((s) => ctx.prompts.student(s)));
+  time['views'] = now() - t;
+  t = now();
+  const responses = samples.map((s, i) => {
+    if (!s.facts) throw new Error(`sample ${s.id} has no evidence facts; SFT needs world labels`);
+    return student.policy.encodeResponse(
+      referenceResponse({ options: s.options, answerIndex: s.answerIndex, facts: s.facts }),
+      `samples[${i}]`,
+    );
+  });
+  const batch = student.policy.batch(prompts, responses);
+  const { loss, norm } = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(
+      () => student.model.supervisedLoss(batch),
+      student.model.trainableVariables,
+    );
+    return { loss: value.dataSync()[0] as number, norm: optimizer.apply(grads) };
+  });
+  time['update'] = now() - t;
+  time['total'] = time['views'] + time['update'];
+  const tokens = responses.reduce((n, r) => n + r.length, 0);
+  return {
+    step,
+    method: 'sft',
+    loss,
+    gradNorm: norm,
+    time,
+    tokensPerSecond: throughput(time, tokens),
+  };
+}
