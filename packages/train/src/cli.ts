@@ -15,6 +15,7 @@ import { startServer } from '@vzero/serve';
 import { COMPARE_DEFAULTS, runCompare } from './commands/compare.js';
 import { toolkitVersion } from './version.js';
 import { runInspect } from './commands/inspect.js';
+import { deprecatedAlias, optionsOf, withConfigFile } from './cli-options.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -59,6 +60,7 @@ export function minNumberOption(name: string, min: number, why: string) {
 }
 
 export function buildProgram(io: CliIo = defaultIo): Command {
+  const warn = (line: string) => io.stderr(line + '\n');
   const program = new Command('vzero')
     .description('V-Zero: answer-label-free on-policy distillation with contrastive evidence gating')
     .version(toolkitVersion(), '-V, --version', 'print the version of @vzero/train')
@@ -74,16 +76,16 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       io.stdout((opts.json ? JSON.stringify(report, null, 2) : formatDoctor(report)) + '\n');
     });
 
-  program
+  const gate = program
     .command('gate')
     .description('compute gate weights from a JSONL file of positive/negative teacher log-probs')
     .requiredOption(
       '--in <file>',
       'input JSONL: {"group", "teacher_pos": [...], "teacher_neg": [...], "mask"?: [...]}',
     )
-    .requiredOption(
-      '--out <file>',
-      'output JSONL: {"group", "score", "advantage", "weight"} per input line, in order',
+    .option(
+      '--out-file <file>',
+      'output JSONL: {"group", "score", "advantage", "weight"} per input line, in order (required)',
     )
     .option('--preset <name>', 'paper (alpha 1) or reference (alpha 0.5)', 'reference')
     .option(
@@ -104,10 +106,13 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--w-max <y>', 'upper clip of the weights', numberOption('--w-max'))
     .option('--eps <e>', 'numerical floor', numberOption('--eps'))
     .option('--metrics <file>', 'write the batch diagnostics as JSON')
-    .action(async (opts: Parameters<typeof runGateCommand>[0]) => {
-      const { lines } = await runGateCommand(opts);
-      io.stderr(`gate: ${lines} rollouts -> ${opts.out}\n`);
+    .action(async (opts: Omit<Parameters<typeof runGateCommand>[0], 'out'> & { outFile?: string }) => {
+      const { outFile, ...rest } = opts;
+      if (outFile === undefined) throw new InvalidInputError('--out-file', undefined, 'is required');
+      const { lines } = await runGateCommand({ ...rest, out: outFile });
+      io.stderr(`gate: ${lines} rollouts -> ${outFile}\n`);
     });
+  deprecatedAlias(gate, '--out <file>', 'outFile', warn);
 
   const world = program.command('world').description('the synthetic fine-grained visual-question world');
   world
@@ -120,24 +125,39 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .action(async (opts: { out: string; split: string; n: number; seed: number }) => {
       await runWorldGenerate(opts, (l) => io.stderr(l + '\n'));
     });
-  world
-    .command('export-parquet <dir>')
+  const exportParquet = world
+    .command('export-parquet [dir]')
     .description("export a split to the reference trainer's parquet schema")
-    .requiredOption('--out <file>', 'parquet file to write')
+    .option('--data <dir>', 'world dataset folder (required; the positional [dir] is deprecated)')
+    .option('--out-file <file>', 'parquet file to write (required)')
     .option('--split <name>', 'split to export', 'train')
     .option('--negative <mode>', 'negative view in the negative teacher prompt', 'outside-downsampled')
     .option('--labels', 'fill reward_model.ground_truth from the labels file (baselines only)')
-    .action(async (dir: string, opts: { out: string; split: string; negative: string; labels?: boolean }) => {
-      await runWorldExport(dir, opts, (l) => io.stderr(l + '\n'));
-    });
+    .action(
+      async (
+        dir: string | undefined,
+        opts: { data?: string; outFile?: string; split: string; negative: string; labels?: boolean },
+      ) => {
+        if (dir !== undefined) warn('warning: export-parquet DIR is deprecated, use --data DIR');
+        const data = opts.data ?? dir;
+        if (data === undefined) throw new InvalidInputError('--data', undefined, 'is required');
+        if (opts.outFile === undefined) throw new InvalidInputError('--out-file', undefined, 'is required');
+        const { outFile, ...rest } = opts;
+        await runWorldExport(data, { ...rest, out: outFile }, (l) => io.stderr(l + '\n'));
+      },
+    );
+  deprecatedAlias(exportParquet, '--out <file>', 'outFile', warn);
 
-  program
+  const pretrain = program
     .command('pretrain <role>')
     .description(
       'build a starting model: "teacher" (full image + positive crop) or "student" (full image only)',
     )
-    .requiredOption('--data <dir>', 'world dataset folder (uses its train split, evaluates on --eval-split)')
-    .requiredOption('--out <dir>', 'checkpoint folder to write')
+    .option(
+      '--data <dir>',
+      'world dataset folder (required; trains on its train split, evaluates on --split)',
+    )
+    .option('--out <dir>', 'checkpoint folder to write (required)')
     .option('--steps <n>', 'optimizer steps', integerOption('--steps', 1), PRETRAIN_COMMAND_DEFAULTS.steps)
     .option(
       '--batch-size <n>',
@@ -157,11 +177,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       integerOption('--seed', 0, 'seeds are non-negative'),
       PRETRAIN_COMMAND_DEFAULTS.seed,
     )
-    .option('--eval-split <name>', 'split to report accuracy on', PRETRAIN_COMMAND_DEFAULTS.evalSplit)
+    .option('--split <name>', 'split to report accuracy on', PRETRAIN_COMMAND_DEFAULTS.evalSplit)
     .option(
-      '--eval-limit <n>',
+      '--limit <n>',
       'evaluate on the first n samples (0 = all)',
-      integerOption('--eval-limit', 0, '0 means all'),
+      integerOption('--limit', 0, '0 means all'),
       0,
     )
     .option(
@@ -170,26 +190,54 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       numberOption('--negative-fraction'),
       PRETRAIN_COMMAND_DEFAULTS.negativeFraction,
     )
-    .action(async (role: string, opts: Omit<Parameters<typeof runPretrain>[0], 'role'>) => {
-      await runPretrain({ ...opts, role }, (l) => io.stderr(l + '\n'));
+    .action(async (role: string) => {
+      // The options after --config; --split and --limit are the evaluation's.
+      const { split, limit, ...rest } = optionsOf(pretrain) as Omit<
+        Parameters<typeof runPretrain>[0],
+        'role' | 'evalSplit' | 'evalLimit'
+      > & { split: string; limit: number };
+      await runPretrain({ ...rest, role, evalSplit: split, evalLimit: limit }, (l) => io.stderr(l + '\n'));
     });
+  withConfigFile(pretrain, { required: ['data', 'out'] });
+  deprecatedAlias(pretrain, '--eval-split <name>', 'split', warn);
+  deprecatedAlias(pretrain, '--eval-limit <n>', 'limit', warn);
 
   program
     .command('train')
     .description('train the student with V-Zero, OPD, SFT or GRPO')
     .option('--config <file>', 'JSON or YAML config (unknown keys are rejected)')
     .option('--set <key=value...>', 'override config keys, e.g. --set method=opd gate.alpha=1', [])
+    .option('--data <dir>', 'world dataset folder (= --set data.dir=DIR)')
+    .option('--out <dir>', 'run folder (= --set out=DIR)')
+    .option('--steps <n>', 'optimizer steps (= --set steps=N)', integerOption('--steps', 1))
+    .option('--seed <k>', 'seed (= --set seed=K)', integerOption('--seed', 0, 'seeds are non-negative'))
     .option('--resume', 'continue the run in config.out from its last intact checkpoint')
     .option(
       '--allow-config-change',
       "with --resume: accept a config that differs from the run's (recorded in config-changes.jsonl)",
     )
     .action(
-      async (opts: { config?: string; set: string[]; resume?: boolean; allowConfigChange?: boolean }) => {
+      async (opts: {
+        config?: string;
+        set: string[];
+        resume?: boolean;
+        allowConfigChange?: boolean;
+        data?: string;
+        out?: string;
+        steps?: number;
+        seed?: number;
+      }) => {
         if (opts.allowConfigChange && !opts.resume) {
           throw new InvalidInputError('--allow-config-change', true, 'only applies with --resume');
         }
-        const config = await resolveTrainConfig(opts);
+        // The shorthands are --set overrides, applied after those given with --set.
+        const shorthands = [
+          ...(opts.data !== undefined ? [`data.dir=${JSON.stringify(opts.data)}`] : []),
+          ...(opts.out !== undefined ? [`out=${JSON.stringify(opts.out)}`] : []),
+          ...(opts.steps !== undefined ? [`steps=${opts.steps}`] : []),
+          ...(opts.seed !== undefined ? [`seed=${opts.seed}`] : []),
+        ];
+        const config = await resolveTrainConfig({ ...opts, set: [...opts.set, ...shorthands] });
         const controller = new AbortController();
         const stop = () => {
           io.stderr('\nstopping after this step (a checkpoint will be written; press again to abort)\n');
@@ -211,7 +259,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       },
     );
 
-  program
+  const evalCmd = program
     .command('eval')
     .description(
       'evaluate a checkpoint or a served model (OpenAI-compatible: vLLM, SGLang, vzero serve) on a world split, a V* Bench folder or an HR-Bench .tsv',
@@ -246,12 +294,13 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       minNumberOption('--timeout', 1, 'a request needs time'),
       300,
     )
-    .requiredOption('--bench <path>', 'world dataset folder, V* Bench folder or HR-Bench .tsv file')
+    .option('--data <path>', 'world dataset folder, V* Bench folder or HR-Bench .tsv file (required)')
     .option('--split <name>', 'split of a world dataset', 'test')
-    .option('--out <dir>', 'write report.json, report.md, report.svg and report.png here')
+    .option('--out <dir>', 'write report.json/.md/.svg/.png and resolved-config.yaml here')
     .option('--limit <n>', 'first n questions only (0 = all)', integerOption('--limit', 0, '0 means all'), 0)
     .option('--seed <k>', 'seed of the views', integerOption('--seed', 0, 'seeds are non-negative'), 0)
-    .action(async (opts: Parameters<typeof runEval>[0]) => {
+    .action(async () => {
+      const opts = optionsOf(evalCmd) as unknown as Parameters<typeof runEval>[0];
       const report = await runEval(opts, (l) => io.stderr(l + '\n'));
       const o = report.overall;
       const line = (label: string, c: typeof o) =>
@@ -268,8 +317,10 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         );
       }
     });
+  withConfigFile(evalCmd, { required: ['data'], lists: ['url'] });
+  deprecatedAlias(evalCmd, '--bench <path>', 'data', warn);
 
-  program
+  const ablate = program
     .command('ablate')
     .description(
       'regenerate docs/RESULTS.md: Base, OPD, V-Zero, SFT, GRPO, the gate ablation and G 4 vs 8 over seeds',
@@ -282,18 +333,19 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--out <dir>', 'work folder (default runs/ablate/<preset>; finished runs are reused)')
     .option('--docs <dir>', 'where RESULTS.md and results/<preset>.json go (paper-table: docs)')
     .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds', 1))
+    .option('--steps <n>', "training steps per run (default: the preset's)", integerOption('--steps', 1))
     .option(
       '--world-seed <k>',
       'confirm on fresh worlds and models (comparison seed k, pre-training k + 1); report: results/<preset>-world<k>.*',
       integerOption('--world-seed', 0, 'seeds are non-negative'),
     )
-    .action(
-      async (opts: { preset: string; out?: string; docs?: string; seeds?: number; worldSeed?: number }) => {
-        await setupTensors((l) => io.stderr(l + '\n'));
-        const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
-        io.stdout(`${result.markdown}\n${result.json}\n`);
-      },
-    );
+    .action(async () => {
+      const opts = optionsOf(ablate) as unknown as Parameters<typeof runAblateCommand>[0];
+      await setupTensors((l) => io.stderr(l + '\n'));
+      const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
+      io.stdout(`${result.markdown}\n${result.json}\n`);
+    });
+  withConfigFile(ablate);
 
   program
     .command('serve')
@@ -317,7 +369,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       server.policy.model.dispose();
     });
 
-  program
+  const demo = program
     .command('demo')
     .description(
       'the main job: a small world, starting models, a short V-Zero run, accuracy before and after',
@@ -326,10 +378,12 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--steps <n>', 'V-Zero training steps', integerOption('--steps', 1), DEMO_DEFAULTS.steps)
     .option('--seed <k>', 'seed', integerOption('--seed', 0, 'seeds are non-negative'), DEMO_DEFAULTS.seed)
     .option('--fresh', 'discard the work folder and rebuild everything')
-    .action(async (opts: { out: string; steps: number; seed: number; fresh?: boolean }) => {
+    .action(async () => {
+      const opts = optionsOf(demo) as unknown as Parameters<typeof runDemo>[0];
       const report = await runDemo(opts, (l) => io.stderr(l + '\n'));
       io.stdout(report + '\n');
     });
+  withConfigFile(demo);
 
   program
     .command('compare <runs...>')

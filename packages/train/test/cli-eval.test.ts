@@ -17,7 +17,7 @@ describe('vzero eval', () => {
       'eval',
       '--checkpoint',
       f.models.student,
-      '--bench',
+      '--data',
       f.world,
       '--split',
       'test',
@@ -35,16 +35,16 @@ describe('vzero eval', () => {
   });
 
   it('evaluates a two-slot checkpoint with the positive crop', async () => {
-    const r = await run(['eval', '--checkpoint', f.models.teacher, '--bench', f.world, '--split', 'test']);
+    const r = await run(['eval', '--checkpoint', f.models.teacher, '--data', f.world, '--split', 'test']);
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/with the positive crop/);
   });
 
   it('names the bad argument', async () => {
-    const missing = await run(['eval', '--checkpoint', f.models.student, '--bench', join(f.root, 'nope')]);
+    const missing = await run(['eval', '--checkpoint', f.models.student, '--data', join(f.root, 'nope')]);
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/--bench = ".*nope": no such file or folder/);
-    const noModel = await run(['eval', '--checkpoint', f.world, '--bench', f.world]);
+    expect(missing.err).toMatch(/--data = ".*nope": no such file or folder/);
+    const noModel = await run(['eval', '--checkpoint', f.world, '--data', f.world]);
     expect(noModel.code).toBe(1);
     expect(noModel.err).toMatch(/--checkpoint = ".*world": no model checkpoint here/);
   });

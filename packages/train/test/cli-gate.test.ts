@@ -34,7 +34,7 @@ async function readJsonl(path: string) {
 describe('vzero gate', () => {
   it('round-trips a JSONL file with the reference preset', async () => {
     const f = await fixture(lines.map((l) => JSON.stringify(l)).join('\n') + '\n\n');
-    const r = await run(['gate', '--in', f.input, '--out', f.out, '--metrics', f.metrics]);
+    const r = await run(['gate', '--in', f.input, '--out-file', f.out, '--metrics', f.metrics]);
     expect(r.code).toBe(0);
     const got = await readJsonl(f.out);
     expect(got.map((g) => g.group)).toEqual(['a', 'a', 'b']);
@@ -52,14 +52,27 @@ describe('vzero gate', () => {
 
   it('honours the paper preset and explicit overrides', async () => {
     const f = await fixture(lines.map((l) => JSON.stringify(l)).join('\n'));
-    expect((await run(['gate', '--in', f.input, '--out', f.out, '--preset', 'paper'])).code).toBe(0);
+    expect((await run(['gate', '--in', f.input, '--out-file', f.out, '--preset', 'paper'])).code).toBe(0);
     const paper = await readJsonl(f.out);
     expect(paper[0].weight).toBeCloseTo(1 + a, 9);
     expect(paper[1].weight).toBeCloseTo(1 - a, 9);
     // gamma 2: line 2 scores [-4, 0] -> p = -2; group a: mu = -0.75, sd = 1.25; w-max 1.2 clips line 1.
     expect(
-      (await run(['gate', '--in', f.input, '--out', f.out, '--gamma', '2', '--alpha', '1', '--w-max', '1.2']))
-        .code,
+      (
+        await run([
+          'gate',
+          '--in',
+          f.input,
+          '--out-file',
+          f.out,
+          '--gamma',
+          '2',
+          '--alpha',
+          '1',
+          '--w-max',
+          '1.2',
+        ])
+      ).code,
     ).toBe(0);
     const g2 = await readJsonl(f.out);
     expect(g2[1].score).toBeCloseTo(-2, 12);
@@ -93,23 +106,23 @@ describe('vzero gate', () => {
     ['an empty file', '\n', /--in = ".*": the file holds no rollouts/],
   ])('rejects %s with a message naming the field', async (_name, content, message) => {
     const f = await fixture(content);
-    const r = await run(['gate', '--in', f.input, '--out', f.out]);
+    const r = await run(['gate', '--in', f.input, '--out-file', f.out]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(message);
   });
 
   it('rejects bad options', async () => {
     const f = await fixture(JSON.stringify(lines[0]));
-    const preset = await run(['gate', '--in', f.input, '--out', f.out, '--preset', 'fancy']);
+    const preset = await run(['gate', '--in', f.input, '--out-file', f.out, '--preset', 'fancy']);
     expect(preset.code).toBe(1);
     expect(preset.err).toMatch(/--preset = "fancy"/);
-    const alpha = await run(['gate', '--in', f.input, '--out', f.out, '--alpha', 'abc']);
+    const alpha = await run(['gate', '--in', f.input, '--out-file', f.out, '--alpha', 'abc']);
     expect(alpha.code).not.toBe(0);
     expect(alpha.err).toMatch(/--alpha must be a finite number, got "abc"/);
-    const gamma = await run(['gate', '--in', f.input, '--out', f.out, '--gamma', '-1']);
+    const gamma = await run(['gate', '--in', f.input, '--out-file', f.out, '--gamma', '-1']);
     expect(gamma.code).toBe(1);
     expect(gamma.err).toMatch(/gamma = -1/);
-    const missing = await run(['gate', '--in', join(f.dir, 'nope.jsonl'), '--out', f.out]);
+    const missing = await run(['gate', '--in', join(f.dir, 'nope.jsonl'), '--out-file', f.out]);
     expect(missing.code).toBe(1);
   });
 });

@@ -63,7 +63,7 @@ describe('long commands print and save their resolved config, and show progress'
       '2',
       '--batch-size',
       '2',
-      '--eval-limit',
+      '--limit',
       '2',
     ]);
     expect(r.code, r.err).toBe(0);

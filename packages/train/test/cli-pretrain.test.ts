@@ -15,7 +15,7 @@ beforeAll(async () => {
 describe('vzero pretrain with negative views', () => {
   it('adds the negative-view examples of the chosen fraction and writes a checkpoint', async () => {
     const out = join(f.root, 'teacher-neg');
-    const common = ['--data', f.world, '--steps', '2', '--batch-size', '2', '--eval-limit', '2'];
+    const common = ['--data', f.world, '--steps', '2', '--batch-size', '2', '--limit', '2'];
     const all = await run(['pretrain', 'teacher', ...common, '--out', out, '--negative-fraction', '1']);
     expect(all.code, all.err).toBe(0);
     expect(all.err).toMatch(/12 examples \(6 with the negative view\)/);

@@ -129,7 +129,7 @@ describe('vzero eval on a vLLM-shaped server (mcq prompts)', () => {
         url,
         '--api-key-env',
         'MCQ_TEST_KEY',
-        '--bench',
+        '--data',
         vstar,
         '--out',
         out,
@@ -173,7 +173,7 @@ describe('vzero eval on a vLLM-shaped server (mcq prompts)', () => {
   it('averages HR-Bench over its cyclic orders and downscales images under --max-pixels', async () => {
     seen.length = 0;
     const out = join(root, 'hr-report');
-    const r = await run(['eval', '--url', url, '--bench', tsv, '--max-pixels', '30000', '--out', out]);
+    const r = await run(['eval', '--url', url, '--data', tsv, '--max-pixels', '30000', '--out', out]);
     expect(r.code, r.err).toBe(0);
     // Answers are all "B": right on rows 0 and 3 (one per cycle), so 50% in each cycle.
     expect(r.out).toMatch(/^accuracy 50\.0% \(2\/4, unanswered 0\)/m);
@@ -193,10 +193,10 @@ describe('vzero eval on a vLLM-shaped server (mcq prompts)', () => {
     expect(mcqText({ question: 'Q?', options: ['x', 'y'] })).toBe(
       'Question: Q?\nOptions:\nA. x\nB. y\nPlease select the correct answer from the options above. \n',
     );
-    const r = await run(['eval', '--checkpoint', root, '--prompt-format', 'mcq', '--bench', vstar]);
+    const r = await run(['eval', '--checkpoint', root, '--prompt-format', 'mcq', '--data', vstar]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/--prompt-format = "mcq"/);
-    const bad = await run(['eval', '--url', url, '--prompt-format', 'vzero', '--bench', vstar]);
+    const bad = await run(['eval', '--url', url, '--prompt-format', 'vzero', '--data', vstar]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/does not publish its image slots/);
   });
@@ -206,9 +206,9 @@ describe('vzero eval on a vLLM-shaped server (mcq prompts)', () => {
     await writeFile(huge, '');
     await truncate(huge, 600 * 2 ** 20); // sparse: no disk used
     try {
-      const r = await run(['eval', '--url', url, '--bench', huge]);
+      const r = await run(['eval', '--url', url, '--data', huge]);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/--bench = ".*huge\.tsv": 600 MiB: .*Node caps strings at 512 MiB; split it/);
+      expect(r.err).toMatch(/--data = ".*huge\.tsv": 600 MiB: .*Node caps strings at 512 MiB; split it/);
     } finally {
       await rm(huge);
     }

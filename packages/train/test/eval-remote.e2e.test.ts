@@ -91,9 +91,9 @@ describe('vzero eval through a served model', () => {
         const localOut = join(f.root, `local-${role}-${b.questions}-${b.name.replace(/\W/g, '')}`);
         const remoteOut = `${localOut}-remote`;
         const before = served(server, '/v1/chat/completions');
-        const l = await run(['eval', '--checkpoint', f.models[role], '--bench', b.bench, '--out', localOut]);
+        const l = await run(['eval', '--checkpoint', f.models[role], '--data', b.bench, '--out', localOut]);
         expect(l.code, l.err).toBe(0);
-        const r = await run(['eval', '--url', `${server.url}/v1`, '--bench', b.bench, '--out', remoteOut]);
+        const r = await run(['eval', '--url', `${server.url}/v1`, '--data', b.bench, '--out', remoteOut]);
         expect(r.code, r.err).toBe(0);
         expect(r.err).toMatch(/vzero prompts/);
         if (role === 'teacher') expect(r.err).toMatch(/with the positive crop/);
@@ -127,7 +127,7 @@ describe('vzero eval through a served model', () => {
       'student',
       '--prompt-format',
       'mcq',
-      '--bench',
+      '--data',
       vstar,
       '--out',
       out,
@@ -141,14 +141,14 @@ describe('vzero eval through a served model', () => {
   it('fails on a benchmark with no questions, a bad server and a bad choice of model', async () => {
     const empty = join(f.root, 'empty-bench');
     await mkdir(join(empty, 'direct_attributes'), { recursive: true });
-    const e = await run(['eval', '--url', student.url, '--bench', empty]);
+    const e = await run(['eval', '--url', student.url, '--data', empty]);
     expect(e.code).toBe(1);
-    expect(e.err).toMatch(/--bench = ".*empty-bench": no questions: not a world dataset with split "test"/);
+    expect(e.err).toMatch(/--data = ".*empty-bench": no questions: not a world dataset with split "test"/);
     const wrongSplit = await run([
       'eval',
       '--checkpoint',
       f.models.student,
-      '--bench',
+      '--data',
       f.world,
       '--split',
       'val',
@@ -162,13 +162,13 @@ describe('vzero eval through a served model', () => {
       f.models.student,
       '--url',
       student.url,
-      '--bench',
+      '--data',
       f.world,
     ]);
     expect(both.err).toMatch(/give either --checkpoint DIR .* or --url URL/);
-    const neither = await run(['eval', '--bench', f.world]);
+    const neither = await run(['eval', '--data', f.world]);
     expect(neither.code).toBe(1);
-    const unknown = await run(['eval', '--url', student.url, '--model', 'nope', '--bench', f.world]);
+    const unknown = await run(['eval', '--url', student.url, '--model', 'nope', '--data', f.world]);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toMatch(/options\.model = "nope": nope is not served at .*; served: student/);
   });
@@ -178,7 +178,7 @@ describe('vzero eval through a served model', () => {
     const keyed = await serveProcess(f.models.student, { env: { VZERO_API_KEY: secret } });
     process.env['EVAL_TEST_KEY'] = secret;
     try {
-      const args = ['eval', '--url', keyed.url, '--bench', f.world, '--limit', '2'];
+      const args = ['eval', '--url', keyed.url, '--data', f.world, '--limit', '2'];
       const r = await run([...args, '--api-key-env', 'EVAL_TEST_KEY']);
       expect(r.code, r.err).toBe(0);
       expect(r.out + r.err).not.toContain(secret);

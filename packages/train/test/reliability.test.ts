@@ -83,7 +83,7 @@ describe('outputs never overwrite inputs', () => {
     expect(viaLink.err).toMatch(/models\.teacher/);
   });
 
-  it('gate --out equal to --in (by name, symlink or hard link) leaves the input intact', async () => {
+  it('gate --out-file equal to --in (by name, symlink or hard link) leaves the input intact', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vzero-rel-gate-'));
     const input = join(dir, 'in.jsonl');
     const text = '{"group":"a","teacher_pos":[-1],"teacher_neg":[-2]}\n';
@@ -91,11 +91,11 @@ describe('outputs never overwrite inputs', () => {
     await symlink(input, join(dir, 'sym.jsonl'));
     execFileSync('ln', [input, join(dir, 'hard.jsonl')]);
     for (const out of [input, join(dir, 'sym.jsonl'), join(dir, 'hard.jsonl')]) {
-      const r = await run(['gate', '--in', input, '--out', out]);
+      const r = await run(['gate', '--in', input, '--out-file', out]);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/--out = .*: it is --in/);
+      expect(r.err).toMatch(/--out-file = .*: it is --in/);
     }
-    const m = await run(['gate', '--in', input, '--out', join(dir, 'o.jsonl'), '--metrics', input]);
+    const m = await run(['gate', '--in', input, '--out-file', join(dir, 'o.jsonl'), '--metrics', input]);
     expect(m.code).toBe(1);
     expect(m.err).toMatch(/--metrics = .*: it is --in/);
     expect(await readFile(input, 'utf8')).toBe(text);
@@ -106,7 +106,7 @@ describe('outputs never overwrite inputs', () => {
       'eval',
       '--checkpoint',
       f.models.student,
-      '--bench',
+      '--data',
       f.world,
       '--out',
       f.models.student,
@@ -120,12 +120,21 @@ describe('outputs never overwrite inputs', () => {
     expect(existsSync(join(f.world, 'model'))).toBe(false);
   });
 
-  it('world export-parquet --out into the split it reads is refused', async () => {
+  it('world export-parquet --out-file into the split it reads is refused', async () => {
     const manifest = join(f.world, 'train', 'manifest.jsonl');
     const before = await readFile(manifest);
-    const r = await run(['world', 'export-parquet', f.world, '--split', 'train', '--out', manifest]);
+    const r = await run([
+      'world',
+      'export-parquet',
+      '--data',
+      f.world,
+      '--split',
+      'train',
+      '--out-file',
+      manifest,
+    ]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/--out = .*manifest\.jsonl": it lies inside <dir>/);
+    expect(r.err).toMatch(/--out-file = .*manifest\.jsonl": it lies inside --data/);
     expect(await readFile(manifest)).toEqual(before);
   });
 
@@ -255,11 +264,11 @@ describe('silent nonsense is said or refused', () => {
   });
 
   it.each([
-    [['eval', '--checkpoint', 'x', '--bench', 'y', '--limit', '-1'], /--limit must be >= 0 \(0 means all\)/],
-    [['eval', '--checkpoint', 'x', '--bench', 'y', '--seed', '-1'], /--seed must be >= 0/],
+    [['eval', '--checkpoint', 'x', '--data', 'y', '--limit', '-1'], /--limit must be >= 0 \(0 means all\)/],
+    [['eval', '--checkpoint', 'x', '--data', 'y', '--seed', '-1'], /--seed must be >= 0/],
     [['world', 'generate', '--out', 'x', '--seed', '-1'], /--seed must be >= 0/],
     [
-      ['gate', '--in', 'x', '--out', 'y', '--alpha', '-1'],
+      ['gate', '--in', 'x', '--out-file', 'y', '--alpha', '-1'],
       /--alpha must be >= 0 \(a negative alpha inverts the gate/,
     ],
   ])('%j is rejected with the reason', async (args, message) => {
@@ -275,7 +284,7 @@ describe('silent nonsense is said or refused', () => {
       input,
       '{"group":"a","teacher_pos":[-1,-2],"teacher_neg":[-1,-1]}\n{"group":"a","teacher_pos":[-1,0.7],"teacher_neg":[-1,-1]}\n',
     );
-    const r = await run(['gate', '--in', input, '--out', join(dir, 'out.jsonl')]);
+    const r = await run(['gate', '--in', input, '--out-file', join(dir, 'out.jsonl')]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/in\.jsonl:2 teacher_pos\[1\] = 0\.7: a log-probability must be <= 0/);
     expect(existsSync(join(dir, 'out.jsonl'))).toBe(false);
@@ -336,7 +345,7 @@ describe('full and read-only file systems (tmpfs)', () => {
     const input = join(dir, 'in.jsonl');
     const line = '{"group":"a","teacher_pos":[-1,-2,-3,-4],"teacher_neg":[-2,-2,-2,-2]}\n';
     await writeFile(input, line.repeat(2000));
-    const g = await vzero(['gate', '--in', input, '--out', join(mountDir, 'weights.jsonl')]);
+    const g = await vzero(['gate', '--in', input, '--out-file', join(mountDir, 'weights.jsonl')]);
     expect(expectOneLineError(g)).toMatch(
       /weights\.jsonl: cannot write: no space left on the device \(ENOSPC\)/,
     );

@@ -1,4 +1,4 @@
-// `vzero eval (--checkpoint DIR | --url URL... [--model NAME]) --bench PATH [--out DIR]`: any
+// `vzero eval (--checkpoint DIR | --url URL... [--model NAME]) --data PATH [--out DIR]`: any
 // model on any benchmark the toolkit can read: a world dataset folder (one split), a V* Bench
 // folder, an HR-Bench TSV file. A checkpoint runs locally; a URL is an OpenAI-compatible server
 // (vLLM, SGLang, `vzero serve`, or several replicas of one) reached through @vzero/remote.
@@ -25,6 +25,8 @@ import { loadPolicy } from '../models.js';
 import { createProgress } from '../progress.js';
 import { PromptFactory, promptsForModel, type QuestionSample } from '../prompts.js';
 import { setupTensors } from '../tensors.js';
+import { describeUnanswerable, findUnanswerable, skippingPolicy, type Unanswerable } from '../unanswerable.js';
+import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 
 /**
  * How a question becomes a prompt.
@@ -57,7 +59,8 @@ export interface EvalCommandOptions {
   readonly maxTokens?: number;
   /** 'mcq': downscale images larger than this many pixels before sending (default: send as is). */
   readonly maxPixels?: number;
-  readonly bench: string;
+  /** World dataset folder, V* Bench folder or HR-Bench .tsv file. */
+  readonly data: string;
   readonly split: string;
   readonly out?: string;
   readonly limit: number;
@@ -72,15 +75,15 @@ export async function loadBenchmark(
   path: string,
   split: string,
 ): Promise<{ name: string; samples: BenchSample[] }> {
-  if (!existsSync(path)) throw new InvalidInputError('--bench', path, 'no such file or folder');
+  if (!existsSync(path)) throw new InvalidInputError('--data', path, 'no such file or folder');
   if (statSync(path).isFile()) {
     if (!path.endsWith('.tsv'))
-      throw new InvalidInputError('--bench', path, 'a file must be an HR-Bench .tsv');
+      throw new InvalidInputError('--data', path, 'a file must be an HR-Bench .tsv');
     // The loader reads the file as one string; V8 caps a string at 2^29 - 24 characters.
     const size = statSync(path).size;
     if (size > MAX_STRING_CHARS) {
       throw new InvalidInputError(
-        '--bench',
+        '--data',
         path,
         `${(size / 2 ** 20).toFixed(0)} MiB: the HR-Bench loader reads a TSV as one string, and Node caps strings at 512 MiB; ` +
           'split it into files of whole questions (keeping the header, and each image with the rows that refer to its index)',
@@ -107,13 +110,13 @@ export async function loadBenchmark(
 function noQuestions(path: string, split: string, name: string): InvalidInputError {
   if (name === 'V* Bench') {
     return new InvalidInputError(
-      '--bench',
+      '--data',
       path,
       `no questions: not a world dataset with split "${split}" (no ${join(split, MANIFEST_FILE)}), ` +
         'and no V* Bench images with their .json in its sub-folders',
     );
   }
-  return new InvalidInputError('--bench', path, `no questions in ${name}`);
+  return new InvalidInputError('--data', path, `no questions in ${name}`);
 }
 
 /** VLMEvalKit's multiple-choice prompt (ImageMCQDataset.build_prompt), the one HR-Bench is scored with. */
@@ -163,6 +166,9 @@ interface Evaluated {
   readonly promptFor: (sample: QuestionSample) => Promise<Prompt>;
   readonly batchSize: number;
   readonly dispose: () => void;
+  /** A local checkpoint: the questions it cannot read, and how to say so. */
+  readonly unanswerable?: (samples: readonly BenchSample[]) => Unanswerable[];
+  readonly describe?: (found: readonly Unanswerable[], total: number) => string[];
 }
 
 async function localModel(
@@ -180,25 +186,15 @@ async function localModel(
   await setupTensors(log);
   const loaded = await loadPolicy(dir, '--checkpoint', 'policy');
   const { withCrop, promptFor } = promptsForModel(loaded.model.config, o.seed);
-  const room = loaded.model.config.maxTextLength;
   return {
     policy: loaded.policy,
     label: dir,
     format: 'vzero',
     withCrop,
-    // A question too long for the model fails naming the question, not a batch index.
-    promptFor: async (s) => {
-      const prompt = await promptFor(s);
-      const length = loaded.policy.encodePrompt(prompt, `question ${s.id}`).tokenIds.length;
-      if (length >= room) {
-        throw new InvalidInputError(
-          `question ${s.id}`,
-          prompt.text,
-          `its prompt takes ${length} tokens; the model's maxTextLength is ${room} (room for at least one answer token needed)`,
-        );
-      }
-      return prompt;
-    },
+    promptFor,
+    // Questions it cannot read (closed vocabulary, too long) are found up front: see below.
+    unanswerable: (samples) => findUnanswerable(samples, loaded.tokenizer, loaded.model.config.maxTextLength),
+    describe: (found, total) => describeUnanswerable(found, total, loaded.tokenizer),
     batchSize: 16,
     dispose: () => loaded.model.dispose(),
   };
@@ -272,6 +268,7 @@ async function remoteModel(
 }
 
 export async function runEval(o: EvalCommandOptions, log: (line: string) => void): Promise<Report> {
+  log(formatResolvedConfig('eval', o));
   if (!(Number.isInteger(o.limit) && o.limit >= 0))
     throw new InvalidInputError('--limit', o.limit, 'expected an integer >= 0 (0 means all)');
   const urls = o.url ?? [];
@@ -294,21 +291,22 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
     await assertOutputsApart(
       [
         { field: '--out', path: out, container: true },
-        ...['report.json', 'report.md', 'report.svg', 'report.png'].map((f) => ({
+        ...['report.json', 'report.md', 'report.svg', 'report.png', RESOLVED_CONFIG_FILE].map((f) => ({
           field: '--out',
           path: join(out, f),
         })),
       ],
       [
         ...(o.checkpoint !== undefined ? [{ field: '--checkpoint', path: o.checkpoint }] : []),
-        { field: '--bench', path: o.bench },
+        { field: '--data', path: o.data },
       ],
     );
     await ensureWritableDir(out, '--out');
+    await saveResolvedConfig(out, o);
   }
   // The questions first: a bad or empty benchmark fails before a model is loaded or reached.
-  const { name, samples: all } = await loadBenchmark(o.bench, o.split);
-  if (all.length === 0) throw noQuestions(o.bench, o.split, name);
+  const { name, samples: all } = await loadBenchmark(o.data, o.split);
+  if (all.length === 0) throw noQuestions(o.data, o.split, name);
   const limited = o.limit > 0 ? all.slice(0, o.limit) : all;
   // HR-Bench has no target boxes; the views need one. The whole image stands in: the full view
   // does not depend on it, and a model with a crop slot gets the whole image as its "crop".
@@ -323,8 +321,12 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
     );
     if (boxless > 0 && model.withCrop)
       log(`${boxless} questions have no target box: the crop slot gets the whole image`);
+    // Never half-way: what the model cannot read is said now and scored as unanswered.
+    const unanswerable = model.unanswerable?.(samples) ?? [];
+    for (const line of model.describe?.(unanswerable, samples.length) ?? []) log(line);
+    const policy = skippingPolicy(model.policy, new Set(unanswerable.map((u) => u.id)));
     const progress = createProgress('eval', samples.length);
-    const report = await evaluate(model.policy, samples as readonly (BenchSample & LabelledSample)[], {
+    const report = await evaluate(policy, samples as readonly (BenchSample & LabelledSample)[], {
       promptFor: model.promptFor,
       maxTokens: o.maxTokens ?? (model.format === 'mcq' ? 64 : 16),
       batchSize: model.batchSize,

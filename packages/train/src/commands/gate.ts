@@ -40,12 +40,16 @@ export async function runGateCommand(
   const config = gateConfig(preset as GatePreset, overrides);
   // Outputs are checked before anything is read or written: never the input, never each other.
   const outputs = [
-    { field: '--out', path: options.out },
+    { field: '--out-file', path: options.out },
     ...(options.metrics ? [{ field: '--metrics', path: options.metrics }] : []),
   ];
   await assertOutputsApart(outputs, [{ field: '--in', path: options.in }]);
   if (options.metrics && (await sameFile(options.out, options.metrics))) {
-    throw new InvalidInputError('--metrics', options.metrics, 'is the same file as --out; choose another');
+    throw new InvalidInputError(
+      '--metrics',
+      options.metrics,
+      'is the same file as --out-file; choose another',
+    );
   }
   for (const o of outputs) await ensureWritableDir(dirname(o.path), o.field);
   const sequences = await readGateJsonl(options.in);

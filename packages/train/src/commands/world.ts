@@ -53,8 +53,11 @@ export async function runWorldExport(
     throw new InvalidInputError('--negative', o.negative, `expected one of ${NEGATIVE_MODES.join(', ')}`);
   }
   // The split's folder is read (manifest, images, labels): the parquet file goes elsewhere.
-  await assertOutputsApart([{ field: '--out', path: o.out }], [{ field: '<dir>', path: join(dir, o.split) }]);
-  await ensureWritableDir(dirname(o.out), '--out');
+  await assertOutputsApart(
+    [{ field: '--out-file', path: o.out }],
+    [{ field: '--data', path: join(dir, o.split) }],
+  );
+  await ensureWritableDir(dirname(o.out), '--out-file');
   let progress: ReturnType<typeof createProgress> | undefined;
   const result = await exportParquet(dir, o.split, o.out, {
     negative: o.negative as NegativeMode,
