@@ -50,6 +50,18 @@ export interface AblateOptions {
   readonly worldSeed?: number;
 }
 
+/**
+ * The preset on world seed `worldSeed` (comparison seed K, pre-training seed K + 1); the preset
+ * itself when that is its own seed or none is given.
+ */
+export function onWorldSeed(named: AblatePreset, worldSeed: number | undefined): AblatePreset {
+  if (worldSeed !== undefined && !(Number.isInteger(worldSeed) && worldSeed >= 0)) {
+    throw new InvalidInputError('--world-seed', worldSeed, 'expected an integer >= 0');
+  }
+  if (worldSeed === undefined || worldSeed === named.world.seed) return named;
+  return { ...named, world: { ...named.world, seed: worldSeed, pretrainSeed: worldSeed + 1 } };
+}
+
 export interface AblateOutput {
   readonly report: AblateReport;
   readonly json: string;
@@ -59,16 +71,8 @@ export interface AblateOutput {
 export async function runAblate(o: AblateOptions, log: (line: string) => void): Promise<AblateOutput> {
   const started = performance.now();
   const named = typeof o.preset === 'string' ? ablatePreset(o.preset) : o.preset;
-  if (o.worldSeed !== undefined && !(Number.isInteger(o.worldSeed) && o.worldSeed >= 0)) {
-    throw new InvalidInputError('--world-seed', o.worldSeed, 'expected an integer >= 0');
-  }
-  const confirming = o.worldSeed !== undefined && o.worldSeed !== named.world.seed;
-  const preset: AblatePreset = confirming
-    ? {
-        ...named,
-        world: { ...named.world, seed: o.worldSeed as number, pretrainSeed: (o.worldSeed as number) + 1 },
-      }
-    : named;
+  const preset = onWorldSeed(named, o.worldSeed);
+  const confirming = preset !== named;
   const seeds = o.seeds ?? preset.seeds;
   if (!Number.isInteger(seeds) || seeds < 1)
     throw new InvalidInputError('--seeds', seeds, 'expected an integer >= 1');
@@ -224,7 +228,15 @@ async function runArm(
   const gateStats: StepRecord['gate'][] = [];
   const evaluate = async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
     const s = split as EvalSplit;
-    const summary = step === 0 ? ctx.baseEval[s] : await evalSplit(student, ctx.splits[s]);
+    const summary =
+      step === 0
+        ? ctx.baseEval[s]
+        : await evalSplit(
+            student,
+            ctx.splits[s],
+            'student',
+            `eval ${armId} seed ${seed} ${s} (step ${step})`,
+          );
     const point = points.get(step) ?? { seconds: trainMs / 1000, acc: {}, correct: {} };
     point.acc[s] = summary.accuracy;
     if (summary.correct !== undefined) point.correct[s] = summary.correct;
@@ -234,17 +246,14 @@ async function runArm(
     const { correct, ...numbers } = summary;
     return { event: 'eval', step, split, ...numbers };
   };
-  const progressEvery = Math.max(1, Math.floor(preset.steps / 4));
+  const progress = createProgress(`${armId} seed ${seed}`, preset.steps);
   const result = await train(config, {
     hooks: {
       evaluate,
       onStep: (r) => {
         trainMs += r.time['total'] ?? 0;
         if (r.gate) gateStats.push(r.gate);
-        if (r.step % progressEvery === 0)
-          log(
-            `  ${armId} seed ${seed} step ${r.step}/${preset.steps}: loss ${r.loss.toFixed(4)}, ${(trainMs / 1000).toFixed(0)} s`,
-          );
+        progress.update(r.step, { loss: r.loss });
       },
       onEval: (e) => {
         if (e.step > 0)
@@ -252,6 +261,7 @@ async function runArm(
       },
     },
   });
+  progress.stop();
   result.student.model.dispose();
   const curve: CurvePoint[] = [...points.entries()]
     .sort((a, b) => a[0] - b[0])
@@ -350,14 +360,15 @@ async function evalAll(
   view: View,
 ): Promise<Record<EvalSplit, EvalSummary>> {
   const out: Partial<Record<EvalSplit, EvalSummary>> = {};
-  for (const s of EVAL_SPLITS) out[s] = await evalSplit(loaded, splits[s], view);
+  for (const s of EVAL_SPLITS) out[s] = await evalSplit(loaded, splits[s], view, `eval ${view} ${s}`);
   return out as Record<EvalSplit, EvalSummary>;
 }
 
-function evalSplit(
+async function evalSplit(
   loaded: LoadedPolicy,
   samples: readonly WorldLabelledSample[],
-  view: View = 'student',
+  view: View,
+  label: string,
 ): Promise<EvalSummary> {
   const config = loaded.model.config;
   const factory = new PromptFactory(config, view === 'student' ? undefined : config, {
@@ -367,7 +378,15 @@ function evalSplit(
     seed: deriveSeed(0, 'views'),
     encode: false,
   });
-  return evaluatePolicy(loaded.policy, samples, (s) => promptFor(s), { items: true });
+  const progress = createProgress(label, samples.length);
+  try {
+    return await evaluatePolicy(loaded.policy, samples, (s) => promptFor(s), {
+      items: true,
+      onProgress: (done) => progress.update(done),
+    });
+  } finally {
+    progress.stop();
+  }
   async function promptFor(s: WorldLabelledSample) {
     if (view === 'student') return factory.student(s);
     if (view === 'positive') return factory.teacherPositive(s);
