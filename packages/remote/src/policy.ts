@@ -25,6 +25,9 @@ import {
   type PromptLogprobEntry,
 } from './wire.js';
 
+/** A token name made of byte names only, e.g. <0xE4><0xB8> (part of a UTF-8 character). */
+const BYTE_NAMES = /^(<0x[0-9A-F]{2}>)+$/;
+
 /** Default environment variable holding the API key. */
 export const DEFAULT_API_KEY_ENV = 'VZERO_API_KEY';
 
@@ -139,8 +142,13 @@ export class RemotePolicy implements Policy {
                   id,
                   `expected an id in [0, ${vocab.tokens.length})`,
                 );
-              if (base !== undefined && id >= base) {
+              if (base !== undefined && id >= base && id < base + 256) {
                 bytes.push(id - base);
+                return;
+              }
+              // A byte-level BPE token that is not valid UTF-8 alone is named by its bytes.
+              if (base !== undefined && vocab.joiner === '' && BYTE_NAMES.test(t)) {
+                for (const m of t.matchAll(/<0x([0-9A-F]{2})>/g)) bytes.push(parseInt(m[1] as string, 16));
                 return;
               }
               flush();

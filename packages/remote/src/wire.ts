@@ -19,7 +19,7 @@ export const modelsResponse = z.object({
           tokens: z.array(z.string()),
           special_ids: z.array(z.number().int()),
           joiner: z.string(),
-          /** `vzero serve` with a byte-fallback tokenizer: ids >= byte_base are UTF-8 bytes. */
+          /** `vzero serve` with a byte fallback or byte-level BPE: ids byte_base .. byte_base + 255 are UTF-8 bytes. */
           byte_base: z.number().int().min(0).optional(),
         })
         .optional(),

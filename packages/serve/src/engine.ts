@@ -74,9 +74,12 @@ export class Engine {
           vzero_vocabulary: {
             tokens: this.tokenizer.tokens,
             special_ids: this.tokenizer.tokens.map((_t, i) => i).filter((i) => this.tokenizer.isSpecial(i)),
-            joiner: ' ',
-            // Byte-fallback tokenizers: ids from byte_base on are UTF-8 bytes, a run of them one piece.
-            ...(this.tokenizer.byteFallback ? { byte_base: this.tokenizer.byteBase } : {}),
+            // Byte-level BPE tokens follow each other with nothing between them.
+            joiner: this.tokenizer.kind === 'bpe' ? '' : ' ',
+            // Ids byte_base .. byte_base + 255 are UTF-8 bytes, a run of them one piece (byte
+            // fallback and byte-level BPE, whose merged tokens are named by their text, or by
+            // their bytes' <0x..> names when that is not valid UTF-8).
+            ...(this.tokenizer.byteBase >= 0 ? { byte_base: this.tokenizer.byteBase } : {}),
           },
         },
       ],

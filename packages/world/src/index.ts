@@ -33,6 +33,7 @@ export {
 } from './scene.js';
 export { COLOUR_RGB, sceneSvg, renderScenePng, boxArea } from './render.js';
 export { formatPrompt, referenceResponse } from './questions.js';
+export { worldCorpus, type WorldCorpusOptions } from './corpus.js';
 export {
   MANIFEST_FILE,
   IMAGES_DIR,
