@@ -15,7 +15,9 @@ export interface GateConfig {
   readonly eps: number;
 }
 
-export type GatePreset = 'paper' | 'reference';
+/** The named presets of gateConfig (GATE_PRESETS holds their settings). */
+export const GATE_PRESET_NAMES = ['paper', 'reference'] as const;
+export type GatePreset = (typeof GATE_PRESET_NAMES)[number];
 
 export const GATE_PRESETS: Readonly<Record<GatePreset, GateConfig>> = Object.freeze({
   /** The paper's equation: alpha 1. */

@@ -1,6 +1,7 @@
 export {
   DEFAULT_GATE_CONFIG,
   GATE_PRESETS,
+  GATE_PRESET_NAMES,
   gateConfig,
   validateGateConfig,
   type GateConfig,

@@ -4,13 +4,18 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { NEGATIVE_MODES } from '@vzero/views';
+import { GATE_PRESET_NAMES } from '@vzero/gate';
+import { AGGREGATIONS, ESTIMATORS, LOSS_MODES } from '@vzero/opd-loss';
+import { NEGATIVE_VIEW_MODES } from '@vzero/views';
 
 export const METHODS = ['vzero', 'opd', 'sft', 'grpo'] as const;
 export type Method = (typeof METHODS)[number];
 
-/** The negative-view modes of views.negative: @vzero/views' list (with 'random-positive', the "Rand." ablation). */
-export { NEGATIVE_MODES };
+// The option lists of views, loss and gate are those of the packages that implement them.
+/** The modes of views.negative: @vzero/views' list (with 'random-positive', the "Rand." ablation). */
+export { NEGATIVE_VIEW_MODES };
+/** @deprecated Renamed NEGATIVE_VIEW_MODES. */
+export const NEGATIVE_MODES = NEGATIVE_VIEW_MODES;
 
 const positive = z.number().positive();
 const nonNegative = z.number().min(0);
@@ -29,7 +34,7 @@ const viewsSchema = z.strictObject({
    * Negative view for the gate (docs/METHOD.md): the paper's default is outside-downsampled;
    * 'random-positive' is the paper's "Rand." ablation (random crops for both views).
    */
-  negative: z.enum(NEGATIVE_MODES).default('outside-downsampled'),
+  negative: z.enum(NEGATIVE_VIEW_MODES).default('outside-downsampled'),
   /** Downsampling factor of the negative view. */
   factor: positive.default(2),
   /** Padding around the target box, as a fraction of the box size. */
@@ -48,7 +53,7 @@ const rolloutSchema = z.strictObject({
 });
 
 const gateSchema = z.strictObject({
-  preset: z.enum(['paper', 'reference']).default('reference'),
+  preset: z.enum(GATE_PRESET_NAMES).default('reference'),
   /**
    * Tokens the gate scores: 'all' response tokens (the paper), or only the 'answer' span after
    * the response's "answer" marker (located from the format, never from a label).
@@ -62,11 +67,9 @@ const gateSchema = z.strictObject({
 });
 
 const lossSchema = z.strictObject({
-  estimator: z.enum(['k1', 'abs', 'k2', 'k3', 'forward-kl-topk']).default('k1'),
-  mode: z.enum(['pg', 'direct']).default('pg'),
-  aggregation: z
-    .enum(['token-mean', 'seq-mean-token-mean', 'seq-mean-token-sum', 'seq-mean-token-sum-norm'])
-    .default('token-mean'),
+  estimator: z.enum(ESTIMATORS).default('k1'),
+  mode: z.enum(LOSS_MODES).default('pg'),
+  aggregation: z.enum(AGGREGATIONS).default('token-mean'),
   clamp: positive.default(10),
   /** Teacher top-K for the forward-KL estimator. */
   topK: int(1).default(8),

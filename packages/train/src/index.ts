@@ -2,6 +2,7 @@ export { buildProgram, runCli, type CliIo } from './cli.js';
 export {
   METHODS,
   NEGATIVE_MODES,
+  NEGATIVE_VIEW_MODES,
   applyOverrides,
   parseTrainConfig,
   readConfigFile,

@@ -12,12 +12,12 @@ import {
 } from '@vzero/core';
 import type { ModelConfig } from '@vzero/model';
 import type { ReplayViews } from '@vzero/teacher';
-import { ViewCache, buildViews, toPromptImage, type NegativeMode, type SampleViews } from '@vzero/views';
+import { ViewCache, buildViews, toPromptImage, type NegativeViewMode, type SampleViews } from '@vzero/views';
 import { formatPrompt } from '@vzero/world';
 
 export interface PromptSettings {
   /** Negative view mode (docs/METHOD.md); 'random-positive' makes both views random crops. */
-  readonly negative: NegativeMode;
+  readonly negative: NegativeViewMode;
   readonly factor: number;
   /** Padding around the target box, as a fraction of its size. */
   readonly padding: number;
@@ -38,7 +38,7 @@ export interface SamplePrompts {
   readonly student: Prompt;
   readonly teacher: ReplayViews;
   /** The negative mode that produced z- (differs from the requested one after a fallback). */
-  readonly negativeMode: NegativeMode;
+  readonly negativeMode: NegativeViewMode;
 }
 
 function slotSize(config: ModelConfig, role: 'full' | 'crop', who: string): number {

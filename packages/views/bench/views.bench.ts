@@ -4,7 +4,7 @@
 import { cpus } from 'node:os';
 import sharp from 'sharp';
 import { ViewCache, buildViews, loadImage } from '../src/index.js';
-import type { NegativeMode, SampleViews, ViewSpec } from '../src/index.js';
+import type { NegativeViewMode, SampleViews, ViewSpec } from '../src/index.js';
 
 const SIZES = [
   { name: '4000x3000', width: 4000, height: 3000 },
@@ -74,7 +74,13 @@ async function main(): Promise<void> {
       2,
     );
     const decoded = await loadImage(jpeg);
-    const modes: NegativeMode[] = ['outside-downsampled', 'downsample-crop', 'random-crop', 'blank', 'noise'];
+    const modes: NegativeViewMode[] = [
+      'outside-downsampled',
+      'downsample-crop',
+      'random-crop',
+      'blank',
+      'noise',
+    ];
     for (const negative of modes) {
       await time(`buildViews from a decoded image, ${negative}`, ITER * 2, (i) =>
         buildViews(decoded, box(i), { ...spec, negative }),

@@ -2,8 +2,8 @@
 import { InvalidInputError, resolveConfig } from '@vzero/core';
 import type { ClampMode, Padding } from './region.js';
 
-/** Negative-view modes (see the README for each one's exact construction). */
-export const NEGATIVE_MODES = [
+/** How the negative view z- is built (see the README for each one's exact construction). */
+export const NEGATIVE_VIEW_MODES = [
   'outside-downsampled',
   'downsample-crop',
   'random-crop',
@@ -11,7 +11,11 @@ export const NEGATIVE_MODES = [
   'noise',
   'random-positive',
 ] as const;
-export type NegativeMode = (typeof NEGATIVE_MODES)[number];
+export type NegativeViewMode = (typeof NEGATIVE_VIEW_MODES)[number];
+/** @deprecated Renamed NEGATIVE_VIEW_MODES ("negative" alone also names the view and its scores). */
+export const NEGATIVE_MODES = NEGATIVE_VIEW_MODES;
+/** @deprecated Renamed NegativeViewMode. */
+export type NegativeMode = NegativeViewMode;
 
 /** How an image is fitted into a square model input: stretch, or letterbox with `background`. */
 export type FitMode = 'fill' | 'contain';
@@ -37,9 +41,9 @@ export interface ViewSpec {
   /** How a crop past the border is brought inside: keep size and shift, or clip. */
   readonly clamp: ClampMode;
   /** Negative-view mode. */
-  readonly negative: NegativeMode;
+  readonly negative: NegativeViewMode;
   /** Mode used when `negative` cannot produce a view (e.g. no region outside the box); none by default. */
-  readonly fallback: NegativeMode | 'none';
+  readonly fallback: NegativeViewMode | 'none';
   /** Downsampling factor of 'outside-downsampled' and 'downsample-crop' (>= 1). */
   readonly factor: number;
   /** Extra gap in downsampled pixels between an 'outside-downsampled' region and the box. */
@@ -94,8 +98,8 @@ export function resolveViewSpec(overrides: Partial<ViewSpec> = {}): ViewSpec {
   positiveInt('minSize', s.minSize);
   bool('square', s.square);
   oneOf('clamp', s.clamp, ['shift', 'clip']);
-  oneOf('negative', s.negative, NEGATIVE_MODES);
-  oneOf('fallback', s.fallback, [...NEGATIVE_MODES, 'none']);
+  oneOf('negative', s.negative, NEGATIVE_VIEW_MODES);
+  oneOf('fallback', s.fallback, [...NEGATIVE_VIEW_MODES, 'none']);
   if (typeof s.factor !== 'number' || !Number.isFinite(s.factor) || s.factor < 1) {
     throw new InvalidInputError(`${WHERE}.factor`, s.factor, 'expected a finite number >= 1');
   }

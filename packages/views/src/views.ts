@@ -11,17 +11,17 @@ import type { DecodedImage, ImageInput } from './image.js';
 import { cropRegion, sampleAnywhere, sampleOutsideRegion } from './region.js';
 import type { UnavailableReason } from './region.js';
 import { resolveViewSpec } from './spec.js';
-import type { NegativeMode, ViewSpec } from './spec.js';
+import type { NegativeViewMode, ViewSpec } from './spec.js';
 import { makeView } from './view.js';
 import type { View } from './view.js';
 
-/** A negative view that was produced. */
-export interface NegativeView extends View {
+/** A negative view z- that was produced: its image and how it was made. */
+export interface NegativeViewImage extends View {
   readonly ok: true;
   /** The mode that produced it (the fallback mode when the requested one was unavailable). */
-  readonly mode: NegativeMode;
+  readonly mode: NegativeViewMode;
   /** The mode the spec asked for. */
-  readonly requestedMode: NegativeMode;
+  readonly requestedMode: NegativeViewMode;
   /** Source-image pixels the negative shows; absent for 'blank' and 'noise'. */
   readonly sourceBox?: Box;
   /** 'outside-downsampled' only: the sampled region in the downsampled image's pixels. */
@@ -29,15 +29,22 @@ export interface NegativeView extends View {
 }
 
 /** The requested negative could not be produced (and no fallback was set, or it failed too). */
-export interface NegativeUnavailable {
+export interface NegativeViewUnavailable {
   readonly ok: false;
-  readonly mode: NegativeMode;
-  readonly requestedMode: NegativeMode;
+  readonly mode: NegativeViewMode;
+  readonly requestedMode: NegativeViewMode;
   readonly reason: UnavailableReason;
   readonly detail: string;
 }
 
-export type NegativeResult = NegativeView | NegativeUnavailable;
+/** The negative view z- of a sample: the image, or why it could not be made. */
+export type NegativeViewResult = NegativeViewImage | NegativeViewUnavailable;
+/** @deprecated Renamed NegativeViewImage. */
+export type NegativeView = NegativeViewImage;
+/** @deprecated Renamed NegativeViewUnavailable. */
+export type NegativeUnavailable = NegativeViewUnavailable;
+/** @deprecated Renamed NegativeViewResult. */
+export type NegativeResult = NegativeViewResult;
 
 export interface SampleViews {
   /** The whole image at spec.size x spec.size: what the student sees. */
@@ -45,7 +52,7 @@ export interface SampleViews {
   /** The positive crop z+ at cropSize (a random crop in 'random-positive' mode). */
   readonly positive: View;
   /** The negative view z-, or why there is none. */
-  readonly negative: NegativeResult;
+  readonly negative: NegativeViewResult;
   /** Source-image pixel region actually cropped for `positive` (integer). */
   readonly positiveBox: Box;
   /** Source-image pixels shown by the negative, when it shows part of the image. */
@@ -177,7 +184,7 @@ async function negativeWithFallback(
   out: ImageSize,
   s: ViewSpec,
   base: Rng,
-): Promise<NegativeResult> {
+): Promise<NegativeViewResult> {
   const first = await makeNegative(s.negative, s.negative, image, target, positiveBox, out, s, base);
   if (first.ok || s.fallback === 'none' || s.fallback === s.negative) return first;
   const second = await makeNegative(s.fallback, s.negative, image, target, positiveBox, out, s, base);
@@ -186,19 +193,19 @@ async function negativeWithFallback(
 
 /** One negative view; each mode draws from its own stream so modes do not disturb each other. */
 async function makeNegative(
-  mode: NegativeMode,
-  requestedMode: NegativeMode,
+  mode: NegativeViewMode,
+  requestedMode: NegativeViewMode,
   image: DecodedImage,
   target: Box,
   positiveBox: Box,
   out: ImageSize,
   s: ViewSpec,
   base: Rng,
-): Promise<NegativeResult> {
+): Promise<NegativeViewResult> {
   const rng = base.child(`negative:${mode}`);
   const size = { width: image.width, height: image.height };
   const crop = { width: positiveBox.x1 - positiveBox.x0, height: positiveBox.y1 - positiveBox.y0 };
-  const done = (view: View, extra: { sourceBox?: Box; sampledBox?: Box } = {}): NegativeView => ({
+  const done = (view: View, extra: { sourceBox?: Box; sampledBox?: Box } = {}): NegativeViewImage => ({
     ...view,
     ok: true,
     mode,

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import fc from 'fast-check';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
 import {
-  NEGATIVE_MODES,
+  NEGATIVE_VIEW_MODES,
   ViewCache,
   buildViews,
   intersectionArea,
@@ -14,7 +14,7 @@ import {
   toPixelBox,
   toPromptImage,
 } from '../src/index.js';
-import type { NegativeMode, SampleViews } from '../src/index.js';
+import type { NegativeViewMode, SampleViews } from '../src/index.js';
 import { maxRed, pixelAt, testPng, testRgb } from './fixtures.js';
 
 const W = 400;
@@ -238,7 +238,7 @@ describe('determinism', () => {
   }
 
   it('gives byte-identical PNGs and pixels for the same seed, in every mode', async () => {
-    for (const negative of NEGATIVE_MODES) {
+    for (const negative of NEGATIVE_VIEW_MODES) {
       const a = await buildViews(png, RECT, { negative, seed: 7 });
       const b = await buildViews(Uint8Array.from(png), RECT, { negative, seed: 7 });
       const [ba, bb] = [await bytes(a), await bytes(b)];
@@ -248,7 +248,7 @@ describe('determinism', () => {
   });
 
   it('gives different negatives for different seeds in the random modes', async () => {
-    const random: NegativeMode[] = ['outside-downsampled', 'random-crop', 'noise', 'random-positive'];
+    const random: NegativeViewMode[] = ['outside-downsampled', 'random-crop', 'noise', 'random-positive'];
     for (const negative of random) {
       const a = await buildViews(png, RECT, { negative, seed: 1 });
       const b = await buildViews(png, RECT, { negative, seed: 2 });
@@ -405,7 +405,7 @@ describe('bad input', () => {
     await expect(buildViews(png, RECT, { sise: 3 } as never)).rejects.toBeInstanceOf(UnknownKeyError);
     const f = await rejection(buildViews(png, RECT, { factor: 0.5 }));
     expect(f.field).toBe('ViewSpec.factor');
-    const m = await rejection(buildViews(png, RECT, { negative: 'outside' as NegativeMode }));
+    const m = await rejection(buildViews(png, RECT, { negative: 'outside' as NegativeViewMode }));
     expect(m.field).toBe('ViewSpec.negative');
     const p = await rejection(buildViews(png, RECT, { padding: { px: -1 } }));
     expect(p.field).toBe('ViewSpec.padding.px');

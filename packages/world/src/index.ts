@@ -59,7 +59,9 @@ export {
   exportParquet,
   exportSamplesParquet,
   PARQUET_COLUMNS,
+  NEGATIVE_VIEW_MODES,
   NEGATIVE_MODES,
+  type NegativeViewMode,
   type NegativeMode,
   type ExportParquetOptions,
 } from './parquet.js';

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
-import { buildViews, resolveViewSpec, type NegativeMode, type ViewSpec } from '@vzero/views';
+import { buildViews, resolveViewSpec, type NegativeViewMode, type ViewSpec } from '@vzero/views';
 import { InvalidInputError, type ImageSource, type LabelFreeSample, type LabelledSample } from '@vzero/core';
 import type { Split } from './config.js';
 import { loadLabelled } from './labels.js';
@@ -28,11 +28,11 @@ export const PARQUET_COLUMNS = [
 ] as const;
 
 /** Negative-view modes, as @vzero/views builds them ('outside-downsampled' is the paper's). */
-export { NEGATIVE_MODES, type NegativeMode } from '@vzero/views';
+export { NEGATIVE_VIEW_MODES, NEGATIVE_MODES, type NegativeViewMode, type NegativeMode } from '@vzero/views';
 
 export interface ExportParquetOptions {
   /** Negative view in the crop slot of the negative teacher prompt (default 'outside-downsampled'). */
-  readonly negative?: NegativeMode;
+  readonly negative?: NegativeViewMode;
   /**
    * true (default): read only the manifest; reward_model.ground_truth is "" in every row, the
    * V-Zero / OPD path needs no answers. false: read the labels file and fill ground_truth with the
