@@ -7,7 +7,6 @@ import { InvalidInputError, Rng, deriveSeed, ensureWritableDir, writeFileAtomic 
 import { assertOutputsApart } from '../fs-safety.js';
 import {
   LocalPolicy,
-  Tokenizer,
   createModel,
   loadCheckpoint,
   pretrain,
@@ -16,7 +15,14 @@ import {
   type ModelConfig,
   type ModelPresetName,
 } from '@vzero/model';
-import { WORLD_VOCABULARY, loadLabelled, referenceResponse } from '@vzero/world';
+import { loadLabelled, referenceResponse } from '@vzero/world';
+import {
+  DEFAULT_TOKENIZER,
+  OPEN_VOCABULARY_TEXT_LENGTH,
+  isOpenVocabulary,
+  worldTokenizer,
+  type TokenizerChoice,
+} from '../world-tokenizer.js';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { promptsForModel } from '../prompts.js';
@@ -45,6 +51,8 @@ export interface PretrainCommandOptions {
   readonly negativeFraction?: number;
   /** Start from this checkpoint's weights (and architecture) instead of a fresh initialisation. */
   readonly initFrom?: string;
+  /** Tokenizer of a fresh model (default DEFAULT_TOKENIZER, see world-tokenizer.ts); initFrom keeps its own. */
+  readonly tokenizer?: TokenizerChoice;
 }
 
 export const PRETRAIN_COMMAND_DEFAULTS = {
@@ -63,6 +71,8 @@ export interface PretrainCommandResult {
   readonly finalLoss: number;
   readonly eval: EvalSummary;
   readonly seconds: number;
+  /** Of `seconds`, the optimizer steps alone (no data loading, no evaluation). */
+  readonly trainSeconds: number;
 }
 
 export async function runPretrain(
@@ -94,10 +104,14 @@ export async function runPretrain(
   await setupTensors(log);
   // Continuing from a checkpoint keeps its architecture and tokenizer (a second pre-training phase).
   const init = o.initFrom !== undefined ? await loadCheckpoint(o.initFrom) : undefined;
-  const tokenizer = init?.tokenizer ?? Tokenizer.fromWords(WORLD_VOCABULARY);
+  const tokenizer = init?.tokenizer ?? worldTokenizer(o.tokenizer);
   const config =
     init?.model.config ??
-    resolveModelConfig(o.preset ?? role, { ...o.modelOverrides, vocabSize: tokenizer.size });
+    resolveModelConfig(o.preset ?? role, {
+      ...(isOpenVocabulary(tokenizer) ? { maxTextLength: OPEN_VOCABULARY_TEXT_LENGTH } : {}),
+      ...o.modelOverrides,
+      vocabSize: tokenizer.size,
+    });
   if (role === 'teacher' && !config.images.some((s) => s.role === 'crop')) {
     throw new InvalidInputError('modelOverrides.images', config.images, 'the teacher needs a crop slot');
   }
@@ -113,6 +127,7 @@ export async function runPretrain(
     evalSplit: o.evalSplit,
     evalLimit: o.evalLimit,
     negativeFraction,
+    tokenizer: init ? `(from ${o.initFrom})` : (o.tokenizer ?? DEFAULT_TOKENIZER),
     ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
     preset: init ? `(from ${o.initFrom})` : (o.preset ?? role),
     model: config,
@@ -162,7 +177,10 @@ export async function runPretrain(
     const evalSamples = await loadLabelled(o.data, o.evalSplit);
     const limited = o.evalLimit > 0 ? evalSamples.slice(0, o.evalLimit) : evalSamples;
     const evalProgress = createProgress(`eval ${o.evalSplit}`, limited.length);
+    // Room for the longest reference response (plain bytes spell one in ~60 tokens).
+    const longest = examples.reduce((m, e) => Math.max(m, tokenizer.encode(e.response).length + 1), 0);
     const summary = await evaluatePolicy(policy, limited, promptFor, {
+      maxTokens: Math.max(16, longest + 2),
       onProgress: (done) => evalProgress.update(done),
     });
     evalProgress.stop();
@@ -184,7 +202,7 @@ export async function runPretrain(
     log(
       `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
     );
-    return { role, out: o.out, finalLoss, eval: summary, seconds };
+    return { role, out: o.out, finalLoss, eval: summary, seconds, trainSeconds: result.elapsedMs / 1000 };
   } finally {
     model.dispose();
   }
