@@ -70,7 +70,8 @@ export function opdLossMetrics(
   validateOpdLossConfig(config);
   checkOpdInputs(inputs, config);
   const topK = config.estimator === 'forward-kl-topk';
-  const values = tf.tidy(() => {
+  let values: OpdLossMetrics | undefined;
+  tf.tidy(() => {
     const terms = lossTerms(inputs, config, true);
     const loss = aggregateLoss(terms.perToken, inputs.mask, config.aggregation, config.lossScaleFactor);
     const validB = tf.cast(terms.valid, 'bool');
@@ -91,40 +92,41 @@ export function opdLossMetrics(
       1,
     );
     const abs = tf.abs(terms.estimate);
-    const out: tf.Tensor[] = [
+    const mass = (x: tf.Tensor3D) =>
+      mean(tf.sum(tf.exp(tf.where(tf.expandDims(validB, -1), x, tf.fill(x.shape, -Infinity))), -1));
+    const named: MetricTensors = {
       loss,
-      mean(abs),
-      fraction(tf.greater(abs, config.clamp)),
-      terms.clipped ? fraction(terms.clipped) : tf.scalar(0),
-      terms.dualClipped ? fraction(terms.dualClipped) : tf.scalar(0),
-      tf.where(hasTokens, mean(terms.ratio), 1),
+      meanAbsLoss: mean(abs),
+      clampFraction: fraction(tf.greater(abs, config.clamp)),
+      clipFraction: terms.clipped ? fraction(terms.clipped) : tf.scalar(0),
+      clipFractionLower: terms.dualClipped ? fraction(terms.dualClipped) : tf.scalar(0),
+      ratioMean: tf.where(hasTokens, mean(terms.ratio), 1),
       ratioMin,
       ratioMax,
-      tf.neg(mean(terms.logRatio)),
+      approxKl: tf.neg(mean(terms.logRatio)),
       tokens,
-    ];
-    if (topK) {
-      const valid3 = tf.expandDims(validB, -1);
-      const mass = (x: tf.Tensor3D) =>
-        mean(tf.sum(tf.exp(tf.where(valid3, x, tf.fill(x.shape, -Infinity))), -1));
-      out.push(mass(inputs.teacherTopK as tf.Tensor3D), mass(inputs.studentTopK as tf.Tensor3D));
-    }
-    return tf.stack(out.map((x) => tf.reshape(tf.cast(x, 'float32'), []))).dataSync();
+      ...(topK
+        ? {
+            topKTeacherMass: mass(inputs.teacherTopK as tf.Tensor3D),
+            topKStudentMass: mass(inputs.studentTopK as tf.Tensor3D),
+          }
+        : {}),
+    };
+    values = readScalars(named);
   });
-  const at = (i: number) => values[i] as number;
-  return {
-    loss: at(0),
-    meanAbsLoss: at(1),
-    clampFraction: at(2),
-    clipFraction: at(3),
-    clipFractionLower: at(4),
-    ratioMean: at(5),
-    ratioMin: at(6),
-    ratioMax: at(7),
-    approxKl: at(8) + 0, // + 0 turns -0 into 0
-    tokens: at(9),
-    ...(topK ? { topKTeacherMass: at(10), topKStudentMass: at(11) } : {}),
-  };
+  const read = values as OpdLossMetrics;
+  return { ...read, approxKl: read.approxKl + 0 }; // + 0 turns -0 into 0
+}
+
+/** Each metric as a scalar tensor, under its name. */
+type MetricTensors = { readonly [K in keyof OpdLossMetrics]: tf.Tensor };
+
+/** Scalar tensors by name -> numbers by the same names (and order), in one data read. */
+function readScalars(named: MetricTensors): OpdLossMetrics {
+  const names = Object.keys(named) as (keyof OpdLossMetrics)[];
+  const scalars = names.map((n) => tf.reshape(tf.cast(named[n] as tf.Tensor, 'float32'), []));
+  const values = tf.stack(scalars).dataSync();
+  return Object.fromEntries(names.map((n, i) => [n, values[i] as number])) as unknown as OpdLossMetrics;
 }
 
 /**
