@@ -5,7 +5,7 @@ import { InvalidInputError, UnknownKeyError } from '@vzero/core';
 
 /** Parses `raw` with `schema`; the first issue becomes an UnknownKeyError or InvalidInputError. */
 export function parseWithSchema<S extends z.ZodType>(schema: S, raw: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
   throw issueError(schema, raw, where, result.error.issues);
 }
@@ -20,10 +20,12 @@ export function issueError(
   const issue = issues[0];
   if (!issue) return new InvalidInputError(where, raw, 'invalid');
   const path = issue.path.map(String);
-  const at = [where, ...path].join('.');
+  const at = path.length > 0 ? `${where}: ${path.join('.')}` : where;
   if (issue.code === 'unrecognized_keys')
     return new UnknownKeyError(at, issue.keys[0] ?? '?', keysAt(schema, path));
-  return new InvalidInputError(at, valueAt(raw, path), issue.message);
+  // The value as the check saw it (e.g. a default the file did not set), else the file's.
+  const value = issue.input !== undefined ? issue.input : valueAt(raw, path);
+  return new InvalidInputError(at, value, issue.message);
 }
 
 /** The keys an object schema knows at `path` (through optional, default and array wrappers). */

@@ -128,10 +128,10 @@ describe('--config FILE', () => {
     await writeFile(file, `data: ${f.world}\nlimit: -3\n`);
     const r = await run(['eval', '--config', file, '--checkpoint', f.models.student]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/bad\.yaml\.limit = -3: --limit must be >= 0/);
+    expect(r.err).toMatch(/bad\.yaml: limit = -3: --limit must be >= 0/);
     await writeFile(file, 'steps: [1, 2]\nfresh: "yes"\n');
     const d = await run(['demo', '--config', file]);
     expect(d.code).toBe(1);
-    expect(d.err).toMatch(/bad\.yaml\.(steps|fresh) = /);
+    expect(d.err).toMatch(/bad\.yaml: (steps|fresh) = /);
   });
 });
