@@ -132,10 +132,4 @@ export default tseslint.config(
       'vzero/boundaries': 'error',
     },
   },
-  {
-    // tools/bench still imports the reference workload from packages/tfjs-native/bench by a
-    // relative path; a warning until that moves behind a package export (its owners' change).
-    files: ['tools/bench/**'],
-    rules: { 'vzero/boundaries': 'warn' },
-  },
 );

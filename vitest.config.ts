@@ -9,10 +9,11 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const packageDirs = readdirSync(join(root, 'packages')).filter((d) =>
   existsSync(join(root, 'packages', d, 'package.json')),
 );
-const alias = packageDirs.map((d) => ({
-  find: new RegExp(`^@vzero/${d}$`),
-  replacement: join(root, 'packages', d, 'src', 'index.ts'),
-}));
+const alias = packageDirs.flatMap((d) => [
+  { find: new RegExp(`^@vzero/${d}$`), replacement: join(root, 'packages', d, 'src', 'index.ts') },
+  // A subpath entry point (@vzero/gate/tensors, @vzero/tfjs-native/reference): src/<subpath>.ts.
+  { find: new RegExp(`^@vzero/${d}/([\\w-]+)$`), replacement: join(root, 'packages', d, 'src', '$1.ts') },
+]);
 const toolDirs = readdirSync(join(root, 'tools')).filter((d) => existsSync(join(root, 'tools', d, 'test')));
 
 export default defineConfig({

@@ -15,7 +15,7 @@ import {
   unregisterNativeKernels,
   type GemmKind,
 } from '../src/index.js';
-import { makeReferenceModel, REFERENCE_SPEC } from './reference.js';
+import { makeReferenceModel, REFERENCE_SPEC } from '../src/reference.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) =>

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { selectBackend } from '@vzero/core';
 import { nativeKernelsReport, registerNativeKernels, unregisterNativeKernels } from '../src/index.js';
-import { makeReferenceModel, REFERENCE_SPEC } from './reference.js';
+import { makeReferenceModel, REFERENCE_SPEC } from '../src/reference.js';
 
 const args = process.argv.slice(2);
 const backend = args.includes('--backend') ? (args[args.indexOf('--backend') + 1] as 'cpu' | 'wasm') : 'cpu';

@@ -1,15 +1,16 @@
 // The reference workload, for comparison with other stacks: a decoder-only transformer (pre-norm,
 // causal self-attention, 4x ReLU MLP, softmax cross-entropy) trained with Adam, and greedy
 // decoding with it; a forward pass over any prefix length lets decoding reuse the model. The
-// native-kernel bench and tests and the suite in tools/bench all use this one model;
+// native-kernel bench and tests and the suite in tools/bench all use this one model (published
+// as the `@vzero/tfjs-native/reference` entry point);
 // tools/bench/torch/reference.py is the same workload in PyTorch. Token embedding is a one-hot matmul, as in
 // the models, because the wasm backend lacks the gather gradient.
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '@vzero/core';
-import { adamwUpdate } from '../src/adamw.js';
-import { attention } from '../src/attention.js';
-import { logSoftmax } from '../src/log-softmax.js';
-import { layerNorm } from '../src/layer-norm.js';
+import { adamwUpdate } from './adamw.js';
+import { attention } from './attention.js';
+import { logSoftmax } from './log-softmax.js';
+import { layerNorm } from './layer-norm.js';
 
 export interface TransformerSpec {
   readonly width: number;

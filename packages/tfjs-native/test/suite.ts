@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, selectBackend } from '@vzero/core';
-import { makeReferenceModel } from '../bench/reference.js';
+import { makeReferenceModel } from '../src/reference.js';
 import {
   NATIVE_KERNELS_BY_BACKEND,
   NATIVE_OP_KERNEL_NAMES,

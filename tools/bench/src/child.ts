@@ -24,11 +24,7 @@ import { PromptFactory, train } from '@vzero/train';
 import type { ConfigName, SizeName } from './options.js';
 import { SIZES } from './options.js';
 import { matmulShapes } from './shapes.js';
-import {
-  makeReferenceModel,
-  DECODE_TOKENS,
-  REFERENCE_SPEC,
-} from '../../../packages/tfjs-native/bench/reference.js';
+import { makeReferenceModel, DECODE_TOKENS, REFERENCE_SPEC } from '@vzero/tfjs-native/reference';
 import type {
   ConfigResult,
   KernelTallyRow,

@@ -15,14 +15,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { deriveSeed, type Prompt, type Trajectory } from '@vzero/core';
+import { computeGate, gateConfig } from '@vzero/gate';
 import { patchify, slotTokens, type VisionLanguageModel } from '@vzero/model';
+import { opdLoss, opdLossConfig } from '@vzero/opd-loss';
 import { padTrajectories, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
 import { AdamW, PromptFactory, loadPolicy, setupTensors, train } from '@vzero/train';
 import { loadLabelFree } from '@vzero/world';
-// Not dependencies of this tool yet (adding them changes the workspace lockfile): read from source.
-import { computeGate, gateConfig } from '../../../packages/gate/src/index.js';
-import { opdLoss, opdLossConfig } from '../../../packages/opd-loss/src/index.js';
 import { benchTrainConfig, makeFixture } from './fixture.js';
 import { SIZES } from './options.js';
 

@@ -3,11 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '@vzero/core';
-import {
-  makeReferenceModel,
-  referenceToken,
-  REFERENCE_SPEC,
-} from '../../../packages/tfjs-native/bench/reference.js';
+import { makeReferenceModel, referenceToken, REFERENCE_SPEC } from '@vzero/tfjs-native/reference';
 
 const spec = { width: 16, layers: 1, heads: 2, seq: 8, batch: 2, vocab: 8 };
 
