@@ -10,7 +10,7 @@ import { resolveTrainConfig, runTrain } from './commands/train.js';
 import { setupTensors } from './tensors.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
 import { runEval } from './commands/eval.js';
-import { ABLATE_DEFAULTS, runAblateCommand } from './commands/ablate.js';
+import { runAblateCommand, shippedSpecText } from './commands/ablate.js';
 import { startServer } from '@vzero/serve';
 import { COMPARE_DEFAULTS, runCompare } from './commands/compare.js';
 import { toolkitVersion } from './version.js';
@@ -327,9 +327,13 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--preset <name>',
-      'paper-table (about 30 min on 2 cores), stem, dense, perceivable, or smoke (minutes)',
-      ABLATE_DEFAULTS.preset,
+      `a shipped spec: paper-table (the default; about 30 min on 2 cores), stem, dense, perceivable, or smoke (minutes)`,
     )
+    .option(
+      '--spec <file>',
+      'a spec file (YAML or JSON: worlds, models, training, seeds, arms) instead of --preset',
+    )
+    .option('--print-spec <name>', 'print a shipped spec to stdout (to copy and edit) and exit')
     .option('--out <dir>', 'work folder (default runs/ablate/<preset>; finished runs are reused)')
     .option('--docs <dir>', 'where RESULTS.md and results/<preset>.json go (paper-table: docs)')
     .option('--seeds <n>', "seeds per arm (default: the preset's)", integerOption('--seeds', 1))
@@ -340,7 +344,15 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       integerOption('--world-seed', 0, 'seeds are non-negative'),
     )
     .action(async () => {
-      const opts = optionsOf(ablate) as unknown as Parameters<typeof runAblateCommand>[0];
+      const { printSpec, ...opts } = optionsOf(ablate) as unknown as Parameters<
+        typeof runAblateCommand
+      >[0] & {
+        printSpec?: string;
+      };
+      if (printSpec !== undefined) {
+        io.stdout(shippedSpecText(printSpec));
+        return;
+      }
       await setupTensors((l) => io.stderr(l + '\n'));
       const result = await runAblateCommand(opts, (l) => io.stderr(l + '\n'));
       io.stdout(`${result.markdown}\n${result.json}\n`);

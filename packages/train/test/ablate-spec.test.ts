@@ -1,23 +1,55 @@
-// Ablation spec files: every shipped spec loads and is exactly the preset the TypeScript
-// definitions built (values and key order: finished runs are reused by a key made of them);
-// a bad key is named with its path and the keys known there, a bad value with path and value.
+// Ablation spec files: every shipped spec loads, and a printed copy runs exactly what --preset
+// runs (values and key order: finished runs are reused by a key made of them; that the files
+// equal the presets the TypeScript built before is checked at commit 8a6c6a4); a bad key is
+// named with its path and the keys known there, a bad value with path and value.
 // The mistakes are made by reaching into a loaded spec.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { describe, expect, it } from 'vitest';
-import { ABLATE_PRESETS, ARMS } from '../src/ablate/presets.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ABLATE_PRESETS, ablatePreset } from '../src/ablate/presets.js';
 import { loadAblateSpec, parseAblateSpec, shippedSpecFile, shippedSpecNames } from '../src/ablate/spec.js';
+import { run } from './cli-run.js';
 
 describe('shipped spec files', () => {
-  it('one per preset', () => {
-    expect(shippedSpecNames()).toEqual(Object.keys(ABLATE_PRESETS).sort());
+  it('the presets are the files, named by them', () => {
+    expect(shippedSpecNames()).toEqual(['dense', 'paper-table', 'perceivable', 'smoke', 'stem']);
+    expect(Object.keys(ABLATE_PRESETS).sort()).toEqual(shippedSpecNames());
+    for (const name of shippedSpecNames()) expect(ablatePreset(name).name).toBe(name);
   });
 
-  it.each(Object.keys(ABLATE_PRESETS))('%s loads and equals the preset, key order included', (name) => {
-    const preset = ABLATE_PRESETS[name as keyof typeof ABLATE_PRESETS];
-    const expected = { ...preset, arms: preset.arms.map((id) => ARMS[id]) };
-    const loaded = loadAblateSpec(shippedSpecFile(name));
-    expect(loaded).toEqual(expected);
-    expect(JSON.stringify(loaded)).toBe(JSON.stringify(expected));
+  it.each(shippedSpecNames())(
+    '%s: --print-spec gives a file that --spec runs as --preset does (values and key order)',
+    async (name) => {
+      const r = await run(['ablate', '--print-spec', name]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^# /); // the comments come along
+      const copy = join(await mkdtemp(join(tmpdir(), 'vzero-spec-')), `${name}.yaml`);
+      await writeFile(copy, r.out);
+      const loaded = loadAblateSpec(copy);
+      expect(JSON.stringify(loaded)).toBe(JSON.stringify(ablatePreset(name)));
+      expect(loaded).toEqual(parse(r.out));
+    },
+  );
+});
+
+describe('vzero ablate --spec', () => {
+  it('a bad file fails before anything runs, naming the key; --preset with --spec is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vzero-spec-'));
+    const file = join(dir, 'mine.yaml');
+    const text = (await run(['ablate', '--print-spec', 'smoke'])).out;
+    await writeFile(file, text.replace('evalEvery: 1', 'evalEvery: 1\nevalevery: 2'));
+    const r = await run(['ablate', '--spec', file, '--out', join(dir, 'out')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/unknown key "evalevery" in .*mine\.yaml \(did you mean "evalEvery"\?\)/);
+    const both = await run(['ablate', '--spec', file, '--preset', 'smoke', '--out', join(dir, 'out')]);
+    expect(both.code).toBe(1);
+    expect(both.err).toMatch(/give --preset NAME or --spec FILE, not both/);
+    const unknown = await run(['ablate', '--print-spec', 'paper']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/unknown key "paper" in --print-spec; known keys: dense, paper-table/);
   });
 });
 

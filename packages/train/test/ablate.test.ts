@@ -7,6 +7,8 @@ import { UnknownKeyError, InvalidInputError } from '@vzero/core';
 import { runAblate } from '../src/ablate/run.js';
 import { runAblateCommand } from '../src/commands/ablate.js';
 import { ablatePreset } from '../src/ablate/presets.js';
+import { loadAblateSpec } from '../src/ablate/spec.js';
+import { parse } from 'yaml';
 import { selectOnVal, stat, type AblateReport } from '../src/ablate/report.js';
 import { makeFixture, type Fixture } from './fixture.js';
 
@@ -155,8 +157,18 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
 
   it('the command builds its own world and models and keeps the report out of docs/', async () => {
     const out = join(f.root, 'cmd');
-    const r = await runAblateCommand({ preset: 'smoke', out, seeds: 1 }, () => {});
+    const lines: string[] = [];
+    const r = await runAblateCommand({ preset: 'smoke', out, seeds: 1 }, (l) => lines.push(l));
     expect(r.markdown).toBe(join(out, 'RESULTS.md'));
+    // The resolved options and the spec as run: printed first, saved in the work folder.
+    expect(lines[0]).toMatch(/^resolved config \(ablate\):\n  preset: smoke\n/);
+    expect(parse(await readFile(join(out, 'resolved-config.yaml'), 'utf8'))).toEqual({
+      preset: 'smoke',
+      out,
+      seeds: 1,
+      docs: out,
+    });
+    expect(loadAblateSpec(join(out, 'spec.yaml'))).toEqual(ablatePreset('smoke'));
     expect(existsSync(join(out, 'models', 'student', 'config.json'))).toBe(true);
     expect(existsSync(join(out, 'world', 'test-counter-prior', 'manifest.jsonl'))).toBe(true);
     expect(r.report.runs).toHaveLength(8);

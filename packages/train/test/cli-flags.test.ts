@@ -16,6 +16,8 @@ beforeAll(async () => {
 });
 
 const notice = (err: string) => err.split('\n').filter((l) => l.includes('is deprecated'));
+const evalStudent = (...args: string[]) => run(['eval', '--checkpoint', f.models.student, ...args]);
+const readYaml = async (file: string) => parse(await readFile(file, 'utf8')) as Record<string, unknown>;
 
 describe('one flag vocabulary', () => {
   it('old spellings are hidden from help', () => {
@@ -32,22 +34,12 @@ describe('one flag vocabulary', () => {
 
   it('eval --bench works as --data, with one deprecation line', async () => {
     const out = join(f.root, 'eval-old');
-    const r = await run([
-      'eval',
-      '--checkpoint',
-      f.models.student,
-      '--bench',
-      f.world,
-      '--split',
-      'test',
-      '--out',
-      out,
-    ]);
+    const r = await evalStudent('--bench', f.world, '--split', 'test', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(notice(r.err)).toEqual([
       'warning: --bench is deprecated, use --data (the old spelling will be removed)',
     ]);
-    const saved = parse(await readFile(join(out, 'resolved-config.yaml'), 'utf8')) as Record<string, unknown>;
+    const saved = await readYaml(join(out, 'resolved-config.yaml'));
     expect(saved['data']).toBe(f.world);
     expect(saved).not.toHaveProperty('bench');
   });
@@ -61,22 +53,13 @@ describe('one flag vocabulary', () => {
       'warning: --out is deprecated, use --out-file (the old spelling will be removed)',
     ]);
     expect(existsSync(join(f.root, 'w.jsonl'))).toBe(true);
-    const p = await run([
-      'pretrain',
-      'student',
-      '--data',
-      f.world,
-      '--out',
-      join(f.root, 'p'),
-      '--eval-limit',
-      'x',
-    ]);
+    const p = await run(['pretrain', 'student', '--data', f.world, '--out', f.root, '--eval-limit', 'x']);
     expect(p.code).toBe(1);
     expect(p.err).toMatch(/--limit must be an integer, got "x"/);
   });
 
   it('a missing required option names the flag and --config', async () => {
-    const r = await run(['eval', '--checkpoint', f.models.student]);
+    const r = await evalStudent();
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
       /--data = undefined: is required \(on the command line, or as "data:" in --config\)/,
@@ -96,7 +79,7 @@ describe('--config FILE', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/\(\d\/2, unanswered/);
     expect(r.err.split('\n')[0]).toBe('resolved config (eval):');
-    const saved = parse(await readFile(join(out, 'resolved-config.yaml'), 'utf8')) as Record<string, unknown>;
+    const saved = await readYaml(join(out, 'resolved-config.yaml'));
     expect(saved).toMatchObject({
       checkpoint: f.models.student,
       data: f.world,
@@ -116,7 +99,7 @@ describe('--config FILE', () => {
   it('an unknown key is named with the keys known', async () => {
     const file = join(f.root, 'typo.yaml');
     await writeFile(file, `data: ${f.world}\nlimt: 2\n`);
-    const r = await run(['eval', '--config', file, '--checkpoint', f.models.student]);
+    const r = await evalStudent('--config', file);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
       /unknown key "limt" in .*typo\.yaml \(did you mean "limit"\?\); known keys: .*data/,
@@ -126,7 +109,7 @@ describe('--config FILE', () => {
   it('a bad value is named with its key and value, checked as the flag is', async () => {
     const file = join(f.root, 'bad.yaml');
     await writeFile(file, `data: ${f.world}\nlimit: -3\n`);
-    const r = await run(['eval', '--config', file, '--checkpoint', f.models.student]);
+    const r = await evalStudent('--config', file);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/bad\.yaml: limit = -3: --limit must be >= 0/);
     await writeFile(file, 'steps: [1, 2]\nfresh: "yes"\n');

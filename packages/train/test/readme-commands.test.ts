@@ -1,7 +1,8 @@
 // Every `pnpm vzero ...` line in a shell block of the workspace's READMEs and docs runs as
 // written from the workspace root (where `pnpm vzero` runs): the command exists, each option it
-// passes is one that command has, a --config file exists, and a train command's config and
-// --set overrides validate. The cheap ones run for real. Long ones (demo, ablate, training) are
+// passes is one that command has, a --config file exists and validates (a train config with its
+// --set overrides, or another command's options), a --spec file exists and validates, and
+// the cheap ones run for real (--version, --print-spec). Long ones (demo, ablate, training) are
 // only checked, not run.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -9,6 +10,10 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
+import { configFileSchema } from '../src/cli-options.js';
+import { parseWithSchema } from '../src/validate.js';
+import { loadAblateSpec } from '../src/ablate/spec.js';
+import { parse } from 'yaml';
 import { repoRoot } from './cli-process.js';
 import { run } from './cli-run.js';
 
@@ -95,6 +100,26 @@ describe('the vzero commands in the READMEs and docs run as written', () => {
           existsSync(join(repoRoot, file)),
           `${line.where}: --config ${file} does not exist from the root`,
         ).toBe(true);
+      }
+      if (cmd.name() !== 'train' && configAt >= 0) {
+        // Another command's --config holds its options: validated as the command will.
+        const file = join(repoRoot, rest[configAt + 1] as string);
+        expect(() =>
+          parseWithSchema(configFileSchema(cmd), parse(readFileSync(file, 'utf8')), file),
+        ).not.toThrow();
+      }
+      const specAt = rest.indexOf('--spec');
+      if (specAt >= 0) {
+        const file = join(repoRoot, rest[specAt + 1] as string);
+        expect(existsSync(file), `${line.where}: --spec ${file} does not exist from the root`).toBe(true);
+        expect(loadAblateSpec(file).name).toBeDefined();
+      }
+      if (rest.includes('--print-spec')) {
+        // Cheap: runs for real (a shell redirect after it dropped).
+        const args = line.args.includes('>') ? line.args.slice(0, line.args.indexOf('>')) : line.args;
+        const r = await run(args);
+        expect(r.code, `${line.where}: ${r.err}`).toBe(0);
+        expect(r.out).toContain('arms:');
       }
       if (cmd.name() === 'train' && configAt >= 0) {
         const setAt = rest.indexOf('--set');

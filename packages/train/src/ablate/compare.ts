@@ -4,7 +4,7 @@
 // Both methods are taken at their val-selected step; nothing is chosen on a test split.
 import { pairedBootstrap, seedDifference, type PairedDifference } from '@vzero/bench';
 import { correctRow, type EvalSummary } from '../evaluation.js';
-import { ARMS, type ArmId } from './presets.js';
+import type { AblateArm, ArmId } from './presets.js';
 import { selectOnVal, type CurvePoint, type RunResult } from './report.js';
 
 /** The pairs the reading reports, when both arms ran (A minus B). */
@@ -80,11 +80,12 @@ function difference(a: readonly CurvePoint[], b: readonly CurvePoint[], split: S
 export function compareArms(
   runs: readonly RunResult[],
   base: { readonly test: EvalSummary; readonly 'test-counter-prior': EvalSummary },
-  arms: readonly ArmId[],
+  arms: readonly AblateArm[],
 ): Comparison[] {
   const out: Comparison[] = [];
+  const labels = new Map(arms.map((arm) => [arm.id, arm.label]));
   for (const [a, b] of COMPARISONS) {
-    if (!arms.includes(a) || !arms.includes(b)) continue;
+    if (!labels.has(a) || !labels.has(b)) continue;
     const pa = selectedPoints(a, runs, base);
     const pb = selectedPoints(b, runs, base);
     if (pa.length === 0 || pb.length === 0) continue;
@@ -92,7 +93,7 @@ export function compareArms(
     out.push({
       a,
       b,
-      label: `${ARMS[a].label} minus ${ARMS[b].label}`,
+      label: `${labels.get(a)} minus ${labels.get(b)}`,
       seeds: pa.length,
       test: difference(pa, pb, 'test'),
       counterPrior: difference(pa, pb, 'counterPrior'),

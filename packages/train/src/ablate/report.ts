@@ -2,7 +2,7 @@
 // checkpoint's accuracy (mean and sample standard deviation over seeds), the accuracy curve by
 // step (mean over seeds) and the training time to the selected step.
 import type { EvalSummary } from '../evaluation.js';
-import { ARMS, type AblatePreset, type ArmId } from './presets.js';
+import type { AblatePreset, ArmId } from './presets.js';
 import { compareArms, type Comparison } from './compare.js';
 
 export interface CurvePoint {
@@ -99,8 +99,7 @@ export function selectOnVal(curve: readonly CurvePoint[]): CurvePoint {
 
 export function summarise(input: Omit<AblateReport, 'arms' | 'comparisons'>): AblateReport {
   const arms: ArmSummary[] = [];
-  for (const armId of input.preset.arms) {
-    const label = ARMS[armId].label;
+  for (const { id: armId, label } of input.preset.arms) {
     if (armId === 'base') {
       const s = input.starting.student;
       const one = (x: number) => stat([x]);

@@ -20,7 +20,7 @@ import { PromptFactory } from '../prompts.js';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { train, type EvalRecord, type StepRecord } from '../trainer.js';
-import { ARMS, ablatePreset, type AblatePreset, type ArmId } from './presets.js';
+import { ablatePreset, type AblateArm, type AblatePreset } from './presets.js';
 import { pretrainRole } from './pretrain.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
 import { renderMarkdown } from './markdown.js';
@@ -126,14 +126,14 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
 
   // 4. Every arm x seed.
   const runs: RunResult[] = [];
-  const trained = preset.arms.filter((a) => ARMS[a].method !== 'base');
+  const trained = preset.arms.filter((a) => a.method !== 'base');
   const total = trained.length * seeds;
   let done = 0;
-  for (const armId of trained) {
+  for (const arm of trained) {
     for (let seed = 0; seed < seeds; seed++) {
       done++;
-      log(`run ${done}/${total}: ${armId} seed ${seed}`);
-      runs.push(await runArm(armId, seed, preset, { out: o.out, world, models, splits, baseEval }, log));
+      log(`run ${done}/${total}: ${arm.id} seed ${seed}`);
+      runs.push(await runArm(arm, seed, preset, { out: o.out, world, models, splits, baseEval }, log));
     }
   }
 
@@ -175,28 +175,25 @@ interface RunContext {
 }
 
 async function runArm(
-  armId: ArmId,
+  arm: AblateArm,
   seed: number,
   preset: AblatePreset,
   ctx: RunContext,
   log: (line: string) => void,
 ): Promise<RunResult> {
-  const arm = ARMS[armId];
+  const armId = arm.id;
   const dir = join(ctx.out, 'runs', `${armId}-seed${seed}`);
   const resultFile = join(dir, 'result.json');
-  const raw = merge(
-    merge(preset.train, (('train' in arm ? arm.train : undefined) ?? {}) as TrainConfigInput),
-    {
-      method: arm.method as TrainConfigInput['method'],
-      seed,
-      steps: preset.steps,
-      out: dir,
-      checkpointEvery: 0,
-      data: { dir: ctx.world, split: 'train' },
-      models: ctx.models,
-      eval: { splits: [...EVAL_SPLITS], every: preset.evalEvery },
-    },
-  );
+  const raw = merge(merge(preset.train, arm.train ?? {}), {
+    method: arm.method as TrainConfigInput['method'],
+    seed,
+    steps: preset.steps,
+    out: dir,
+    checkpointEvery: 0,
+    data: { dir: ctx.world, split: 'train' },
+    models: ctx.models,
+    eval: { splits: [...EVAL_SPLITS], every: preset.evalEvery },
+  });
   // A finished run is reused only when it was made with the same training config, worlds and
   // starting-model specs (a changed preset reruns it). Results written before the key existed
   // are reused with a note.
