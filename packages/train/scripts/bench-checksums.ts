@@ -7,12 +7,13 @@
 import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Tokenizer, createModel, resolveModelConfig, saveCheckpoint, sha256 } from '@vzero/model';
-import { WORLD_VOCABULARY, generateWorld } from '@vzero/world';
+import { createModel, resolveModelConfig, saveCheckpoint, sha256 } from '@vzero/model';
+import { generateWorld } from '@vzero/world';
 import { parseTrainConfig } from '../src/config.js';
 import { listCheckpoints, verifyCheckpoint } from '../src/run-dir.js';
 import { setupTensors } from '../src/tensors.js';
 import { train } from '../src/trainer.js';
+import { tokenizerDefaults, worldTokenizer } from '../src/world-tokenizer.js';
 
 const steps = Number(process.argv[2] ?? 6);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -30,10 +31,12 @@ async function files(dir: string): Promise<string[]> {
 const setup = await setupTensors((l) => console.error(l));
 const root = await mkdtemp(join(tmpdir(), 'vzero-bench-sum-'));
 await generateWorld({ out: join(root, 'world'), split: 'train', n: 32, seed: 1 });
-const tokenizer = Tokenizer.fromWords(WORLD_VOCABULARY);
+const tokenizer = worldTokenizer(); // what `vzero pretrain` gives a new model
 const models = { student: join(root, 'student'), teacher: join(root, 'teacher') };
 for (const role of ['student', 'teacher'] as const) {
-  const m = createModel(resolveModelConfig(role, { vocabSize: tokenizer.size }));
+  const m = createModel(
+    resolveModelConfig(role, { ...tokenizerDefaults(tokenizer), vocabSize: tokenizer.size }),
+  );
   await saveCheckpoint(models[role], m, tokenizer);
   m.dispose();
 }

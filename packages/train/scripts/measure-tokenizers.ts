@@ -23,6 +23,33 @@ const arms = (process.argv[6] ?? 'words,bpe,bytes').split(',').map((arm) => {
 });
 const seed = Number(process.argv[7] ?? 0);
 
+// Free-form English prompts as V* Bench and HR-Bench write them (options as sentences).
+const ENGLISH = [
+  {
+    question: 'What is the material of the glove?',
+    options: ['rubber', 'cotton', 'leather', 'wool'].map((m) => `The material of the glove is ${m}.`),
+  },
+  {
+    question: "What is the color of the woman's shirt?",
+    options: ['blue', 'red', 'white', 'black'].map((c) => `The color of the woman's shirt is ${c}.`),
+  },
+  {
+    question: 'Is the red car on the left or right side of the white van?',
+    options: ['left', 'right'].map((side) => `The red car is on the ${side} side of the white van.`),
+  },
+  {
+    question: 'What does the sign above the café door say? (Übersetzung)',
+    options: ['Geöffnet', 'Closed — 闭', 'Sale!', 'Exit'],
+  },
+];
+for (const { arm, choice } of arms) {
+  const t = worldTokenizer(choice);
+  console.log(
+    `${arm}: free-form English prompts take ${ENGLISH.map((q) => t.encode(formatPrompt(q)).length).join(', ')} tokens`,
+  );
+}
+if (steps === 0) process.exit(0);
+
 const root = await mkdtemp(join(tmpdir(), 'vzero-tokenizers-'));
 const data = join(root, 'world');
 await generateWorld({ out: data, split: 'train', n: nTrain, seed: 3 });

@@ -1,9 +1,11 @@
-// Free-form English questions against the tokenizers (issue 13): a checkpoint with the closed
-// word vocabulary (every checkpoint written before the byte-level tokenizers) still evaluates:
-// the log says up front that its vocabulary is closed and how many questions have words outside
-// it, those are scored as unanswered, and the questions it can read get the very answers they
-// get on their own. A question longer than a model takes is scored the same way, named,
-// instead of stopping the evaluation.
+// Free-form English questions against the tokenizers (issue 13): a student freshly pretrained
+// with `vzero pretrain` (the default tokenizer) answers every question of a V*-layout folder and
+// an HR-Bench TSV; a checkpoint with the closed word vocabulary (every checkpoint written before
+// the byte-level tokenizers) still evaluates: the log says up front that its vocabulary is closed
+// and how many questions have words outside it, those are scored as unanswered, and the
+// questions it can read get the very answers they get on their own. A question longer than a
+// model takes is scored the same way, named, instead of stopping the evaluation.
+process.env['VZERO_BACKEND'] = 'wasm'; // the served child inherits it: one backend on both sides
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { MODEL_PRESETS, createModel, resolveModelConfig, saveCheckpoint } from '
 import { run } from './cli-run.js';
 import { writeEnglishBenchmarks } from './english-bench.js';
 import { makeFixture, type Fixture } from './fixture.js';
+import { serveProcess } from './serve-process.js';
 import { worldTokenizer } from '../src/world-tokenizer.js';
 
 interface ReportJson {
@@ -32,6 +35,50 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('vzero eval and the tokenizers', () => {
+  it('a student freshly pretrained with the default tokenizer answers every free-form question', async () => {
+    const fresh = join(f.root, 'models', 'fresh');
+    const p = await run([
+      'pretrain',
+      'student',
+      '--data',
+      f.world,
+      '--out',
+      fresh,
+      '--steps',
+      '2',
+      '--batch-size',
+      '4',
+    ]);
+    expect(p.code, p.err).toBe(0);
+    const config = JSON.parse(await readFile(join(fresh, 'config.json'), 'utf8')) as {
+      tokenizer: { type: string };
+      config: { maxTextLength: number };
+    };
+    expect(config.tokenizer.type).toBe('vzero-bpe');
+    expect(config.config.maxTextLength).toBe(256);
+    for (const [name, bench, n] of [
+      ['vstar', vstar, 3],
+      ['hr', tsv, 6],
+    ] as const) {
+      const out = join(f.root, `fresh-${name}`);
+      const r = await run(['eval', '--checkpoint', fresh, '--data', bench, '--out', out]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).not.toMatch(/unanswered|closed vocabulary/);
+      expect((await readReport(out)).overall.questions).toBe(n);
+    }
+    // Served, the byte-level BPE model gives the same answers (its tokens decode remotely).
+    const server = await serveProcess(fresh);
+    try {
+      const out = join(f.root, 'fresh-vstar-served');
+      const r = await run(['eval', '--url', server.url, '--data', vstar, '--out', out]);
+      expect(r.code, r.err).toBe(0);
+      const rows = (rep: ReportJson) => rep.predictions.map((p) => [p.id, p.responses, p.predicted]);
+      expect(rows(await readReport(out))).toEqual(rows(await readReport(join(f.root, 'fresh-vstar'))));
+    } finally {
+      await server.kill();
+    }
+  }, 180_000);
+
   it('scores the questions a closed-vocabulary checkpoint cannot read as unanswered, saying so first', async () => {
     // One world question (in the vocabulary) beside the three English ones.
     const mixed = join(f.root, 'vstar-mixed');

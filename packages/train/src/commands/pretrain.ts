@@ -18,8 +18,7 @@ import {
 import { loadLabelled, referenceResponse } from '@vzero/world';
 import {
   DEFAULT_TOKENIZER,
-  OPEN_VOCABULARY_TEXT_LENGTH,
-  isOpenVocabulary,
+  tokenizerDefaults,
   worldTokenizer,
   type TokenizerChoice,
 } from '../world-tokenizer.js';
@@ -108,7 +107,7 @@ export async function runPretrain(
   const config =
     init?.model.config ??
     resolveModelConfig(o.preset ?? role, {
-      ...(isOpenVocabulary(tokenizer) ? { maxTextLength: OPEN_VOCABULARY_TEXT_LENGTH } : {}),
+      ...tokenizerDefaults(tokenizer),
       ...o.modelOverrides,
       vocabSize: tokenizer.size,
     });
