@@ -161,7 +161,7 @@ describe('vzero ablate --preset smoke, end to end on tiny real models', () => {
     const r = await runAblateCommand({ preset: 'smoke', out, seeds: 1 }, (l) => lines.push(l));
     expect(r.markdown).toBe(join(out, 'RESULTS.md'));
     // The resolved options and the spec as run: printed first, saved in the work folder.
-    expect(lines[0]).toMatch(/^resolved config \(ablate\):\n  preset: smoke\n/);
+    expect(lines[0]).toMatch(/^resolved config \(ablate\):\n {2}preset: smoke\n/);
     expect(parse(await readFile(join(out, 'resolved-config.yaml'), 'utf8'))).toEqual({
       preset: 'smoke',
       out,

@@ -25,7 +25,12 @@ import { loadPolicy } from '../models.js';
 import { createProgress } from '../progress.js';
 import { PromptFactory, promptsForModel, type QuestionSample } from '../prompts.js';
 import { setupTensors } from '../tensors.js';
-import { describeUnanswerable, findUnanswerable, skippingPolicy, type Unanswerable } from '../unanswerable.js';
+import {
+  describeUnanswerable,
+  findUnanswerable,
+  skippingPolicy,
+  type Unanswerable,
+} from '../unanswerable.js';
 import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 
 /**
