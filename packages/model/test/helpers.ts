@@ -1,6 +1,16 @@
 // Shared fixtures: a small word list, solid-colour images and prompts for the tiny model.
-import type { ImagePixels, Prompt, PromptImage } from '@vzero/core';
-import { MODEL_PRESETS, Tokenizer, createModel, LocalPolicy } from '../src/index.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImagePixels, Prompt, PromptImage, SampledResponse, ScoreResult } from '@vzero/core';
+import {
+  MODEL_PRESETS,
+  Tokenizer,
+  createModel,
+  LocalPolicy,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '../src/index.js';
 import type { ModelPreset, LocalPolicyOptions } from '../src/index.js';
 
 export const WORDS = [
@@ -85,4 +95,43 @@ export function somePrompts(): Prompt[] {
     teacherPrompt('p1', fullA, cropNeg),
     teacherPrompt('p2', fullB, cropPos, 'what colour is the square ? A red B green'),
   ];
+}
+
+/**
+ * A tiny random model with `tokenizer` saved to a fresh folder and loaded back, then asked to
+ * sample from and score free-form text (English punctuation, accents, CJK): what the loaded
+ * tokenizer is, and what the model gave.
+ */
+export async function freeFormThroughCheckpoint(tokenizer: Tokenizer): Promise<{
+  loaded: Tokenizer;
+  sampled: SampledResponse[][];
+  scored: ScoreResult[];
+}> {
+  const model = createModel({ ...MODEL_PRESETS.tiny, maxTextLength: 160, vocabSize: tokenizer.size });
+  const dir = join(await mkdtemp(join(tmpdir(), 'vzero-free-form-')), 'ckpt');
+  await saveCheckpoint(dir, model, tokenizer);
+  model.dispose();
+  const loaded = await loadCheckpoint(dir);
+  try {
+    const policy = new LocalPolicy(loaded.model, loaded.tokenizer, { name: 'free-form' });
+    const texts = [
+      "What colour is the woman's scarf? (A) red (B) blue",
+      'Ünïcödé ✓ 中文？',
+      'what colour is the square ?',
+    ];
+    const prompts = somePrompts().map((p, i) => ({ ...p, text: texts[i]! }));
+    const sampled = await policy.sample(prompts, {
+      n: 2,
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      maxTokens: 12,
+      seed: 1,
+    });
+    const response = policy.encodeResponse('the answer is (B) blue — 青');
+    const scored = await policy.score(prompts.map((prompt) => ({ prompt, responseTokenIds: response })));
+    return { loaded: loaded.tokenizer, sampled, scored };
+  } finally {
+    loaded.model.dispose();
+  }
 }

@@ -3,20 +3,10 @@
 // plain bytes; the JSON form and a checkpoint record the merges.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { selectBackend } from '@vzero/core';
 import { WORLD_VOCABULARY, worldCorpus } from '@vzero/world';
-import {
-  LocalPolicy,
-  MODEL_PRESETS,
-  Tokenizer,
-  createModel,
-  loadCheckpoint,
-  saveCheckpoint,
-} from '../src/index.js';
-import { somePrompts } from './helpers.js';
+import { Tokenizer } from '../src/index.js';
+import { freeFormThroughCheckpoint } from './helpers.js';
 
 beforeAll(async () => {
   await selectBackend({ prefer: 'cpu' });
@@ -124,42 +114,10 @@ describe('byte-level tokenizers on any text', () => {
   });
 
   it('is recorded in a checkpoint, and such a model samples and scores free-form text', async () => {
-    const model = createModel({ ...MODEL_PRESETS.tiny, maxTextLength: 160, vocabSize: bpe.size });
-    const dir = join(await mkdtemp(join(tmpdir(), 'vzero-bpe-')), 'ckpt');
-    await saveCheckpoint(dir, model, bpe);
-    model.dispose();
-    const loaded = await loadCheckpoint(dir);
-    try {
-      expect(loaded.tokenizer.kind).toBe('bpe');
-      expect(loaded.tokenizer.id).toBe(bpe.id);
-      const policy = new LocalPolicy(loaded.model, loaded.tokenizer, { name: 'bpe' });
-      const prompts = somePrompts().map((p, i) => ({
-        ...p,
-        text: [
-          "What colour is the woman's scarf? (A) red (B) blue",
-          'Ünïcödé ✓ 中文？',
-          'what is the colour of the square ?',
-        ][i]!,
-      }));
-      const out = await policy.sample(prompts, {
-        n: 2,
-        temperature: 1,
-        topP: 1,
-        topK: 0,
-        maxTokens: 12,
-        seed: 1,
-      });
-      for (const group of out)
-        for (const r of group) expect(r.text).toBe(loaded.tokenizer.decode(r.tokenIds));
-      const scored = await policy.score(
-        prompts.map((p) => ({
-          prompt: p,
-          responseTokenIds: policy.encodeResponse('the answer is (B) blue — 青'),
-        })),
-      );
-      for (const s of scored) expect(s.logprobs.every((v) => Number.isFinite(v) && v <= 0)).toBe(true);
-    } finally {
-      loaded.model.dispose();
-    }
+    const { loaded, sampled, scored } = await freeFormThroughCheckpoint(bpe);
+    expect(loaded.kind).toBe('bpe');
+    expect(loaded.id).toBe(bpe.id);
+    for (const group of sampled) for (const r of group) expect(r.text).toBe(loaded.decode(r.tokenIds));
+    for (const s of scored) expect(s.logprobs.every((v) => Number.isFinite(v) && v <= 0)).toBe(true);
   });
 });

@@ -3,21 +3,12 @@
 // checkpoint stored before the fallback existed give bit-identical outputs.
 import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend } from '@vzero/core';
 import { WORLD_VOCABULARY } from '@vzero/world';
-import {
-  LocalPolicy,
-  MODEL_PRESETS,
-  Tokenizer,
-  createModel,
-  loadCheckpoint,
-  saveCheckpoint,
-  splitWords,
-} from '../src/index.js';
-import { somePrompts, WORDS } from './helpers.js';
+import { LocalPolicy, Tokenizer, loadCheckpoint, splitWords } from '../src/index.js';
+import { freeFormThroughCheckpoint, somePrompts, WORDS } from './helpers.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'word-checkpoint-v1');
 
@@ -161,41 +152,10 @@ describe('byte fallback', () => {
 
   it('is recorded in a checkpoint, and such a model answers free-form questions without throwing', async () => {
     const tokenizer = Tokenizer.fromWords(WORDS, { byteFallback: true });
-    const model = createModel({ ...MODEL_PRESETS.tiny, maxTextLength: 160, vocabSize: tokenizer.size });
-    const dir = join(await mkdtemp(join(tmpdir(), 'vzero-bytes-')), 'ckpt');
-    await saveCheckpoint(dir, model, tokenizer);
-    model.dispose();
-    const loaded = await loadCheckpoint(dir);
-    try {
-      expect(loaded.tokenizer.byteFallback).toBe(true);
-      expect(loaded.tokenizer.id).toBe(tokenizer.id);
-      const policy = new LocalPolicy(loaded.model, loaded.tokenizer, { name: 'bytes' });
-      const prompts = somePrompts().map((p, i) => ({
-        ...p,
-        text: [
-          "What colour is the woman's scarf? (A) red (B) blue",
-          'Ünïcödé ✓ 中文？',
-          'what colour is the square ?',
-        ][i]!,
-      }));
-      const out = await policy.sample(prompts, {
-        n: 2,
-        temperature: 1,
-        topP: 1,
-        topK: 0,
-        maxTokens: 12,
-        seed: 1,
-      });
-      for (const group of out) for (const r of group) expect(typeof r.text).toBe('string');
-      const scored = await policy.score(
-        prompts.map((p) => ({
-          prompt: p,
-          responseTokenIds: policy.encodeResponse('the answer is (B) blue — 青'),
-        })),
-      );
-      for (const s of scored) expect(s.logprobs.every((v) => Number.isFinite(v) && v <= 0)).toBe(true);
-    } finally {
-      loaded.model.dispose();
-    }
+    const { loaded, sampled, scored } = await freeFormThroughCheckpoint(tokenizer);
+    expect(loaded.byteFallback).toBe(true);
+    expect(loaded.id).toBe(tokenizer.id);
+    for (const group of sampled) for (const r of group) expect(typeof r.text).toBe('string');
+    for (const s of scored) expect(s.logprobs.every((v) => Number.isFinite(v) && v <= 0)).toBe(true);
   });
 });
