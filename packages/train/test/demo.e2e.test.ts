@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { runDemo } from '../src/commands/demo.js';
 
 describe('vzero demo', () => {
@@ -33,6 +34,13 @@ describe('vzero demo', () => {
       expect(d.interval.hi).toBeGreaterThanOrEqual(d.mean);
     }
     expect(existsSync(join(out, 'vzero', 'metrics.jsonl'))).toBe(true);
+    // The options, printed first and saved in the work folder (what --config reads back).
+    expect(lines[0]).toMatch(/^resolved config \(demo\):\n {2}out: /);
+    expect(parse(await readFile(join(out, 'resolved-config.yaml'), 'utf8'))).toEqual({
+      out,
+      steps: 1,
+      seed: 0,
+    });
     // A second run reuses the worlds and models instead of rebuilding them.
     const again: string[] = [];
     await runDemo({ out, steps: 1, seed: 0, scale }, (l) => again.push(l));
