@@ -13,6 +13,7 @@ export {
 } from './config.js';
 export { train, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from './trainer.js';
 export { AdamW, type AdamWConfig, type AdamWState } from './optim.js';
+export { trainLossConfig, trainOptimizerConfig } from './run-setup.js';
 export { PromptFactory, type PromptSettings, type QuestionSample, type SamplePrompts } from './prompts.js';
 export { evaluatePolicy, summarise, type EvalSummary } from './evaluation.js';
 export { groupAdvantages, grpoLoss, rewardOf } from './grpo.js';

@@ -2,10 +2,10 @@
 // checkpoint, the student's own weights, or a server), the optimizer, the loss settings and the
 // prompt views. release() frees what the run does not hand back (all but the student).
 import { deriveSeed, type Policy } from '@vzero/core';
-import { opdLossConfig } from '@vzero/opd-loss';
+import { opdLossConfig, type OpdLossConfig } from '@vzero/opd-loss';
 import type { TrainConfig } from './config.js';
 import { loadPolicy, type LoadedPolicy } from './models.js';
-import { AdamW } from './optim.js';
+import { AdamW, type AdamWConfig } from './optim.js';
 import { PromptFactory } from './prompts.js';
 import { SelfTeacher } from './self-teacher.js';
 import type { StepContext } from './steps/context.js';
@@ -19,6 +19,28 @@ export interface RunSetup {
   readonly context: () => StepContext;
   /** Frees the optimizer and the teacher's models. */
   readonly release: () => void;
+}
+
+/** The OPD loss settings of a train config (loss.*). */
+export function trainLossConfig(config: TrainConfig): OpdLossConfig {
+  return opdLossConfig({
+    estimator: config.loss.estimator,
+    mode: config.loss.mode,
+    aggregation: config.loss.aggregation,
+    clamp: config.loss.clamp,
+  });
+}
+
+/** The AdamW settings of a train config (optim.*; eps 1e-8). */
+export function trainOptimizerConfig(config: TrainConfig): AdamWConfig {
+  return {
+    lr: config.optim.lr,
+    beta1: config.optim.beta1,
+    beta2: config.optim.beta2,
+    eps: 1e-8,
+    weightDecay: config.optim.weightDecay,
+    gradClip: config.optim.gradClip,
+  };
 }
 
 export async function setupRun(
@@ -38,20 +60,8 @@ export async function setupRun(
       : undefined;
   const teacher: Policy | undefined =
     self?.policy ?? local?.policy ?? (needsTeacher ? await connectTeacher(config, log) : undefined);
-  const lossConfig = opdLossConfig({
-    estimator: config.loss.estimator,
-    mode: config.loss.mode,
-    aggregation: config.loss.aggregation,
-    clamp: config.loss.clamp,
-  });
-  const optimizer = new AdamW(student.model.trainableVariables, {
-    lr: config.optim.lr,
-    beta1: config.optim.beta1,
-    beta2: config.optim.beta2,
-    eps: 1e-8,
-    weightDecay: config.optim.weightDecay,
-    gradClip: config.optim.gradClip,
-  });
+  const lossConfig = trainLossConfig(config);
+  const optimizer = new AdamW(student.model.trainableVariables, trainOptimizerConfig(config));
   const context = (): StepContext => {
     const prompts = new PromptFactory(student.model.config, local?.model.config, {
       negative: config.views.negative,

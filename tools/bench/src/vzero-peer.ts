@@ -17,10 +17,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { deriveSeed, type Prompt, type Trajectory } from '@vzero/core';
 import { computeGate, gateConfig } from '@vzero/gate';
 import { patchify, slotTokens, type VisionLanguageModel } from '@vzero/model';
-import { opdLoss, opdLossConfig } from '@vzero/opd-loss';
+import { opdLoss } from '@vzero/opd-loss';
 import { padTrajectories, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
-import { AdamW, PromptFactory, loadPolicy, setupTensors, train } from '@vzero/train';
+import {
+  AdamW,
+  PromptFactory,
+  loadPolicy,
+  setupTensors,
+  train,
+  trainLossConfig,
+  trainOptimizerConfig,
+} from '@vzero/train';
 import { loadLabelFree } from '@vzero/world';
 import { benchTrainConfig, makeFixture } from './fixture.js';
 import { SIZES } from './options.js';
@@ -151,21 +159,9 @@ async function exportStep(dir: string, profile = false): Promise<void> {
       })),
       gateConfig(config.gate.preset),
     );
-    // The update, as the trainer's updateStudent: one pass in mini-batches of consecutive rows.
-    const lossConfig = opdLossConfig({
-      estimator: config.loss.estimator,
-      mode: config.loss.mode,
-      aggregation: config.loss.aggregation,
-      clamp: config.loss.clamp,
-    });
-    const optim = {
-      lr: config.optim.lr,
-      beta1: config.optim.beta1,
-      beta2: config.optim.beta2,
-      eps: 1e-8,
-      weightDecay: config.optim.weightDecay,
-      gradClip: config.optim.gradClip,
-    };
+    // The update, as the trainer's updateInMiniBatches: one pass in mini-batches of consecutive rows.
+    const lossConfig = trainLossConfig(config);
+    const optim = trainOptimizerConfig(config);
     const initialStudent = weights(student.model);
     const optimizer = new AdamW(student.model.trainableVariables, optim);
     const promptById = new Map(built.map((b) => [b.student.id, b.student]));

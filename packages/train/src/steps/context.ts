@@ -1,11 +1,11 @@
 // What every method's step works with: the run's config, models, optimizer and prompt views.
-import { deriveSeed, type Policy } from '@vzero/core';
+import { deriveSeed, type Policy, type Prompt } from '@vzero/core';
 import type { OpdLossConfig } from '@vzero/opd-loss';
 import type { RolloutOptions } from '@vzero/rollout';
 import type { TrainConfig } from '../config.js';
 import type { LoadedPolicy } from '../models.js';
 import type { AdamW } from '../optim.js';
-import type { PromptFactory } from '../prompts.js';
+import type { PromptFactory, QuestionSample } from '../prompts.js';
 import type { SelfTeacher } from '../self-teacher.js';
 import type { InspectRecorder } from '../tracking/inspect-record.js';
 
@@ -23,6 +23,18 @@ export interface StepContext {
 }
 
 export const now = () => performance.now();
+
+/** The student prompts of `samples` (no teacher views), timed as the step's 'views' stage. */
+export async function studentPrompts(
+  ctx: StepContext,
+  samples: readonly QuestionSample[],
+  time: Record<string, number>,
+): Promise<Prompt[]> {
+  const t = now();
+  const prompts = await Promise.all(samples.map((s) => ctx.prompts.student(s)));
+  time['views'] = now() - t;
+  return prompts;
+}
 
 /** The rollout settings of a step (its seed depends only on the run's seed and the step). */
 export function samplingOptions(config: TrainConfig, step: number): RolloutOptions {

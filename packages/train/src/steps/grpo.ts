@@ -6,7 +6,7 @@ import { rolloutStats, sample } from '@vzero/rollout';
 import { groupAdvantages, grpoLoss, rewardOf } from '../grpo.js';
 import { updateInMiniBatches } from '../mini-batch.js';
 import type { StepResult } from '../records.js';
-import { now, samplingOptions, throughput, type StepContext } from './context.js';
+import { now, samplingOptions, studentPrompts, throughput, type StepContext } from './context.js';
 
 export async function grpoStep(
   ctx: StepContext,
@@ -15,10 +15,8 @@ export async function grpoStep(
 ): Promise<StepResult> {
   const { config, student } = ctx;
   const time: Record<string, number> = {};
+  const prompts = await studentPrompts(ctx, samples, time);
   let t = now();
-  const prompts = await Promise.all(samples.map((s) => ctx.prompts.student(s)));
-  time['views'] = now() - t;
-  t = now();
   const groups = await sample(student.policy, prompts, samplingOptions(config, step));
   time['rollout'] = now() - t;
   t = now();

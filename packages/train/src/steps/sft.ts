@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { referenceResponse, type WorldLabelledSample } from '@vzero/world';
 import type { StepResult } from '../records.js';
-import { now, throughput, type StepContext } from './context.js';
+import { now, studentPrompts, throughput, type StepContext } from './context.js';
 
 export async function sftStep(
   ctx: StepContext,
@@ -11,10 +11,8 @@ export async function sftStep(
 ): Promise<StepResult> {
   const { student, optimizer } = ctx;
   const time: Record<string, number> = {};
-  let t = now();
-  const prompts = await Promise.all(samples.map((s) => ctx.prompts.student(s)));
-  time['views'] = now() - t;
-  t = now();
+  const prompts = await studentPrompts(ctx, samples, time);
+  const t = now();
   const responses = samples.map((s, i) => {
     if (!s.facts) throw new Error(`sample ${s.id} has no evidence facts; SFT needs world labels`);
     return student.policy.encodeResponse(
@@ -31,7 +29,7 @@ export async function sftStep(
     return { loss: value.dataSync()[0] as number, norm: optimizer.apply(grads) };
   });
   time['update'] = now() - t;
-  time['total'] = time['views'] + time['update'];
+  time['total'] = (time['views'] as number) + time['update'];
   const tokens = responses.reduce((n, r) => n + r.length, 0);
   return {
     step,
