@@ -4,14 +4,26 @@
 // MLPs, tied input/output token embeddings. Every gather is a one-hot matmul, so gradients need
 // no UnsortedSegmentSum (which the wasm backend lacks).
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError, Rng, ShapeMismatchError, registerGradients } from '@vzero/core';
-import type { ImagePixels, ImageRole, PromptImage } from '@vzero/core';
+import { InvalidInputError, ShapeMismatchError, registerGradients } from '@vzero/core';
+import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { attention, layerNorm, logSoftmax } from '@vzero/tfjs-native';
+import { checkBatch, checkIds, checkPrompt } from './checks.js';
+import { DecodeState } from './decode-state.js';
+import { cacheRows, type LayerCache } from './kv-cache.js';
 import { blockCausalMask, textLayout } from './layout.js';
 import type { KeyInfo, TextLayout } from './layout.js';
-import { patchify, toSubPatches } from './pixels.js';
+import { oneHot, pickTokens } from './one-hot.js';
+import { cachedPatches } from './patch-cache.js';
+import { toSubPatches } from './pixels.js';
+import { assignWeights, initialWeights } from './weights.js';
+
+// The model's parts live beside it (weights, checks, the KV cache, decoding, one-hot heads);
+// these stay exported from here so that imports of the model keep working.
+export { DecodeState } from './decode-state.js';
+export type { LayerCache } from './kv-cache.js';
+export { oneHot, pickTokens } from './one-hot.js';
 
 // Training needs tfjs's gradient functions, which tfjs-core alone does not register.
 await registerGradients();
@@ -27,12 +39,6 @@ export interface ResponseBatch {
   readonly prompts: readonly ModelPrompt[];
   readonly responses: readonly (readonly number[])[];
 }
-
-/** Keys and values of every layer, [rows, heads, length, headWidth] each. */
-export type LayerCache = {
-  readonly k: tf.Tensor4D;
-  readonly v: tf.Tensor4D;
-};
 
 export interface NamedWeight {
   readonly name: string;
@@ -50,7 +56,7 @@ export class VisionLanguageModel {
   readonly prefixLength: number;
   /** Longest prompt + response the model processes, image tokens included. */
   readonly contextLength: number;
-  private readonly params = new Map<string, tf.Variable>();
+  private readonly params: Map<string, tf.Variable>;
   private disposed = false;
 
   constructor(config: ModelConfig) {
@@ -58,59 +64,10 @@ export class VisionLanguageModel {
     this.config = config;
     this.prefixLength = prefixLength(config);
     this.contextLength = this.prefixLength + config.maxTextLength;
-    this.init();
+    this.params = initialWeights(config);
   }
 
   // ---------- parameters ----------
-
-  private init(): void {
-    const { vocabSize: V, width: d, depth, mlpWidth: m, patchSize: p, maxTextLength } = this.config;
-    const rng = new Rng(this.config.initSeed);
-    const add = (name: string, shape: number[], std: number | 'ones' | 'zeros'): void => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      const data = new Float32Array(size);
-      if (std === 'ones') data.fill(1);
-      else if (std !== 'zeros') for (let i = 0; i < size; i++) data[i] = std * rng.normal();
-      const initial = tf.tensor(data, shape);
-      this.params.set(name, tf.variable(initial, true));
-      initial.dispose();
-    };
-    const residual = 1 / Math.sqrt(2 * depth);
-    add('tok_emb', [V, d], 1 / Math.sqrt(d));
-    add('text_pos', [maxTextLength, d], 0.1);
-    const stem = stemOf(this.config);
-    // With a stem, patch_w mixes the stem's features of every sub-patch of the patch.
-    const patchIn = stem.patch > 0 ? (p / stem.patch) ** 2 * stem.channels : p * p * 3;
-    add('patch_w', [patchIn, d], 1 / Math.sqrt(patchIn));
-    add('patch_b', [d], 'zeros');
-    add('view_emb', [2, d], 0.1);
-    this.config.images.forEach((_s, i) => add(`slot${i}_pos`, [slotTokens(this.config, i), d], 0.1));
-    for (let l = 0; l < depth; l++) {
-      const b = `block${l}.`;
-      add(`${b}ln1_g`, [d], 'ones');
-      add(`${b}ln1_b`, [d], 'zeros');
-      for (const w of ['wq', 'wk', 'wv']) {
-        add(`${b}${w}`, [d, d], 1 / Math.sqrt(d));
-        add(`${b}b${w.slice(1)}`, [d], 'zeros');
-      }
-      add(`${b}wo`, [d, d], residual / Math.sqrt(d));
-      add(`${b}bo`, [d], 'zeros');
-      add(`${b}ln2_g`, [d], 'ones');
-      add(`${b}ln2_b`, [d], 'zeros');
-      add(`${b}w1`, [d, m], 1 / Math.sqrt(d));
-      add(`${b}b1`, [m], 'zeros');
-      add(`${b}w2`, [m, d], residual / Math.sqrt(m));
-      add(`${b}b2`, [d], 'zeros');
-    }
-    add('lnf_g', [d], 'ones');
-    add('lnf_b', [d], 'zeros');
-    // Only with a stem, so models without one keep their weights and checkpoints.
-    if (stem.patch > 0) {
-      const fan = stem.patch * stem.patch * 3;
-      add('stem_w', [fan, stem.channels], Math.sqrt(2 / fan));
-      add('stem_b', [stem.channels], 'zeros');
-    }
-  }
 
   private p(name: string): tf.Variable {
     const v = this.params.get(name);
@@ -137,20 +94,7 @@ export class VisionLanguageModel {
 
   /** Assigns weights by name; every weight must be given once with its exact shape. */
   setWeights(weights: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>): void {
-    const entries = weights instanceof Map ? [...weights] : Object.entries(weights);
-    const given = new Map<string, tf.Tensor>(entries);
-    for (const name of given.keys()) {
-      if (!this.params.has(name))
-        throw new InvalidInputError(`weights.${name}`, name, 'the model has no weight of that name');
-    }
-    for (const [name, v] of this.params) {
-      const t = given.get(name);
-      if (!t) throw new InvalidInputError(`weights.${name}`, undefined, 'missing');
-      if (t.shape.join(',') !== v.shape.join(',')) {
-        throw new ShapeMismatchError(`weights.${name}`, `[${v.shape.join(', ')}]`, `[${t.shape.join(', ')}]`);
-      }
-    }
-    for (const [name, v] of this.params) v.assign(given.get(name) as tf.Tensor);
+    assignWeights(this.params, weights);
   }
 
   dispose(): void {
@@ -302,65 +246,11 @@ export class VisionLanguageModel {
 
   /** Checks a prompt's images against the slots and its token ids against the vocabulary. */
   checkPrompt(prompt: ModelPrompt, field: string, responseLength = 0): void {
-    const slots = this.config.images;
-    if (prompt.images.length !== slots.length) {
-      throw new InvalidInputError(
-        `${field}.images`,
-        prompt.images.map((i) => i.role),
-        `this model takes ${slots.length} image(s) in the order ${slots.map((s) => s.role).join(', ')}`,
-      );
-    }
-    prompt.images.forEach((img, i) => {
-      if (img.role !== slots[i]?.role) {
-        throw new InvalidInputError(`${field}.images[${i}].role`, img.role, `expected "${slots[i]?.role}"`);
-      }
-      if (!img.pixels)
-        throw new InvalidInputError(
-          `${field}.images[${i}].pixels`,
-          undefined,
-          'a local model needs decoded pixels',
-        );
-    });
-    if (prompt.tokenIds.length === 0)
-      throw new InvalidInputError(`${field}.tokenIds`, [], 'a prompt needs at least one token');
-    this.checkIds(prompt.tokenIds, `${field}.tokenIds`);
-    const total = prompt.tokenIds.length + responseLength;
-    if (total > this.config.maxTextLength) {
-      throw new InvalidInputError(
-        `${field}`,
-        total,
-        `prompt (${prompt.tokenIds.length}) + response (${responseLength}) tokens exceed config.maxTextLength (${this.config.maxTextLength})`,
-      );
-    }
+    checkPrompt(this.config, prompt, field, responseLength);
   }
 
   checkIds(ids: readonly number[], field: string): void {
-    ids.forEach((id, i) => {
-      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
-        throw new InvalidInputError(
-          `${field}[${i}]`,
-          id,
-          `expected a token id in [0, ${this.config.vocabSize})`,
-        );
-      }
-    });
-  }
-
-  private checkBatch(batch: ResponseBatch): void {
-    if (batch.prompts.length !== batch.responses.length) {
-      throw new ShapeMismatchError(
-        'batch.responses',
-        `${batch.prompts.length} responses (one per prompt)`,
-        `${batch.responses.length}`,
-      );
-    }
-    if (batch.prompts.length === 0)
-      throw new InvalidInputError('batch.prompts', [], 'expected at least one prompt');
-    batch.prompts.forEach((p, b) => {
-      const r = batch.responses[b] ?? [];
-      this.checkIds(r, `batch.responses[${b}]`);
-      this.checkPrompt(p, `batch.prompts[${b}]`, r.length);
-    });
+    checkIds(this.config, ids, field);
   }
 
   // ---------- full (uncached, differentiable) forward ----------
@@ -403,7 +293,7 @@ export class VisionLanguageModel {
    * response; padded entries are 0). Call inside tf.variableGrads / optimizer.minimize.
    */
   responseLogprobs(batch: ResponseBatch): tf.Tensor2D {
-    this.checkBatch(batch);
+    checkBatch(this.config, batch);
     return tf.tidy(() => {
       const lp = this.fullLogprobs(batch);
       return pickTokens(lp, batch.responses, this.config.vocabSize);
@@ -412,14 +302,14 @@ export class VisionLanguageModel {
 
   /** Differentiable log-probs [B, T, K] of the given token ids at each response position. */
   responseTopKLogprobs(batch: ResponseBatch, ids: tf.Tensor3D): tf.Tensor3D {
-    this.checkBatch(batch);
+    checkBatch(this.config, batch);
     const T = Math.max(0, ...batch.responses.map((r) => r.length));
     if (ids.shape[0] !== batch.prompts.length || ids.shape[1] !== T) {
       throw new ShapeMismatchError('ids', `[${batch.prompts.length}, ${T}, K]`, `[${ids.shape.join(', ')}]`);
     }
     const [B, , K] = ids.shape;
     const flatIds = ids.dataSync();
-    this.checkIds(Array.from(flatIds), 'ids');
+    checkIds(this.config, Array.from(flatIds), 'ids');
     return tf.tidy(() => {
       const lp = this.fullLogprobs(batch); // [B, T, V]
       const V = this.config.vocabSize;
@@ -532,145 +422,7 @@ export class VisionLanguageModel {
   }
 }
 
-/**
- * Incremental decoding state: per-layer key/value cache and per-row key descriptors. Owns its
- * tensors: call dispose() when done.
- */
-export class DecodeState {
-  constructor(
-    private readonly model: VisionLanguageModel,
-    private cache: LayerCache[],
-    private keys: { group: number[]; valid: boolean[] }[],
-    /** Text position of each row's next token. */
-    private positions: number[],
-  ) {}
-
-  get rows(): number {
-    return this.keys.length;
-  }
-
-  /** Keeps rows in the given order (repeats allowed): e.g. each prompt repeated G times. */
-  select(rows: readonly number[]): void {
-    if (isIdentity(rows, this.rows)) return; // the same rows in the same order: nothing to do
-    const next = tf.tidy(() => cacheRows(this.cache, rows));
-    this.disposeCache();
-    this.cache = next;
-    this.keys = rows.map((r) => {
-      const k = this.keys[r] as { group: number[]; valid: boolean[] };
-      return { group: [...k.group], valid: [...k.valid] };
-    });
-    this.positions = rows.map((r) => this.positions[r] ?? 0);
-  }
-
-  /**
-   * Feeds one token per row (`active[r]` false: the row is finished and its token is padding)
-   * and returns next-token log-probs [rows * V].
-   */
-  step(tokens: readonly number[], active: readonly boolean[]): Float32Array {
-    const model = this.model;
-    const tg = model.config.images.length;
-    for (let r = 0; r < this.rows; r++) {
-      const k = this.keys[r] as { group: number[]; valid: boolean[] };
-      k.group.push(tg);
-      k.valid.push(active[r] === true);
-    }
-    const layout: TextLayout = {
-      rows: this.rows,
-      columns: 1,
-      promptWidth: 1,
-      responseWidth: 0,
-      ids: Int32Array.from(tokens),
-      positions: Int32Array.from(this.positions.map((p) => Math.min(p, model.config.maxTextLength - 1))),
-      valid: Uint8Array.from(active.map((a) => (a ? 1 : 0))),
-    };
-    const { cache, lp } = tf.tidy(() => {
-      const x = model.embedText(layout);
-      const mask = blockCausalMask(this.keys, 1, tg);
-      const out = model.forwardChunk(x, this.cache, mask);
-      return { cache: out.cache, lp: model.logprobs(out.hidden) };
-    });
-    this.disposeCache();
-    this.cache = cache;
-    this.positions = this.positions.map((p, r) => (active[r] ? p + 1 : p));
-    const data = Float32Array.from(lp.dataSync() as Float32Array);
-    lp.dispose();
-    return data;
-  }
-
-  private disposeCache(): void {
-    for (const c of this.cache) {
-      c.k.dispose();
-      c.v.dispose();
-    }
-  }
-
-  dispose(): void {
-    this.disposeCache();
-    this.cache = [];
-  }
-}
-
-/** Whether `rows` is exactly 0, 1, ..., count - 1. */
-function isIdentity(rows: readonly number[], count: number): boolean {
-  return rows.length === count && rows.every((r, i) => r === i);
-}
-
-/**
- * Rows `rows` of every layer's keys and values (a gather per tensor). When `rows` is exactly
- * 0..n-1 of an n-row cache (no sharing happened) the cache itself is returned: the gather would
- * only copy it.
- */
-function cacheRows(cache: readonly LayerCache[], rows: readonly number[]): LayerCache[] {
-  const n = cache[0]?.k.shape[0] ?? 0;
-  if (isIdentity(rows, n)) return [...cache];
-  const idx = tf.tensor1d(rows as number[], 'int32');
-  return cache.map((c) => ({ k: tf.gather(c.k, idx), v: tf.gather(c.v, idx) }));
-}
-
-/** Log-probs [B, T] of `tokens[b][t]` from log-softmax rows [B, T, V]; padding gives 0. */
-export function pickTokens(
-  lp: tf.Tensor3D,
-  tokens: readonly (readonly number[])[],
-  vocabSize: number,
-): tf.Tensor2D {
-  const [B, T] = lp.shape;
-  const mask = new Float32Array(B * T * vocabSize);
-  tokens.forEach((r, b) =>
-    r.forEach((id, t) => {
-      if (t < T) mask[(b * T + t) * vocabSize + id] = 1;
-    }),
-  );
-  return tf.sum(tf.mul(lp, tf.tensor3d(mask, [B, T, vocabSize])), -1) as tf.Tensor2D;
-}
-
-/**
- * One-hot rows [n, depth] built in JavaScript: the wasm backend's OneHot kernel ignores a float
- * dtype, and ids are known on the JS side anyway.
- */
-export function oneHot(ids: ArrayLike<number>, depth: number): tf.Tensor2D {
-  const data = new Float32Array(ids.length * depth);
-  for (let i = 0; i < ids.length; i++) data[i * depth + (ids[i] ?? 0)] = 1;
-  return tf.tensor2d(data, [ids.length, depth]);
-}
-
 /** A model with freshly initialised weights (seeded by config.initSeed). */
 export function createModel(config: ModelConfig): VisionLanguageModel {
   return new VisionLanguageModel(config);
-}
-
-// Patch vectors by pixel buffer: a training step embeds the same decoded images many times (every
-// trajectory of a group shares its prompt's images, and rollout, teacher and update each encode
-// them), and resampling + patchifying is JavaScript work per pixel. Keyed weakly by the buffer,
-// so entries go with the images; pixel buffers are treated as immutable once decoded.
-const patchCache = new WeakMap<Float32Array, Map<string, Float32Array>>();
-
-function cachedPatches(pixels: ImagePixels, size: number, patch: number, field: string): Float32Array {
-  const key = `${pixels.width}x${pixels.height}x${pixels.channels}:${size}/${patch}`;
-  let byKey = patchCache.get(pixels.data);
-  const hit = byKey?.get(key);
-  if (hit) return hit;
-  const out = patchify(pixels, size, patch, field);
-  if (!byKey) patchCache.set(pixels.data, (byKey = new Map()));
-  byKey.set(key, out);
-  return out;
 }
