@@ -1,11 +1,12 @@
 // The `vzero` command line. Each command is a thin wrapper over a package function, so that
 // everything the CLI does is also available to programs.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { InvalidInputError, VZeroError, isSystemError, toFileSystemError } from '@vzero/core';
 import { doctorReport, formatDoctor } from './commands/doctor.js';
 import { runGateCommand } from './commands/gate.js';
 import { runWorldExport, runWorldGenerate } from './commands/world.js';
 import { PRETRAIN_COMMAND_DEFAULTS, runPretrain } from './commands/pretrain.js';
+import { DEFAULT_TOKENIZER, TOKENIZER_CHOICES } from './world-tokenizer.js';
 import { resolveTrainConfig, runTrain } from './commands/train.js';
 import { setupTensors } from './tensors.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
@@ -189,6 +190,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       'teacher only: also train on the negative view for this fraction of samples',
       numberOption('--negative-fraction'),
       PRETRAIN_COMMAND_DEFAULTS.negativeFraction,
+    )
+    .addOption(
+      new Option('--tokenizer <kind>', 'tokenizer of a fresh model (docs/results/tokenizer.md)')
+        .choices(TOKENIZER_CHOICES)
+        .default(DEFAULT_TOKENIZER),
     )
     .action(async (role: string) => {
       // The options after --config; --split and --limit are the evaluation's.

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { resolveModelConfig, MODEL_PRESETS } from '@vzero/model';
 import { loadLabelled } from '@vzero/world';
@@ -23,6 +25,48 @@ describe('vzero pretrain with negative views', () => {
     const none = await run(['pretrain', 'teacher', ...common, '--out', join(f.root, 'teacher-pos')]);
     expect(none.code, none.err).toBe(0);
     expect(none.err).toMatch(/6 examples, 2 steps/);
+  });
+
+  it('saves its options as resolved-config.yaml, which --config reruns with the same tokenizer', async () => {
+    const out = join(f.root, 'student-words');
+    const args = ['--data', f.world, '--steps', '1', '--batch-size', '2', '--limit', '2'];
+    const first = await run(['pretrain', 'student', ...args, '--out', out, '--tokenizer', 'words']);
+    expect(first.code, first.err).toBe(0);
+    const saved = parse(await readFile(join(out, 'resolved-config.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(saved).toMatchObject({
+      data: f.world,
+      out,
+      steps: 1,
+      batchSize: 2,
+      split: 'val',
+      limit: 2,
+      tokenizer: 'words',
+    });
+    const again = join(f.root, 'student-words-again');
+    const rerun = await run([
+      'pretrain',
+      'student',
+      '--config',
+      join(out, 'resolved-config.yaml'),
+      '--out',
+      again,
+    ]);
+    expect(rerun.code, rerun.err).toBe(0);
+    const tokenizer = async (dir: string) =>
+      (JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { tokenizer: unknown }).tokenizer;
+    expect(await tokenizer(again)).toEqual(await tokenizer(out));
+    expect(await tokenizer(out)).toMatchObject({ type: 'vzero-word', byteFallback: true });
+    const bad = await run([
+      'pretrain',
+      'student',
+      ...args,
+      '--out',
+      join(f.root, 'x'),
+      '--tokenizer',
+      'letters',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--tokenizer.*letters/);
   });
 
   it('rejects a fraction outside [0, 1] and negatives for the student, naming the setting', async () => {

@@ -68,6 +68,8 @@ export interface AblateReport {
   readonly seeds: number;
   readonly backend: string;
   readonly minutes: number;
+  /** The command line that made the report (reports made before it was recorded lack it). */
+  readonly command?: string;
   readonly splitSizes: Record<Splits, number>;
   readonly starting: {
     readonly teacher: {

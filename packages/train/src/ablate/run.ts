@@ -48,6 +48,8 @@ export interface AblateOptions {
    * seed) lists every such confirmation it finds beside its own numbers.
    */
   readonly worldSeed?: number;
+  /** The command line that made the report, as the report should quote it. */
+  readonly command?: string;
 }
 
 /**
@@ -142,6 +144,7 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
     seeds,
     backend: `${setup.backend.chosen}${setup.native.available ? ' + native kernels' : ''}`,
     minutes: (performance.now() - started) / 60000,
+    ...(o.command !== undefined ? { command: o.command } : {}),
     starting: {
       teacher: startingTeacher,
       student: baseEval,

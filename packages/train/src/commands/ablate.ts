@@ -66,7 +66,17 @@ export async function runAblateCommand(
       docs,
       ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
       ...(o.worldSeed !== undefined ? { worldSeed: o.worldSeed } : {}),
+      command: ablateCommandLine(o, shipped),
     },
     log,
   );
+}
+
+/** The command line a report quotes: how to make it again (--out and --docs left out). */
+function ablateCommandLine(o: AblateCommandOptions, shipped: string | undefined): string {
+  const parts = ['pnpm vzero ablate', shipped !== undefined ? `--preset ${shipped}` : `--spec ${o.spec}`];
+  if (o.seeds !== undefined) parts.push(`--seeds ${o.seeds}`);
+  if (o.steps !== undefined) parts.push(`--steps ${o.steps}`);
+  if (o.worldSeed !== undefined) parts.push(`--world-seed ${o.worldSeed}`);
+  return parts.join(' ');
 }

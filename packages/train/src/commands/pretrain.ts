@@ -26,7 +26,7 @@ import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { promptsForModel } from '../prompts.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
-import { formatResolvedConfig } from '../resolved-config.js';
+import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 
 export interface PretrainCommandOptions {
   readonly role: string;
@@ -194,6 +194,19 @@ export async function runPretrain(
       evalSplit: o.evalSplit,
     });
     await writeFileAtomic(join(o.out, 'pretrain-config.json'), JSON.stringify(resolved, null, 2) + '\n');
+    // The command's own options, by the flags' names: `vzero pretrain <role> --config` reruns it.
+    await saveResolvedConfig(o.out, {
+      data: o.data,
+      out: o.out,
+      steps: o.steps,
+      batchSize: o.batchSize,
+      lr: o.lr,
+      seed: o.seed,
+      split: o.evalSplit,
+      limit: o.evalLimit,
+      negativeFraction,
+      ...(init ? {} : { tokenizer: o.tokenizer ?? DEFAULT_TOKENIZER }),
+    });
     await writeFileAtomic(
       join(o.out, 'accuracy.json'),
       JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',
