@@ -247,10 +247,7 @@ export class Engine {
     const asIds = req.return_tokens_as_token_ids ?? false;
     const maxTokens = req.max_tokens ?? req.max_completion_tokens ?? this.policy.model.config.maxTextLength;
     const { options, promptId } = this.samplingOptions(req, maxTokens);
-    const promptLogprobs =
-      req.prompt_logprobs != null
-        ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, 'messages')
-        : undefined;
+    const promptLogprobs = await this.requestedPromptLogprobs(req, images, ids, asIds, 'messages');
     const top = req.top_logprobs ?? 0;
     const { group, top: tops } = await this.sample(
       { id: promptId, images, text },
@@ -259,35 +256,25 @@ export class Engine {
       'messages',
     );
     const keepSpecial = req.skip_special_tokens === false;
-    const completionTokens = group.reduce((n, r) => n + r.tokenIds.length, 0);
-    return {
-      id: `chatcmpl-${requestId}`,
-      object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model: this.modelName,
-      choices: group.map((r, index) => ({
-        index,
-        message: { role: 'assistant', content: this.tokenizer.decode(r.tokenIds, { keepSpecial }) },
-        finish_reason: r.finishReason,
-        logprobs: req.logprobs
-          ? {
-              content: r.tokenIds.map((id, k) => ({
-                token: this.tokenText(id, asIds),
-                logprob: r.logprobs[k],
-                bytes: null,
-                top_logprobs: topEntries(tops?.[index], k, (t) => this.tokenText(t, asIds)),
-                vzero_sampling_logprob: r.samplingLogprobs[k],
-              })),
-            }
-          : null,
-      })),
+    const choices = group.map((r, index) => ({
+      index,
+      message: { role: 'assistant', content: this.tokenizer.decode(r.tokenIds, { keepSpecial }) },
+      finish_reason: r.finishReason,
+      logprobs: req.logprobs
+        ? {
+            content: r.tokenIds.map((id, k) => ({
+              token: this.tokenText(id, asIds),
+              logprob: r.logprobs[k],
+              bytes: null,
+              top_logprobs: topEntries(tops?.[index], k, (t) => this.tokenText(t, asIds)),
+              vzero_sampling_logprob: r.samplingLogprobs[k],
+            })),
+          }
+        : null,
+    }));
+    return this.response(`chatcmpl-${requestId}`, 'chat.completion', ids, group, choices, {
       ...(promptLogprobs ? { prompt_logprobs: promptLogprobs } : {}),
-      usage: {
-        prompt_tokens: ids.length + this.policy.model.prefixLength,
-        completion_tokens: completionTokens,
-        total_tokens: ids.length + this.policy.model.prefixLength + completionTokens,
-      },
-    };
+    });
   }
 
   async completion(req: CompletionRequest, requestId: string): Promise<object> {
@@ -315,10 +302,7 @@ export class Engine {
     }
     this.checkLength(ids, 'prompt');
     const asIds = req.return_tokens_as_token_ids ?? false;
-    const promptLogprobs =
-      req.prompt_logprobs != null
-        ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, 'prompt')
-        : undefined;
+    const promptLogprobs = await this.requestedPromptLogprobs(req, images, ids, asIds, 'prompt');
     const maxTokens = req.max_tokens ?? 16;
     const n = req.n ?? 1;
     const rest = ids.slice(1);
@@ -350,39 +334,67 @@ export class Engine {
       group = sampled.group;
       tops = sampled.top;
     }
-    const completionTokens = group.reduce((s, r) => s + r.tokenIds.length, 0);
     const keepSpecial = req.skip_special_tokens === false;
+    const choices = group.map((r, index) => ({
+      index,
+      text: tk.decode(r.tokenIds, { keepSpecial }),
+      finish_reason: r.finishReason,
+      logprobs:
+        req.logprobs != null
+          ? {
+              tokens: r.tokenIds.map((id) => this.tokenText(id, asIds)),
+              token_logprobs: Array.from(r.logprobs),
+              top_logprobs: r.tokenIds.map((_id, k) =>
+                Object.fromEntries(
+                  topEntries(tops?.[index], k, (t) => this.tokenText(t, asIds)).map((e) => [
+                    e.token,
+                    e.logprob,
+                  ]),
+                ),
+              ),
+              vzero_sampling_logprobs: Array.from(r.samplingLogprobs),
+            }
+          : null,
+      ...(promptLogprobs ? { prompt_logprobs: promptLogprobs } : {}),
+    }));
+    return this.response(`cmpl-${requestId}`, 'text_completion', ids, group, choices);
+  }
+
+  /** prompt_logprobs when the request asks for them (chat and completion alike). */
+  private async requestedPromptLogprobs(
+    req: { readonly prompt_logprobs?: number | null | undefined },
+    images: Parameters<Engine['promptLogprobs']>[0],
+    ids: readonly number[],
+    asIds: boolean,
+    field: string,
+  ): Promise<Awaited<ReturnType<Engine['promptLogprobs']>> | undefined> {
+    return req.prompt_logprobs != null
+      ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, field)
+      : undefined;
+  }
+
+  /** The OpenAI response envelope shared by chat and completion: ids, model, choices, usage. */
+  private response(
+    id: string,
+    object: 'chat.completion' | 'text_completion',
+    promptIds: readonly number[],
+    group: readonly SampledResponse[],
+    choices: readonly object[],
+    extra: object = {},
+  ): object {
+    const promptTokens = promptIds.length + this.policy.model.prefixLength;
+    const completionTokens = group.reduce((n, r) => n + r.tokenIds.length, 0);
     return {
-      id: `cmpl-${requestId}`,
-      object: 'text_completion',
+      id,
+      object,
       created: Math.floor(Date.now() / 1000),
       model: this.modelName,
-      choices: group.map((r, index) => ({
-        index,
-        text: tk.decode(r.tokenIds, { keepSpecial }),
-        finish_reason: r.finishReason,
-        logprobs:
-          req.logprobs != null
-            ? {
-                tokens: r.tokenIds.map((id) => this.tokenText(id, asIds)),
-                token_logprobs: Array.from(r.logprobs),
-                top_logprobs: r.tokenIds.map((_id, k) =>
-                  Object.fromEntries(
-                    topEntries(tops?.[index], k, (t) => this.tokenText(t, asIds)).map((e) => [
-                      e.token,
-                      e.logprob,
-                    ]),
-                  ),
-                ),
-                vzero_sampling_logprobs: Array.from(r.samplingLogprobs),
-              }
-            : null,
-        ...(promptLogprobs ? { prompt_logprobs: promptLogprobs } : {}),
-      })),
+      choices,
+      ...extra,
       usage: {
-        prompt_tokens: ids.length + this.policy.model.prefixLength,
+        prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
-        total_tokens: ids.length + this.policy.model.prefixLength + completionTokens,
+        total_tokens: promptTokens + completionTokens,
       },
     };
   }
