@@ -3,11 +3,11 @@ import { dirname, join } from 'node:path';
 import { InvalidInputError, ensureWritableDir } from '@vzero/core';
 import { assertOutputsApart } from '../fs-safety.js';
 import {
-  NEGATIVE_MODES,
+  NEGATIVE_VIEW_MODES,
   SPLITS,
   exportParquet,
   generateWorld,
-  type NegativeMode,
+  type NegativeViewMode,
   type Split,
 } from '@vzero/world';
 import { createProgress } from '../progress.js';
@@ -49,8 +49,12 @@ export async function runWorldExport(
   o: { readonly out: string; readonly split: string; readonly negative: string; readonly labels?: boolean },
   log: (line: string) => void,
 ): Promise<void> {
-  if (!(NEGATIVE_MODES as readonly string[]).includes(o.negative)) {
-    throw new InvalidInputError('--negative', o.negative, `expected one of ${NEGATIVE_MODES.join(', ')}`);
+  if (!(NEGATIVE_VIEW_MODES as readonly string[]).includes(o.negative)) {
+    throw new InvalidInputError(
+      '--negative',
+      o.negative,
+      `expected one of ${NEGATIVE_VIEW_MODES.join(', ')}`,
+    );
   }
   // The split's folder is read (manifest, images, labels): the parquet file goes elsewhere.
   await assertOutputsApart(
@@ -60,7 +64,7 @@ export async function runWorldExport(
   await ensureWritableDir(dirname(o.out), '--out-file');
   let progress: ReturnType<typeof createProgress> | undefined;
   const result = await exportParquet(dir, o.split, o.out, {
-    negative: o.negative as NegativeMode,
+    negative: o.negative as NegativeViewMode,
     labelFree: !o.labels,
     onProgress: (done, total) => {
       progress ??= createProgress('export', total);
