@@ -116,16 +116,28 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   deprecatedAlias(gate, '--out <file>', 'outFile', warn);
 
   const world = program.command('world').description('the synthetic fine-grained visual-question world');
-  world
+  const generate = world
     .command('generate')
     .description('generate a split (or all splits) of the world: images, manifest, separate labels')
-    .requiredOption('--out <dir>', 'dataset folder')
+    .option('--out <dir>', 'dataset folder (required)')
     .option('--split <name>', 'train, val, test, test-counter-prior or all', 'all')
     .option('--n <count>', 'samples per split', integerOption('--n', 1), 200)
     .option('--seed <k>', 'world seed', integerOption('--seed', 0, 'seeds are non-negative'), 0)
-    .action(async (opts: { out: string; split: string; n: number; seed: number }) => {
+    .option(
+      '--settings <file>',
+      'YAML or JSON file of world settings (width, height, targetSizeMin, priorStrength, ...); unset ones keep the defaults',
+    )
+    .action(async () => {
+      const opts = optionsOf(generate) as {
+        out: string;
+        split: string;
+        n: number;
+        seed: number;
+        settings?: string;
+      };
       await runWorldGenerate(opts, (l) => io.stderr(l + '\n'));
     });
+  withConfigFile(generate, { required: ['out'] });
   const exportParquet = world
     .command('export-parquet [dir]')
     .description("export a split to the reference trainer's parquet schema")

@@ -118,3 +118,65 @@ describe('--config FILE', () => {
     expect(d.err).toMatch(/bad\.yaml: (steps|fresh) = /);
   });
 });
+
+describe('world generate --settings and --config', () => {
+  it('world settings come from a file (checked first, unknown keys named); the options are saved and rerun', async () => {
+    const settings = join(f.root, 'world-settings.yaml');
+    await writeFile(settings, 'width: 96\nheight: 80\npriorStrength: 0.5\n');
+    const out = join(f.root, 'world-from-settings');
+    const r = await run([
+      'world',
+      'generate',
+      '--out',
+      out,
+      '--split',
+      'val',
+      '--n',
+      '2',
+      '--settings',
+      settings,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err.split('\n')[0]).toBe('resolved config (world generate):');
+    expect(r.err).toMatch(/world:\n(.|\n)*width: 96\n(.|\n)*priorStrength: 0\.5/);
+    const made = JSON.parse(await readFile(join(out, 'val', 'world.json'), 'utf8')) as {
+      config: Record<string, unknown>;
+    };
+    expect(made.config).toMatchObject({ width: 96, height: 80, priorStrength: 0.5 });
+    expect(await readYaml(join(out, 'resolved-config.yaml'))).toEqual({
+      out,
+      split: 'val',
+      n: 2,
+      seed: 0,
+      settings,
+    });
+    // The saved options rerun: same settings, same world.
+    const again = join(f.root, 'world-again');
+    const rerun = await run([
+      'world',
+      'generate',
+      '--config',
+      join(out, 'resolved-config.yaml'),
+      '--out',
+      again,
+    ]);
+    expect(rerun.code, rerun.err).toBe(0);
+    const manifest = (dir: string) => readFile(join(dir, 'val', 'manifest.jsonl'), 'utf8');
+    expect(await manifest(again)).toBe(await manifest(out));
+
+    await writeFile(settings, 'width: 96\ncanvasColour: red\n');
+    const bad = await run([
+      'world',
+      'generate',
+      '--out',
+      join(f.root, 'world-bad'),
+      '--n',
+      '2',
+      '--settings',
+      settings,
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/canvasColour/);
+    expect(existsSync(join(f.root, 'world-bad'))).toBe(false);
+  });
+});

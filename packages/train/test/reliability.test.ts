@@ -296,7 +296,7 @@ describe('in a real process: no hang, no stack trace, exit code 1', () => {
     const t = await vzero(['train', '--config', await configFile('/proc/foo')], 60_000);
     expect(expectOneLineError(t)).toMatch(/\/proc\/foo: cannot create the folder for out/);
     const w = await vzero(['world', 'generate', '--out', '/proc/foo', '--n', '2'], 60_000);
-    expect(expectOneLineError(w)).toMatch(/\/proc\/foo.*cannot create the folder for out/);
+    expect(expectOneLineError(w)).toMatch(/\/proc\/foo.*cannot create the folder for --out/);
   });
 
   it('world generate --n 1e9 is refused against the free space before writing anything', async () => {

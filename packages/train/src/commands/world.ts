@@ -7,9 +7,13 @@ import {
   SPLITS,
   exportParquet,
   generateWorld,
+  resolveWorldConfig,
   type NegativeViewMode,
   type Split,
+  type WorldConfig,
 } from '@vzero/world';
+import { readConfigFile } from '../config.js';
+import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 import { createProgress } from '../progress.js';
 
 export interface GenerateCommandOptions {
@@ -17,6 +21,8 @@ export interface GenerateCommandOptions {
   readonly split: string;
   readonly n: number;
   readonly seed: number;
+  /** A YAML or JSON file of world settings (canvas, object sizes, priors ...); unset keys keep the defaults. */
+  readonly settings?: string;
 }
 
 export async function runWorldGenerate(
@@ -24,10 +30,16 @@ export async function runWorldGenerate(
   log: (line: string) => void,
 ): Promise<void> {
   const splits: Split[] = o.split === 'all' ? [...SPLITS] : [checkSplit(o.split)];
+  const overrides = o.settings !== undefined ? await readWorldSettings(o.settings) : {};
+  // What runs, every default filled in: printed, and saved in the dataset folder (--config reruns it).
+  const world = resolveWorldConfig(overrides);
+  log(formatResolvedConfig('world generate', { ...o, world }));
+  await ensureWritableDir(o.out, '--out');
+  await saveResolvedConfig(o.out, o);
   for (const split of splits) {
     const progress = createProgress(`world ${split}`, o.n);
     const result = await generateWorld(
-      { out: o.out, split, n: o.n, seed: o.seed },
+      { out: o.out, split, n: o.n, seed: o.seed, ...overrides },
       { onProgress: (d) => progress.update(d) },
     );
     progress.stop();
@@ -35,6 +47,17 @@ export async function runWorldGenerate(
       `${split}: ${result.n} samples in ${result.dir} (attribute ${result.stats.attribute}, spatial ${result.stats.spatial}, following the priors ${result.stats.followsPrior})`,
     );
   }
+}
+
+/** World settings from a file: an object of WorldConfig keys, unknown ones named by resolveWorldConfig. */
+async function readWorldSettings(file: string): Promise<Partial<WorldConfig>> {
+  const raw = await readConfigFile(file);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidInputError('--settings', file, 'expected a file holding an object of world settings');
+  }
+  const settings = raw as Partial<WorldConfig>;
+  resolveWorldConfig(settings); // checked before anything is written
+  return settings;
 }
 
 function checkSplit(split: string): Split {
