@@ -1,6 +1,10 @@
 // Incremental (KV-cached) decoding: one token per row per step over the cache that
-// VisionLanguageModel.startDecoding built from the image prefix and the prompts.
+// VisionLanguageModel.startDecoding built from the image prefix and the prompts. With the native
+// kernels the cache is preallocated for the steps to come and each step writes its keys and
+// values into it in place (model.forwardAppend); without them each step concatenates them onto
+// the cache (model.forwardChunk). Both give the same log-probs bit for bit.
 import * as tf from '@tensorflow/tfjs-core';
+import { canAppendAttention } from '@vzero/tfjs-native';
 import { cacheRows, isIdentity, type LayerCache } from './kv-cache.js';
 import { blockCausalMask, type TextLayout } from './layout.js';
 import type { VisionLanguageModel } from './model.js';
@@ -10,13 +14,25 @@ import type { VisionLanguageModel } from './model.js';
  * tensors: call dispose() when done.
  */
 export class DecodeState {
+  /** Positions the cache holds (its tensors' axis 2), of which `length` are filled. */
+  private capacity: number;
+  /** Filled positions of the cache. */
+  private length: number;
+  /** Positions to make room for when the cache is next preallocated (reserve()). */
+  private room = 0;
+  /** Whether steps write into a preallocated cache (the native kernels are registered). */
+  private readonly inPlace = canAppendAttention();
+
   constructor(
     private readonly model: VisionLanguageModel,
     private cache: LayerCache[],
     private keys: { group: number[]; valid: boolean[] }[],
     /** Text position of each row's next token. */
     private positions: number[],
-  ) {}
+  ) {
+    this.length = cache[0]?.k.shape[2] ?? 0;
+    this.capacity = this.length;
+  }
 
   get rows(): number {
     return this.keys.length;
@@ -33,6 +49,14 @@ export class DecodeState {
       return { group: [...k.group], valid: [...k.valid] };
     });
     this.positions = rows.map((r) => this.positions[r] ?? 0);
+  }
+
+  /**
+   * Makes room for `steps` more tokens per row, so that decoding them writes into the cache in
+   * place instead of copying it every step (with the native kernels; without them, nothing).
+   */
+  reserve(steps: number): void {
+    this.room = Math.max(this.room, this.length + steps);
   }
 
   /**
@@ -56,18 +80,44 @@ export class DecodeState {
       positions: Int32Array.from(this.positions.map((p) => Math.min(p, model.config.maxTextLength - 1))),
       valid: Uint8Array.from(active.map((a) => (a ? 1 : 0))),
     };
-    const { cache, lp } = tf.tidy(() => {
+    if (this.inPlace) this.preallocate(this.length + 1);
+    const out = tf.tidy(() => {
       const x = model.embedText(layout);
       const mask = blockCausalMask(this.keys, 1, tg);
-      const out = model.forwardChunk(x, this.cache, mask);
-      return { cache: out.cache, lp: model.logprobs(out.hidden) };
+      if (this.inPlace) return { lp: model.logprobs(model.forwardAppend(x, this.cache, this.length, mask)) };
+      const o = model.forwardChunk(x, this.cache, mask);
+      return { cache: o.cache, lp: model.logprobs(o.hidden) };
     });
-    this.disposeCache();
-    this.cache = cache;
+    if (out.cache) {
+      this.disposeCache();
+      this.cache = out.cache;
+      this.capacity = this.length + 1;
+    }
+    const lp = out.lp;
+    this.length += 1;
     this.positions = this.positions.map((p, r) => (active[r] ? p + 1 : p));
     const data = Float32Array.from(lp.dataSync() as Float32Array);
     lp.dispose();
     return data;
+  }
+
+  /**
+   * Ensures the cache holds at least `needed` positions (and the reserved room): copies it once
+   * into tensors with spare positions (zeros, never read: attention reads the filled ones).
+   */
+  private preallocate(needed: number): void {
+    if (this.capacity >= needed) return;
+    const capacity = Math.max(needed, this.room > this.capacity ? this.room : 2 * this.capacity);
+    const pad: [number, number][] = [
+      [0, 0],
+      [0, 0],
+      [0, capacity - this.capacity],
+      [0, 0],
+    ];
+    const next = tf.tidy(() => this.cache.map((c) => ({ k: tf.pad(c.k, pad), v: tf.pad(c.v, pad) })));
+    this.disposeCache();
+    this.cache = next;
+    this.capacity = capacity;
   }
 
   private disposeCache(): void {

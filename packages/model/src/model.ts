@@ -8,7 +8,7 @@ import { InvalidInputError, ShapeMismatchError, registerGradients } from '@vzero
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
-import { attention, layerNorm, logSoftmax } from '@vzero/tfjs-native';
+import { attention, attentionAppend, layerNorm, logSoftmax, type AppendableCache } from '@vzero/tfjs-native';
 import { checkBatch, checkIds, checkPrompt } from './checks.js';
 import { DecodeState } from './decode-state.js';
 import { cacheRows, type LayerCache } from './kv-cache.js';
@@ -138,21 +138,15 @@ export class VisionLanguageModel {
     past: readonly LayerCache[] | null,
     mask: tf.Tensor4D | null,
   ): { hidden: tf.Tensor3D; cache: LayerCache[] } {
-    const { width: d, heads: H, depth } = this.config;
+    const { heads: H } = this.config;
     const [B, Tn] = x.shape;
-    const dh = d / H;
-    const scale = 1 / Math.sqrt(dh);
     const cache: LayerCache[] = [];
-    let h: tf.Tensor = x;
-    for (let l = 0; l < depth; l++) {
-      const pre = `block${l}.`;
-      const a = tf.reshape(this.layerNorm(h, `${pre}ln1_g`, `${pre}ln1_b`), [B * Tn, d]) as tf.Tensor2D;
+    const hidden = this.blocks(x, (l, q, kNew, vNew, scale) => {
       // Keys and values in the cache's head layout [B, H, T, dh]; q stays in token layout.
-      const heads = (w: string, b: string): tf.Tensor4D =>
-        tf.transpose(tf.reshape(this.linear(a, w, b), [B, Tn, H, dh]), [0, 2, 1, 3]);
-      const q = tf.reshape(this.linear(a, `${pre}wq`, `${pre}bq`), [B, Tn, d]) as tf.Tensor3D;
-      let k = heads(`${pre}wk`, `${pre}bk`);
-      let v = heads(`${pre}wv`, `${pre}bv`);
+      const heads = (t: tf.Tensor2D): tf.Tensor4D =>
+        tf.transpose(tf.reshape(t, [B, Tn, H, t.shape[1] / H]), [0, 2, 1, 3]);
+      let k = heads(kNew);
+      let v = heads(vNew);
       const prev = past?.[l];
       if (prev) {
         k = tf.concat([prev.k, k], 2);
@@ -160,13 +154,55 @@ export class VisionLanguageModel {
       }
       cache.push({ k, v });
       // One op (one kernel each way with the native kernels; the former ops without them).
-      const merged = tf.reshape(attention(q, k, v, H, scale, mask), [B * Tn, d]) as tf.Tensor2D;
+      return attention(q, k, v, H, scale, mask);
+    });
+    return { hidden, cache };
+  }
+
+  /**
+   * forwardChunk over preallocated caches (`cache`, [B, H, capacity, dh] per layer, filled up to
+   * `length`): the new tokens' keys and values are written into them in place and attention
+   * reads their first length + Tn positions, with no copy of the cache. Bit for bit the hidden
+   * states forwardChunk gives over the same keys. Needs the native kernels (canAppendAttention).
+   */
+  forwardAppend(
+    x: tf.Tensor3D,
+    cache: readonly AppendableCache[],
+    length: number,
+    mask: tf.Tensor4D | null,
+  ): tf.Tensor3D {
+    const H = this.config.heads;
+    return this.blocks(x, (l, q, kNew, vNew, scale) =>
+      attentionAppend(q, kNew, vNew, cache[l] as AppendableCache, length, H, scale, mask),
+    );
+  }
+
+  /**
+   * The blocks over x [B, Tn, d] and the final layer norm; `attend` gives block l's attention
+   * output [B, Tn, d] from its queries [B, Tn, d] and new keys and values [B * Tn, d] (token
+   * layout).
+   */
+  private blocks(
+    x: tf.Tensor3D,
+    attend: (l: number, q: tf.Tensor3D, kNew: tf.Tensor2D, vNew: tf.Tensor2D, scale: number) => tf.Tensor3D,
+  ): tf.Tensor3D {
+    const { width: d, heads: H, depth } = this.config;
+    const [B, Tn] = x.shape;
+    const scale = 1 / Math.sqrt(d / H);
+    let h: tf.Tensor = x;
+    for (let l = 0; l < depth; l++) {
+      const pre = `block${l}.`;
+      const a = tf.reshape(this.layerNorm(h, `${pre}ln1_g`, `${pre}ln1_b`), [B * Tn, d]) as tf.Tensor2D;
+      const q = tf.reshape(this.linear(a, `${pre}wq`, `${pre}bq`), [B, Tn, d]) as tf.Tensor3D;
+      const k = this.linear(a, `${pre}wk`, `${pre}bk`);
+      const v = this.linear(a, `${pre}wv`, `${pre}bv`);
+      const merged = tf.reshape(attend(l, q, k, v, scale), [B * Tn, d]) as tf.Tensor2D;
       h = tf.add(h, tf.reshape(this.linear(merged, `${pre}wo`, `${pre}bo`), [B, Tn, d]));
       const f = tf.reshape(this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`), [B * Tn, d]) as tf.Tensor2D;
       const mlp = this.linear(this.linear(f, `${pre}w1`, `${pre}b1`, 'relu'), `${pre}w2`, `${pre}b2`);
       h = tf.add(h, tf.reshape(mlp, [B, Tn, d]));
     }
-    return { hidden: this.layerNorm(h, 'lnf_g', 'lnf_b') as tf.Tensor3D, cache };
+    return this.layerNorm(h, 'lnf_g', 'lnf_b') as tf.Tensor3D;
   }
 
   /** Log-softmax over the vocabulary of hidden states [B, T, d] -> [B, T, V]. */

@@ -133,6 +133,8 @@ export class LocalPolicy implements Policy {
         c.v.dispose();
       }
       try {
+        // Room for the longest rollout: each step then writes into the cache in place.
+        state.reserve(Math.max(...room));
         let next = logprobs;
         if (share) {
           state.select(rows.map((r) => r.i));

@@ -147,6 +147,28 @@ export interface NativeAddon {
     dv: Float32Array,
     scale: number,
   ): void;
+  /**
+   * Decoding attention over a preallocated cache: writes kNew, vNew [B, Tq, H * dh] into
+   * positions keys - queries .. keys - 1 of kCache, vCache [B, H, capacity, dh] in place, then
+   * computes attention over their first `keys` positions (as attention does, without probs).
+   */
+  attentionAppend(
+    batch: number,
+    heads: number,
+    queries: number,
+    keys: number,
+    headWidth: number,
+    capacity: number,
+    q: Float32Array,
+    kNew: Float32Array,
+    vNew: Float32Array,
+    kCache: Float32Array,
+    vCache: Float32Array,
+    mask: Float32Array | null,
+    maskRows: Int32Array,
+    out: Float32Array,
+    scale: number,
+  ): void;
   /** Log-softmax of x [rows, cols] over cols. */
   logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   /** Its gradient from the output y: dy - exp(y) * sum(dy) per row. */
@@ -181,6 +203,7 @@ const ADDON_FUNCTIONS = [
   'scaledMaskedSoftmaxGrad',
   'attention',
   'attentionGrad',
+  'attentionAppend',
   'logSoftmax',
   'logSoftmaxGrad',
 ] as const satisfies readonly (keyof NativeAddon)[];

@@ -17,6 +17,11 @@ import { fusable } from './fusable.js';
 export const ATTENTION_KERNEL = 'VZeroAttention';
 /** Kernel name of its gradient: inputs dy, q, k, v, probs; attrs heads, scale; outputs dq, dk, dv. */
 export const ATTENTION_GRAD_KERNEL = 'VZeroAttentionGrad';
+/**
+ * Kernel name of the decoding attention over a preallocated cache: inputs q, kNew, vNew, kCache,
+ * vCache and optionally mask; attrs heads, scale and length; output like attention's.
+ */
+export const ATTENTION_APPEND_KERNEL = 'VZeroAttentionAppend';
 
 function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number, mask: tf.Tensor | null): void {
   if (!Number.isInteger(heads) || heads < 1)
@@ -133,4 +138,64 @@ function attentionGradOps(
   const dPp = tf.mul(dP, probs);
   const dS = tf.mul(tf.sub(dPp, tf.mul(tf.sum(dPp, -1, true), probs)), scale);
   return [fromHeads(tf.matMul(dS, k)), tf.matMul(dS, toHeads(q, heads), true, false), dv];
+}
+
+/** A preallocated key/value cache of one layer: [B, H, capacity, dh] each, filled up to a length. */
+export interface AppendableCache {
+  readonly k: tf.Tensor4D;
+  readonly v: tf.Tensor4D;
+}
+
+/** Whether attentionAppend can run on the active backend (the native kernels are registered). */
+export function canAppendAttention(): boolean {
+  return tf.getKernel(ATTENTION_APPEND_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Decoding attention without concatenating caches: writes the new keys and values kNew, vNew
+ * ([B, Tq, H * dh] or [B * Tq, H * dh]: token layout, as a linear layer gives them) into
+ * positions length .. length + Tq - 1 of `cache` IN PLACE (the cache's tensors must belong to
+ * the caller alone: nothing else may share their data), then returns the attention of q
+ * [B, Tq, H * dh] over the first length + Tq positions under `mask` (null: none; it must
+ * broadcast to [B, H, Tq, length + Tq]). The values are bit for bit those of
+ * attention(q, concat([past, new], 2), ...) with the native kernels: the same products on the
+ * same rows. No gradient; needs the native kernels (canAppendAttention()).
+ */
+export function attentionAppend(
+  q: tf.Tensor3D,
+  kNew: tf.Tensor,
+  vNew: tf.Tensor,
+  cache: AppendableCache,
+  length: number,
+  heads: number,
+  scale: number,
+  mask: tf.Tensor | null = null,
+): tf.Tensor3D {
+  const [B, Tq, d] = q.shape;
+  const capacity = cache.k.shape[2];
+  if (!Number.isInteger(length) || length < 0 || length + Tq > capacity) {
+    throw new InvalidInputError(
+      'length',
+      length,
+      `the cache holds ${capacity} positions, ${Tq} are appended`,
+    );
+  }
+  for (const [name, t] of [
+    ['kNew', kNew],
+    ['vNew', vNew],
+  ] as const) {
+    if (t.size !== B * Tq * d)
+      throw new ShapeMismatchError(name, `${B * Tq * d} values`, `[${t.shape.join(', ')}]`);
+  }
+  checkShapes(q, cache.k, cache.v, heads, null);
+  if (mask) checkMaskBroadcasts(mask, [B, heads, Tq, length + Tq]);
+  if (!Number.isFinite(scale)) throw new InvalidInputError('scale', scale, 'expected a finite number');
+  const tensors = [q, kNew, vNew, cache.k, cache.v, ...(mask ? [mask] : [])];
+  if (!fusable(ATTENTION_APPEND_KERNEL, tensors)) {
+    throw new Error(
+      'attentionAppend: needs the native kernels on the active backend (see canAppendAttention)',
+    );
+  }
+  const inputs = { q, kNew, vNew, kCache: cache.k, vCache: cache.v, ...(mask ? { mask } : {}) };
+  return tf.engine().runKernel(ATTENTION_APPEND_KERNEL, inputs, { heads, scale, length }) as tf.Tensor3D;
 }

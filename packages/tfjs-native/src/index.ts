@@ -25,7 +25,16 @@ export {
   SCALED_MASKED_SOFTMAX_KERNEL,
   SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
 } from './attention-softmax.js';
-export { attention, attentionOps, ATTENTION_KERNEL, ATTENTION_GRAD_KERNEL } from './attention.js';
+export {
+  attention,
+  attentionAppend,
+  attentionOps,
+  canAppendAttention,
+  ATTENTION_KERNEL,
+  ATTENTION_GRAD_KERNEL,
+  ATTENTION_APPEND_KERNEL,
+  type AppendableCache,
+} from './attention.js';
 export { logSoftmax, LOG_SOFTMAX_KERNEL, LOG_SOFTMAX_GRAD_KERNEL } from './log-softmax.js';
 export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';

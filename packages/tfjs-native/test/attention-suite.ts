@@ -11,7 +11,9 @@ import {
   ATTENTION_GRAD_KERNEL,
   ATTENTION_KERNEL,
   attention,
+  attentionAppend,
   attentionOps,
+  canAppendAttention,
   registerNativeKernels,
   unregisterNativeKernels,
   type NativeBackendName,
@@ -156,6 +158,47 @@ export function defineAttentionSuite(backend: NativeBackendName): void {
           expectClose(two[i]!, plain[i]!, 1e-5, 1e-5);
         }
         disposeCase(c);
+      });
+
+      it('attentionAppend: bitwise the attention over the concatenated cache, written in place', () => {
+        const rng = new Rng(96);
+        expect(canAppendAttention()).toBe(false);
+        for (let trial = 0; trial < 12; trial++) {
+          registerNativeKernels({ backends: [backend], threads: trial % 2 === 0 ? 1 : 2 });
+          expect(canAppendAttention()).toBe(true);
+          const c = randomCase(rng);
+          const [B, Tq, d] = c.q.shape;
+          const [, H, Tk, dh] = c.k.shape;
+          const length = Tk - Tq; // keys already cached; Tq new ones
+          const spare = rng.int(0, 4);
+          const expected = attention(c.q, c.k, c.v, c.heads, c.scale, c.mask);
+          // The cache: the first `length` keys, then room (garbage there must not be read).
+          const room = (t: tf.Tensor4D) =>
+            tf.concat([tf.slice(t, [0, 0, 0, 0], [B, H, length, dh]), tf.fill([B, H, Tq + spare, dh], 7)], 2);
+          const cache = { k: room(c.k), v: room(c.v) };
+          // The new keys and values in token layout [B, Tq, H * dh], as a linear layer gives them.
+          const token = (t: tf.Tensor4D) =>
+            tf.reshape(tf.transpose(tf.slice(t, [0, 0, length, 0], [B, H, Tq, dh]), [0, 2, 1, 3]), [
+              B * Tq,
+              d,
+            ]);
+          const [kNew, vNew] = [token(c.k), token(c.v)];
+          const got = attentionAppend(c.q, kNew, vNew, cache, length, c.heads, c.scale, c.mask);
+          expect(Array.from(got.dataSync())).toEqual(Array.from(expected.dataSync()));
+          // The cache now holds the new keys and values in place; the spare positions are untouched.
+          const filled = (t: tf.Tensor4D) => Array.from(tf.slice(t, [0, 0, 0, 0], [B, H, Tk, dh]).dataSync());
+          expect(filled(cache.k)).toEqual(Array.from(c.k.dataSync()));
+          expect(filled(cache.v)).toEqual(Array.from(c.v.dataSync()));
+          if (spare > 0) {
+            const rest = tf.slice(cache.k, [0, 0, Tk, 0], [B, H, spare, dh]);
+            expect(Array.from(rest.dataSync()).every((x) => x === 7)).toBe(true);
+          }
+          expect(() => attentionAppend(c.q, kNew, vNew, cache, length + spare + 1, c.heads, c.scale)).toThrow(
+            InvalidInputError,
+          );
+          tf.dispose([expected, got, cache.k, cache.v, kNew, vNew]);
+          disposeCase(c);
+        }
       });
 
       it('keeps no probabilities outside a gradient tape, and runs one kernel there', () => {

@@ -180,6 +180,7 @@ describe('missingAddonFunctions', () => {
       'scaledMaskedSoftmaxGrad',
       'attention',
       'attentionGrad',
+      'attentionAppend',
       'logSoftmax',
       'logSoftmaxGrad',
     ]);

@@ -119,6 +119,51 @@ export const attentionKernel: KernelBuilder =
     return result ?? fallback(args);
   };
 
+/**
+ * Decoding attention over a preallocated cache (attention.ts attentionAppend): writes the new
+ * keys and values into the cache tensors' own memory, then attends over the filled positions.
+ */
+export const attentionAppendKernel: KernelBuilder =
+  ({ io, addon, fallback }) =>
+  (args) => {
+    const { q, kNew, vNew, kCache, vCache, mask } = args.inputs as Record<string, TensorInfo | undefined>;
+    const attrs = args.attrs as NamedAttrMap;
+    const heads = Number(attrs['heads']);
+    const scale = Number(attrs['scale']);
+    const length = Number(attrs['length']);
+    const plan =
+      q && kCache && vCache ? planAttention(q.shape, kCache.shape, vCache.shape, heads) : undefined;
+    if (!q || !kNew || !vNew || !kCache || !vCache || !plan || !Number.isFinite(scale)) return fallback(args);
+    if (!allFloat32([q, kNew, vNew, kCache, vCache, mask])) return fallback(args);
+    const { B, H, Tq, Tk: capacity, dh } = plan;
+    const Tk = length + Tq;
+    if (!Number.isInteger(length) || length < 0 || Tk > capacity) return fallback(args);
+    if (size(kNew.shape) !== size(q.shape) || size(vNew.shape) !== size(q.shape)) return fallback(args);
+    const maskRows = mask ? maskRowIndex([B, H, Tq, Tk], mask.shape) : new Int32Array(0);
+    if (!maskRows) return fallback(args);
+    const inputs = mask ? [q, kNew, vNew, kCache, vCache, mask] : [q, kNew, vNew, kCache, vCache];
+    const result = io.run(args.backend, q.shape, inputs, (out, qv, kn, vn, kc, vc, mv) => {
+      addon.attentionAppend(
+        B,
+        H,
+        Tq,
+        Tk,
+        dh,
+        capacity,
+        qv!,
+        kn!,
+        vn!,
+        kc!,
+        vc!,
+        mv ?? null,
+        maskRows,
+        out,
+        scale,
+      );
+    });
+    return result ?? fallback(args);
+  };
+
 /** The attention's gradient: dq, dk, dv. */
 export const attentionGradKernel: KernelBuilder =
   ({ io, addon, fallback }) =>

@@ -8,6 +8,7 @@ import { ioFor, type NativeBackendName } from './io.js';
 import type { KernelArgs, KernelBuilder } from './common.js';
 import {
   adamwKernel,
+  attentionAppendKernel,
   attentionGradKernel,
   attentionKernel,
   layerNormGradKernel,
@@ -33,7 +34,7 @@ import {
 import { LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL } from '../layer-norm.js';
 import { ADAMW_KERNEL } from '../adamw.js';
 import { SCALED_MASKED_SOFTMAX_GRAD_KERNEL, SCALED_MASKED_SOFTMAX_KERNEL } from '../attention-softmax.js';
-import { ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from '../attention.js';
+import { ATTENTION_APPEND_KERNEL, ATTENTION_GRAD_KERNEL, ATTENTION_KERNEL } from '../attention.js';
 import { LOG_SOFTMAX_GRAD_KERNEL, LOG_SOFTMAX_KERNEL } from '../log-softmax.js';
 
 /** The kernels this package can replace, in order of value for transformer training. */
@@ -57,7 +58,9 @@ export const NATIVE_KERNEL_NAMES = [
  * run by the layerNorm op (layer-norm.ts), and the fused AdamW update, run by adamwUpdate
  * (adamw.ts), the attention's scaled masked softmax and its gradient (attention-softmax.ts), and
  * the whole attention and its gradient (attention.ts), and log-softmax and its gradient
- * (log-softmax.ts); each op computes the same with plain ops without them.
+ * (log-softmax.ts); each op computes the same with plain ops without them. Also the decoding
+ * attention over a preallocated cache (attention.ts attentionAppend), which has no plain-op
+ * path: its callers check canAppendAttention() and concatenate caches without it.
  */
 export const NATIVE_OP_KERNEL_NAMES = [
   LAYER_NORM_KERNEL,
@@ -67,6 +70,7 @@ export const NATIVE_OP_KERNEL_NAMES = [
   SCALED_MASKED_SOFTMAX_GRAD_KERNEL,
   ATTENTION_KERNEL,
   ATTENTION_GRAD_KERNEL,
+  ATTENTION_APPEND_KERNEL,
   LOG_SOFTMAX_KERNEL,
   LOG_SOFTMAX_GRAD_KERNEL,
 ] as const;
@@ -107,6 +111,7 @@ const BUILDERS: Readonly<Record<NativeKernelName, KernelBuilder>> = {
   [SCALED_MASKED_SOFTMAX_GRAD_KERNEL]: scaledMaskedSoftmaxGradKernel,
   [ATTENTION_KERNEL]: attentionKernel,
   [ATTENTION_GRAD_KERNEL]: attentionGradKernel,
+  [ATTENTION_APPEND_KERNEL]: attentionAppendKernel,
   [LOG_SOFTMAX_KERNEL]: logSoftmaxKernel,
   [LOG_SOFTMAX_GRAD_KERNEL]: logSoftmaxGradKernel,
 };

@@ -1456,6 +1456,43 @@ bool GetAttentionShape(napi_env env, napi_value* argv, AttentionShape* s) {
          s->dh >= 1;
 }
 
+// Heads [u0, u1) (u = b * H + h) of the attention: out[b, i, h*dh:(h+1)*dh] = softmax(q_bh k_bh^T
+// * scale + mask row) v_bh over keys 0..Tk-1, where head u's keys and values start at
+// k/v + u * capacity * dh (capacity >= Tk: a preallocated cache's head holds more positions than
+// are read). probs (null: not kept) receives the softmax [B, H, Tq, Tk].
+void AttentionHeads(const AttentionShape& sh, int64_t capacity, const float* q, const float* k, const float* v,
+                    const float* mask, const int32_t* mask_rows, float* out, float* probs, float scale, int64_t u0,
+                    int64_t u1) {
+  const int64_t H = sh.H, Tq = sh.Tq, Tk = sh.Tk, dh = sh.dh, d = sh.d();
+  thread_local std::vector<float> scores, local_probs;
+  scores.resize(static_cast<size_t>(Tq * Tk));
+  if (!probs) local_probs.resize(static_cast<size_t>(Tq * Tk));
+  for (int64_t u = u0; u < u1; ++u) {
+    const int64_t b = u / H, h = u % H;
+    const float* Q = q + b * Tq * d + h * dh;
+    const float* K = k + u * capacity * dh;
+    const float* V = v + u * capacity * dh;
+    float* P = probs ? probs + u * Tq * Tk : local_probs.data();
+    Sgemm(false, true, Tq, Tk, dh, Q, d, K, dh, scores.data(), Tk);
+    const int32_t* mr = mask ? mask_rows + u * Tq : nullptr;
+    SoftmaxRows(scores.data(), mask, mr, P, 0, Tq, Tk, scale);
+    Sgemm(false, false, Tq, dh, Tk, P, Tk, V, dh, out + b * Tq * d + h * dh, d);
+  }
+}
+
+// Whether the attention's mask (null: none) and its row index fit the shape (throws naming `who`
+// when not).
+bool CheckAttentionMask(napi_env env, const AttentionShape& sh, const F32& mask, const I32& mask_rows,
+                        const char* who) {
+  const int64_t rows = sh.B * sh.H * sh.Tq;
+  if (!mask.data) return true;
+  if (static_cast<int64_t>(mask_rows.length) != rows || mask.length % sh.Tk != 0) {
+    Throw(env, std::string(who) + ": array lengths do not match the shape");
+    return false;
+  }
+  return MaskRowsInRange(env, mask_rows, rows, static_cast<int64_t>(mask.length) / sh.Tk, who);
+}
+
 // attention(batch, heads, queries, keys, headWidth, q, k, v, mask|null, maskRows, out, probs|null,
 // scale): out[b, i, h*dh:(h+1)*dh] = softmax(q_bh k_bh^T * scale + mask row) v_bh; probs, when
 // given ([B, H, Tq, Tk]), receives the softmax for the gradient. maskRows gives the mask row of
@@ -1473,33 +1510,65 @@ napi_value Attention(napi_env env, napi_callback_info info) {
       !GetF32(env, argv[11], "probs", &probs, true) || !GetDouble(env, argv[12], "scale", &scale_d))
     return nullptr;
   const int64_t B = sh.B, H = sh.H, Tq = sh.Tq, Tk = sh.Tk, dh = sh.dh, d = sh.d();
-  const bool masked = mask.data != nullptr;
-  const int64_t rows = B * H * Tq;
   if (static_cast<int64_t>(q.length) != B * Tq * d || static_cast<int64_t>(out.length) != B * Tq * d ||
       static_cast<int64_t>(k.length) != B * H * Tk * dh || static_cast<int64_t>(v.length) != B * H * Tk * dh ||
-      (probs.data && static_cast<int64_t>(probs.length) != rows * Tk) ||
-      (masked && (static_cast<int64_t>(mask_rows.length) != rows || mask.length % Tk != 0))) {
+      (probs.data && static_cast<int64_t>(probs.length) != B * H * Tq * Tk)) {
     Throw(env, "attention: array lengths do not match the shape");
     return nullptr;
   }
-  if (masked && !MaskRowsInRange(env, mask_rows, rows, static_cast<int64_t>(mask.length) / Tk, "attention"))
-    return nullptr;
+  if (!CheckAttentionMask(env, sh, mask, mask_rows, "attention")) return nullptr;
   const float scale = static_cast<float>(scale_d);
   auto run = [&](int64_t u0, int64_t u1) {
-    thread_local std::vector<float> scores, local_probs;
-    scores.resize(static_cast<size_t>(Tq * Tk));
-    if (!probs.data) local_probs.resize(static_cast<size_t>(Tq * Tk));
+    AttentionHeads(sh, Tk, q.data, k.data, v.data, mask.data, mask_rows.data, out.data, probs.data, scale, u0, u1);
+  };
+  RunChunked(B * H, PartsFor(B * H * Tq * Tk * dh * 2), run);
+  return Undefined(env);
+}
+
+// attentionAppend(batch, heads, queries, keys, headWidth, capacity, q, kNew, vNew, kCache, vCache,
+// mask|null, maskRows, out, scale): decoding over a preallocated cache. Writes the new keys and
+// values kNew, vNew (token layout [B, Tq, H * dh], as a linear layer gives them) into positions
+// keys - queries .. keys - 1 of kCache, vCache ([B, H, capacity, dh]) in place, then computes
+// attention over their first `keys` positions exactly as attention does over a cache of that
+// length (the same products on the same rows), without the copy a concatenation makes.
+napi_value AttentionAppend(napi_env env, napi_callback_info info) {
+  napi_value argv[15];
+  if (!Args(env, info, argv)) return nullptr;
+  AttentionShape sh;
+  int64_t capacity;
+  F32 q, k_new, v_new, k_cache, v_cache, mask, out;
+  I32 mask_rows;
+  double scale_d;
+  if (!GetAttentionShape(env, argv, &sh) || !GetInt(env, argv[5], "capacity", &capacity) ||
+      !GetF32(env, argv[6], "q", &q) || !GetF32(env, argv[7], "kNew", &k_new) ||
+      !GetF32(env, argv[8], "vNew", &v_new) || !GetF32(env, argv[9], "kCache", &k_cache) ||
+      !GetF32(env, argv[10], "vCache", &v_cache) || !GetF32(env, argv[11], "mask", &mask, true) ||
+      !GetI32View(env, argv[12], "maskRows", &mask_rows) || !GetF32(env, argv[13], "out", &out) ||
+      !GetDouble(env, argv[14], "scale", &scale_d))
+    return nullptr;
+  const int64_t B = sh.B, H = sh.H, Tq = sh.Tq, Tk = sh.Tk, dh = sh.dh, d = sh.d();
+  const int64_t tokens = B * Tq * d, cache = B * H * capacity * dh;
+  if (Tk < Tq || capacity < Tk || static_cast<int64_t>(q.length) != tokens ||
+      static_cast<int64_t>(out.length) != tokens || static_cast<int64_t>(k_new.length) != tokens ||
+      static_cast<int64_t>(v_new.length) != tokens || static_cast<int64_t>(k_cache.length) != cache ||
+      static_cast<int64_t>(v_cache.length) != cache) {
+    Throw(env, "attentionAppend: array lengths do not match the shape");
+    return nullptr;
+  }
+  if (!CheckAttentionMask(env, sh, mask, mask_rows, "attentionAppend")) return nullptr;
+  const float scale = static_cast<float>(scale_d);
+  auto run = [&](int64_t u0, int64_t u1) {
+    // Each head writes its own new rows, then reads only its own rows.
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t b = u / H, h = u % H;
-      const float* Q = q.data + b * Tq * d + h * dh;
-      const float* K = k.data + u * Tk * dh;
-      const float* V = v.data + u * Tk * dh;
-      float* P = probs.data ? probs.data + u * Tq * Tk : local_probs.data();
-      Sgemm(false, true, Tq, Tk, dh, Q, d, K, dh, scores.data(), Tk);
-      const int32_t* mr = masked ? mask_rows.data + u * Tq : nullptr;
-      SoftmaxRows(scores.data(), masked ? mask.data : nullptr, mr, P, 0, Tq, Tk, scale);
-      Sgemm(false, false, Tq, dh, Tk, P, Tk, V, dh, out.data + b * Tq * d + h * dh, d);
+      for (int64_t i = 0; i < Tq; ++i) {
+        const int64_t src = (b * Tq + i) * d + h * dh, dst = (u * capacity + Tk - Tq + i) * dh;
+        std::copy(k_new.data + src, k_new.data + src + dh, k_cache.data + dst);
+        std::copy(v_new.data + src, v_new.data + src + dh, v_cache.data + dst);
+      }
     }
+    AttentionHeads(sh, capacity, q.data, k_cache.data, v_cache.data, mask.data, mask_rows.data, out.data, nullptr,
+                   scale, u0, u1);
   };
   RunChunked(B * H, PartsFor(B * H * Tq * Tk * dh * 2), run);
   return Undefined(env);
@@ -1573,6 +1642,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"logSoftmaxGrad", nullptr, LogSoftmaxGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"attentionAppend", nullptr, AttentionAppend, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
