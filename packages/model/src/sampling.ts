@@ -24,6 +24,9 @@ export function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
+/** The weights of the row being sampled (grown as needed, reused across calls). */
+let weights = new Float64Array(0);
+
 /**
  * Picks a token from a row of log-probs (log-softmax at temperature 1). Temperature 0 and
  * top-k 1 are greedy (sampling log-prob 0: the choice is certain).
@@ -36,37 +39,53 @@ export function chooseToken(logprobs: ArrayLike<number>, settings: ChoiceSetting
     return { id, logprob: logprobs[id] ?? 0, samplingLogprob: 0 };
   }
   const untruncated = temperature === 1 && (topK === 0 || topK >= V) && topP >= 1;
-  // Candidates in descending order when truncating; in id order otherwise (no sort needed).
-  let ids: number[] = Array.from({ length: V }, (_, i) => i);
-  if (!untruncated) ids.sort((a, b) => (logprobs[b] ?? 0) - (logprobs[a] ?? 0) || a - b);
-  if (topK > 0 && topK < V) ids = ids.slice(0, topK);
-  const scaled = ids.map((i) => (logprobs[i] ?? 0) / temperature);
-  const max = Math.max(...scaled);
-  let weights = scaled.map((z) => Math.exp(z - max));
-  let total = weights.reduce((a, b) => a + b, 0);
+  // Candidates in descending order when truncating; in id order otherwise (no list needed).
+  let ids: number[] | undefined;
+  let n = V;
+  if (!untruncated) {
+    ids = Array.from({ length: V }, (_, i) => i);
+    ids.sort((a, b) => (logprobs[b] ?? 0) - (logprobs[a] ?? 0) || a - b);
+    if (topK > 0 && topK < V) n = topK;
+  }
+  // Weights exp(z - max) of z = logprob / temperature in a reused buffer, summed in candidate
+  // order (max as Math.max: NaN wins). One pass per loop, no arrays per call: this runs for every
+  // row of every decoding step.
+  if (weights.length < n) weights = new Float64Array(n);
+  const w = weights;
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const z = (logprobs[ids ? (ids[j] as number) : j] ?? 0) / temperature;
+    w[j] = z;
+    if (z > max || Number.isNaN(z)) max = z;
+  }
+  let total = 0;
+  for (let j = 0; j < n; j++) {
+    w[j] = Math.exp((w[j] as number) - max);
+    total += w[j] as number;
+  }
   if (topP < 1) {
     let cum = 0;
-    let keep = weights.length;
-    for (let j = 0; j < weights.length; j++) {
-      cum += (weights[j] ?? 0) / total;
+    let keep = n;
+    for (let j = 0; j < n; j++) {
+      cum += (w[j] as number) / total;
       if (cum >= topP) {
         keep = j + 1;
         break;
       }
     }
-    ids = ids.slice(0, keep);
-    weights = weights.slice(0, keep);
-    total = weights.reduce((a, b) => a + b, 0);
+    n = keep;
+    total = 0;
+    for (let j = 0; j < n; j++) total += w[j] as number;
   }
   const u = rng.float() * total;
   let acc = 0;
   let j = 0;
-  for (; j < weights.length - 1; j++) {
-    acc += weights[j] ?? 0;
+  for (; j < n - 1; j++) {
+    acc += w[j] as number;
     if (u < acc) break;
   }
-  const id = ids[j] ?? 0;
+  const id = ids ? (ids[j] ?? 0) : j;
   const logprob = logprobs[id] ?? 0;
-  const samplingLogprob = untruncated ? logprob : Math.log((weights[j] ?? 0) / total);
+  const samplingLogprob = untruncated ? logprob : Math.log((w[j] as number) / total);
   return { id, logprob, samplingLogprob };
 }
