@@ -82,10 +82,12 @@ export class DecodeState {
     };
     if (this.inPlace) this.preallocate(this.length + 1);
     const out = tf.tidy(() => {
-      const x = model.embedText(layout);
       const mask = blockCausalMask(this.keys, 1, tg);
-      if (this.inPlace) return { lp: model.logprobs(model.forwardAppend(x, this.cache, this.length, mask)) };
-      const o = model.forwardChunk(x, this.cache, mask);
+      if (this.inPlace) {
+        const x = model.embedTextRows(layout);
+        return { lp: model.logprobRows(model.forwardAppend(x, this.cache, this.length, mask)) };
+      }
+      const o = model.forwardChunk(model.embedText(layout), this.cache, mask);
       return { cache: o.cache, lp: model.logprobs(o.hidden) };
     });
     if (out.cache) {

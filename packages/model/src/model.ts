@@ -8,7 +8,14 @@ import { InvalidInputError, ShapeMismatchError, registerGradients } from '@vzero
 import type { ImageRole, PromptImage } from '@vzero/core';
 import { prefixLength, slotTokens, stemOf, validateModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
-import { attention, attentionAppend, layerNorm, logSoftmax, type AppendableCache } from '@vzero/tfjs-native';
+import {
+  attention,
+  attentionAppend,
+  fusedLinear,
+  layerNorm,
+  logSoftmax,
+  type AppendableCache,
+} from '@vzero/tfjs-native';
 import { checkBatch, checkIds, checkPrompt } from './checks.js';
 import { DecodeState } from './decode-state.js';
 import { cacheRows, type LayerCache } from './kv-cache.js';
@@ -112,7 +119,8 @@ export class VisionLanguageModel {
   /**
    * x2d w + b (then ReLU): one fused matmul kernel instead of matmul, add (and relu). The native
    * kernel adds the bias after the product exactly as the separate add did; backends' own fused
-   * kernels may round differently in the last bit.
+   * kernels may round differently in the last bit. Outside a gradient tape with the native
+   * kernels it is that one kernel call alone (fusedLinear: no reshapes around it).
    */
   private linear(
     x2d: tf.Tensor2D,
@@ -120,12 +128,7 @@ export class VisionLanguageModel {
     b: string,
     activation: 'linear' | 'relu' = 'linear',
   ): tf.Tensor2D {
-    return tf.fused.matMul({
-      a: x2d,
-      b: this.p(w) as tf.Tensor2D,
-      bias: this.p(b),
-      activation,
-    }) as tf.Tensor2D;
+    return fusedLinear(x2d, this.p(w) as tf.Tensor2D, this.p(b) as tf.Tensor1D, activation);
   }
 
   /**
@@ -138,13 +141,13 @@ export class VisionLanguageModel {
     past: readonly LayerCache[] | null,
     mask: tf.Tensor4D | null,
   ): { hidden: tf.Tensor3D; cache: LayerCache[] } {
-    const { heads: H } = this.config;
+    const { width: d, heads: H } = this.config;
     const [B, Tn] = x.shape;
     const cache: LayerCache[] = [];
-    const hidden = this.blocks(x, (l, q, kNew, vNew, scale) => {
+    const hidden = this.blocks(tf.reshape(x, [B * Tn, d]), B, (l, q, kNew, vNew, scale) => {
       // Keys and values in the cache's head layout [B, H, T, dh]; q stays in token layout.
       const heads = (t: tf.Tensor2D): tf.Tensor4D =>
-        tf.transpose(tf.reshape(t, [B, Tn, H, t.shape[1] / H]), [0, 2, 1, 3]);
+        tf.transpose(tf.reshape(t, [B, Tn, H, d / H]), [0, 2, 1, 3]);
       let k = heads(kNew);
       let v = heads(vNew);
       const prev = past?.[l];
@@ -156,60 +159,66 @@ export class VisionLanguageModel {
       // One op (one kernel each way with the native kernels; the former ops without them).
       return attention(q, k, v, H, scale, mask);
     });
-    return { hidden, cache };
+    return { hidden: tf.reshape(hidden, [B, Tn, d]), cache };
   }
 
   /**
    * forwardChunk over preallocated caches (`cache`, [B, H, capacity, dh] per layer, filled up to
-   * `length`): the new tokens' keys and values are written into them in place and attention
-   * reads their first length + Tn positions, with no copy of the cache. Bit for bit the hidden
-   * states forwardChunk gives over the same keys. Needs the native kernels (canAppendAttention).
+   * `length`) for new tokens x [B * Tn, d]: their keys and values are written into the caches in
+   * place and attention reads the first length + Tn positions, with no copy of the caches.
+   * Returns the final normalised hidden states [B * Tn, d], bit for bit forwardChunk's over the
+   * same keys. Needs the native kernels (canAppendAttention).
    */
   forwardAppend(
-    x: tf.Tensor3D,
+    x: tf.Tensor2D,
     cache: readonly AppendableCache[],
     length: number,
     mask: tf.Tensor4D | null,
-  ): tf.Tensor3D {
+  ): tf.Tensor2D {
     const H = this.config.heads;
-    return this.blocks(x, (l, q, kNew, vNew, scale) =>
+    const B = cache[0]?.k.shape[0] ?? 0;
+    return this.blocks(x, B, (l, q, kNew, vNew, scale) =>
       attentionAppend(q, kNew, vNew, cache[l] as AppendableCache, length, H, scale, mask),
     );
   }
 
   /**
-   * The blocks over x [B, Tn, d] and the final layer norm; `attend` gives block l's attention
-   * output [B, Tn, d] from its queries [B, Tn, d] and new keys and values [B * Tn, d] (token
-   * layout).
+   * The blocks over h [B * Tn, d] (rows in token order) and the final layer norm; `attend` gives
+   * block l's attention output [B, Tn, d] from its queries [B, Tn, d] and new keys and values
+   * [B * Tn, d] (token layout).
    */
   private blocks(
-    x: tf.Tensor3D,
+    x: tf.Tensor2D,
+    B: number,
     attend: (l: number, q: tf.Tensor3D, kNew: tf.Tensor2D, vNew: tf.Tensor2D, scale: number) => tf.Tensor3D,
-  ): tf.Tensor3D {
+  ): tf.Tensor2D {
     const { width: d, heads: H, depth } = this.config;
-    const [B, Tn] = x.shape;
+    const Tn = x.shape[0] / B;
     const scale = 1 / Math.sqrt(d / H);
-    let h: tf.Tensor = x;
+    let h: tf.Tensor2D = x;
     for (let l = 0; l < depth; l++) {
       const pre = `block${l}.`;
-      const a = tf.reshape(this.layerNorm(h, `${pre}ln1_g`, `${pre}ln1_b`), [B * Tn, d]) as tf.Tensor2D;
+      const a = this.layerNorm(h, `${pre}ln1_g`, `${pre}ln1_b`) as tf.Tensor2D;
       const q = tf.reshape(this.linear(a, `${pre}wq`, `${pre}bq`), [B, Tn, d]) as tf.Tensor3D;
       const k = this.linear(a, `${pre}wk`, `${pre}bk`);
       const v = this.linear(a, `${pre}wv`, `${pre}bv`);
       const merged = tf.reshape(attend(l, q, k, v, scale), [B * Tn, d]) as tf.Tensor2D;
-      h = tf.add(h, tf.reshape(this.linear(merged, `${pre}wo`, `${pre}bo`), [B, Tn, d]));
-      const f = tf.reshape(this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`), [B * Tn, d]) as tf.Tensor2D;
-      const mlp = this.linear(this.linear(f, `${pre}w1`, `${pre}b1`, 'relu'), `${pre}w2`, `${pre}b2`);
-      h = tf.add(h, tf.reshape(mlp, [B, Tn, d]));
+      h = tf.add(h, this.linear(merged, `${pre}wo`, `${pre}bo`));
+      const f = this.layerNorm(h, `${pre}ln2_g`, `${pre}ln2_b`) as tf.Tensor2D;
+      h = tf.add(h, this.linear(this.linear(f, `${pre}w1`, `${pre}b1`, 'relu'), `${pre}w2`, `${pre}b2`));
     }
-    return this.layerNorm(h, 'lnf_g', 'lnf_b') as tf.Tensor3D;
+    return this.layerNorm(h, 'lnf_g', 'lnf_b') as tf.Tensor2D;
   }
 
   /** Log-softmax over the vocabulary of hidden states [B, T, d] -> [B, T, V]. */
   logprobs(hidden: tf.Tensor3D): tf.Tensor3D {
     const [B, T, d] = hidden.shape;
-    const logits = tf.matMul(tf.reshape(hidden, [B * T, d]) as tf.Tensor2D, this.p('tok_emb'), false, true);
-    return tf.reshape(logSoftmax(logits), [B, T, this.config.vocabSize]);
+    return tf.reshape(this.logprobRows(tf.reshape(hidden, [B * T, d])), [B, T, this.config.vocabSize]);
+  }
+
+  /** logprobs over rows: hidden states [N, d] -> log-softmax [N, V]. */
+  logprobRows(hidden: tf.Tensor2D): tf.Tensor2D {
+    return logSoftmax(tf.matMul(hidden, this.p('tok_emb'), false, true)) as tf.Tensor2D;
   }
 
   /** Embeddings [U, N, d] of images for slot `slot` (already checked). */
@@ -249,11 +258,14 @@ export class VisionLanguageModel {
 
   /** Token + position embeddings of a text layout [B, T, d] (one-hot matmuls: no gather). */
   embedText(layout: TextLayout): tf.Tensor3D {
-    const { rows, columns } = layout;
+    return tf.reshape(this.embedTextRows(layout), [layout.rows, layout.columns, this.config.width]);
+  }
+
+  /** embedText as rows [B * T, d] (row-major: row b * T + t). */
+  embedTextRows(layout: TextLayout): tf.Tensor2D {
     const ids = oneHot(layout.ids, this.config.vocabSize);
     const pos = oneHot(layout.positions, this.config.maxTextLength);
-    const e = tf.add(tf.matMul(ids, this.p('tok_emb')), tf.matMul(pos, this.p('text_pos')));
-    return tf.reshape(e, [rows, columns, this.config.width]);
+    return tf.add(tf.matMul(ids, this.p('tok_emb')), tf.matMul(pos, this.p('text_pos')));
   }
 
   /** Key descriptors of the image prefix (all valid, grouped by slot). */

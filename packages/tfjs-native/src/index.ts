@@ -1,5 +1,6 @@
 // @vzero/tfjs-native: optional native (BLAS) kernels for TensorFlow.js's cpu and wasm backends.
 export {
+  isNativeKernel,
   registerNativeKernels,
   unregisterNativeKernels,
   nativeKernelsReport,
@@ -35,6 +36,7 @@ export {
   ATTENTION_APPEND_KERNEL,
   type AppendableCache,
 } from './attention.js';
+export { fusedLinear } from './linear.js';
 export { logSoftmax, LOG_SOFTMAX_KERNEL, LOG_SOFTMAX_GRAD_KERNEL } from './log-softmax.js';
 export { adamwUpdate, ADAMW_KERNEL, type AdamWUpdateSettings, type AdamWUpdated } from './adamw.js';
 export type { NativeBackendName } from './kernels/io.js';

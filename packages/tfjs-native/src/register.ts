@@ -208,6 +208,11 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
   return nativeKernelsReport();
 }
 
+/** Whether the kernel `name` on `backend` (default: the active one) is this package's. */
+export function isNativeKernel(name: string, backend: string = tf.getBackend()): boolean {
+  return active.some((r) => r.name === name && r.backend === backend);
+}
+
 /** Restores every original kernel replaced by registerNativeKernels. Safe to call any time. */
 export function unregisterNativeKernels(): void {
   for (const { backend, name, original } of active) {

@@ -173,7 +173,7 @@ export function defineAttentionSuite(backend: NativeBackendName): void {
           const spare = rng.int(0, 4);
           const expected = attention(c.q, c.k, c.v, c.heads, c.scale, c.mask);
           // The cache: the first `length` keys, then room (garbage there must not be read).
-          const room = (t: tf.Tensor4D) =>
+          const room = (t: tf.Tensor4D): tf.Tensor4D =>
             tf.concat([tf.slice(t, [0, 0, 0, 0], [B, H, length, dh]), tf.fill([B, H, Tq + spare, dh], 7)], 2);
           const cache = { k: room(c.k), v: room(c.v) };
           // The new keys and values in token layout [B, Tq, H * dh], as a linear layer gives them.

@@ -5,6 +5,7 @@ import { defineDataKernelSuite } from './data-suite.js';
 import { defineGemmSuite } from './gemm-suite.js';
 import { defineLanesSuite } from './lanes-suite.js';
 import { defineLayerNormSuite } from './layer-norm-suite.js';
+import { defineLinearSuite } from './linear-suite.js';
 import { defineLogSoftmaxSuite } from './log-softmax-suite.js';
 import { defineKernelSuite } from './suite.js';
 
@@ -17,3 +18,4 @@ defineAttentionSoftmaxSuite('wasm');
 defineLanesSuite('wasm');
 defineAttentionSuite('wasm');
 defineLogSoftmaxSuite('wasm');
+defineLinearSuite('wasm');
