@@ -115,14 +115,10 @@ export async function runPretrain(
     throw new InvalidInputError('modelOverrides.images', config.images, 'the teacher needs a crop slot');
   }
   // What runs, every default filled in; saved beside the checkpoint as pretrain-config.json.
+  const common = { data: o.data, out: o.out, steps: o.steps, batchSize: o.batchSize, lr: o.lr, seed: o.seed };
   const resolved = {
     role,
-    data: o.data,
-    out: o.out,
-    steps: o.steps,
-    batchSize: o.batchSize,
-    lr: o.lr,
-    seed: o.seed,
+    ...common,
     evalSplit: o.evalSplit,
     evalLimit: o.evalLimit,
     negativeFraction,
@@ -196,12 +192,7 @@ export async function runPretrain(
     await writeFileAtomic(join(o.out, 'pretrain-config.json'), JSON.stringify(resolved, null, 2) + '\n');
     // The command's own options, by the flags' names: `vzero pretrain <role> --config` reruns it.
     await saveResolvedConfig(o.out, {
-      data: o.data,
-      out: o.out,
-      steps: o.steps,
-      batchSize: o.batchSize,
-      lr: o.lr,
-      seed: o.seed,
+      ...common,
       split: o.evalSplit,
       limit: o.evalLimit,
       negativeFraction,
