@@ -15,7 +15,7 @@ import {
   type ModelConfig,
   type ModelPresetName,
 } from '@vzero/model';
-import { loadLabelled, referenceResponse } from '@vzero/world';
+import { loadLabelled } from '@vzero/world';
 import {
   DEFAULT_TOKENIZER,
   tokenizerDefaults,
@@ -25,6 +25,7 @@ import {
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { promptsForModel } from '../prompts.js';
+import { pretrainExamples } from '../pretrain-examples.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 
@@ -134,25 +135,12 @@ export async function runPretrain(
     const pickNegatives = new Rng(deriveSeed(o.seed, 'pretrain-negatives'));
 
     const train = await loadLabelled(o.data, 'train');
-    const examples = await Promise.all(
-      train.map(async (s) => {
-        if (!s.facts)
-          throw new InvalidInputError(
-            `${s.id}.facts`,
-            undefined,
-            'pre-training needs world samples with evidence facts',
-          );
-        const response = referenceResponse({
-          options: s.options,
-          answerIndex: s.answerIndex,
-          facts: s.facts,
-        });
-        const positive = { prompt: await promptFor(s), response };
-        return pickNegatives.float() < negativeFraction
-          ? [positive, { prompt: await negativeFor(s), response }]
-          : [positive];
-      }),
-    ).then((pairs) => pairs.flat());
+    const examples = await pretrainExamples(
+      train,
+      { promptFor, negativeFor },
+      negativeFraction,
+      pickNegatives,
+    );
     log(
       `pretrain ${role}: ${model.parameterCount} parameters, ${examples.length} examples` +
         (negativeFraction > 0 ? ` (${examples.length - train.length} with the negative view)` : '') +
