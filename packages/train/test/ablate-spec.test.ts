@@ -15,7 +15,7 @@ import { run } from './cli-run.js';
 
 describe('shipped spec files', () => {
   it('the presets are the files, named by them', () => {
-    expect(shippedSpecNames()).toEqual(['dense', 'paper-table', 'perceivable', 'smoke', 'stem']);
+    expect(shippedSpecNames()).toEqual(['dense', 'long', 'paper-table', 'perceivable', 'smoke', 'stem']);
     expect(Object.keys(ABLATE_PRESETS).sort()).toEqual(shippedSpecNames());
     for (const name of shippedSpecNames()) expect(ablatePreset(name).name).toBe(name);
   });
@@ -49,7 +49,7 @@ describe('vzero ablate --spec', () => {
     expect(both.err).toMatch(/give --preset NAME or --spec FILE, not both/);
     const unknown = await run(['ablate', '--print-spec', 'paper']);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toMatch(/unknown key "paper" in --print-spec; known keys: dense, paper-table/);
+    expect(unknown.err).toMatch(/unknown key "paper" in --print-spec; known keys: dense, long, paper-table/);
   });
 });
 
