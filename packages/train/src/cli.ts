@@ -345,7 +345,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--preset <name>',
-      `a shipped spec: paper-table (the default; about 30 min on 2 cores), long (its Base, OPD and V-Zero at 180 steps; about 15 min), stem, dense, perceivable, or smoke (minutes)`,
+      `a shipped spec: paper-table (the default; about 30 min on 2 cores), long (its Base, OPD and V-Zero at 180 steps; about 20 min), stem, dense, perceivable, or smoke (minutes)`,
     )
     .option(
       '--spec <file>',
