@@ -20,6 +20,18 @@ describe('shipped spec files', () => {
     for (const name of shippedSpecNames()) expect(ablatePreset(name).name).toBe(name);
   });
 
+  it('long is the paper-table at more steps: the same worlds, starting models, training and arms', () => {
+    // Its results (docs/results/long.md) are read beside RESULTS.md as the same set-up, and its
+    // work folder makes the same starting models: a change to paper-table must be made to both.
+    const long = ablatePreset('long');
+    const table = ablatePreset('paper-table');
+    expect(long.world).toEqual(table.world);
+    expect(long.models).toEqual(table.models);
+    expect(long.train).toEqual(table.train);
+    expect(long.arms).toEqual(table.arms.filter((a) => ['base', 'opd', 'vzero'].includes(a.id)));
+    expect(long.steps).toBe(3 * table.steps);
+  });
+
   it.each(shippedSpecNames())(
     '%s: --print-spec gives a file that --spec runs as --preset does (values and key order)',
     async (name) => {
