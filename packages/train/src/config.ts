@@ -43,9 +43,18 @@ const viewsSchema = z.strictObject({
   cropSize: int(8).default(32),
 });
 
+/** Most rollouts per prompt: a step holds every rollout of every prompt in memory at once. */
+export const MAX_ROLLOUTS_PER_PROMPT = 1024;
+/** Most rollout rows in one step (rollout.n x optim.promptsPerStep). */
+export const MAX_ROLLOUT_ROWS = 16384;
+
 const rolloutSchema = z.strictObject({
   /** G: rollouts per prompt. */
-  n: int(1).default(8),
+  n: int(1)
+    .max(MAX_ROLLOUTS_PER_PROMPT, {
+      message: `at most ${MAX_ROLLOUTS_PER_PROMPT} rollouts per prompt (every rollout of a step is held in memory at once)`,
+    })
+    .default(8),
   temperature: nonNegative.default(1),
   topP: z.number().gt(0).max(1).default(1),
   topK: int(0).default(0),
@@ -112,7 +121,21 @@ const modelsSchema = z.strictObject({
 });
 
 const evalSchema = z.strictObject({
-  splits: z.array(z.string()).default(['val']),
+  splits: z
+    .array(z.string().min(1, { message: 'a split name is not empty' }))
+    .superRefine((splits, ctx) => {
+      const seen = new Set<string>();
+      for (const [i, s] of splits.entries()) {
+        if (seen.has(s))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `"${s}" is listed twice; each split is evaluated once per evaluation`,
+          });
+        seen.add(s);
+      }
+    })
+    .default(['val']),
   /** Evaluate every N steps (0 = only before and after). */
   every: int(0).default(0),
   limit: int(0).default(0),
@@ -130,27 +153,37 @@ const inspectSchema = z.strictObject({
   keep: int(1).default(20),
 });
 
-export const trainConfigSchema = z.strictObject({
-  method: z.enum(METHODS).default('vzero'),
-  seed: int(0).default(0),
-  steps: int(1).default(20),
-  /** Run folder: resolved config, metrics.jsonl, checkpoints. */
-  out: z.string().default('runs/train'),
-  checkpointEvery: int(0).default(10),
-  /** Checkpoints kept: the newest N (0 = all), plus the best by checkpointBest. */
-  checkpointKeep: int(0).default(3),
-  /** Also keep the checkpoint with the lowest step loss, the best accuracy on eval.splits[0], or none. */
-  checkpointBest: z.enum(['loss', 'accuracy', 'none']).default('loss'),
-  data: dataSchema.prefault({}),
-  models: modelsSchema.prefault({}),
-  views: viewsSchema.prefault({}),
-  rollout: rolloutSchema.prefault({}),
-  gate: gateSchema.prefault({}),
-  loss: lossSchema.prefault({}),
-  optim: optimSchema.prefault({}),
-  eval: evalSchema.prefault({}),
-  inspect: inspectSchema.prefault({}),
-});
+export const trainConfigSchema = z
+  .strictObject({
+    method: z.enum(METHODS).default('vzero'),
+    seed: int(0).default(0),
+    steps: int(1).default(20),
+    /** Run folder: resolved config, metrics.jsonl, checkpoints. */
+    out: z.string().default('runs/train'),
+    checkpointEvery: int(0).default(10),
+    /** Checkpoints kept: the newest N (0 = all), plus the best by checkpointBest. */
+    checkpointKeep: int(0).default(3),
+    /** Also keep the checkpoint with the lowest step loss, the best accuracy on eval.splits[0], or none. */
+    checkpointBest: z.enum(['loss', 'accuracy', 'none']).default('loss'),
+    data: dataSchema.prefault({}),
+    models: modelsSchema.prefault({}),
+    views: viewsSchema.prefault({}),
+    rollout: rolloutSchema.prefault({}),
+    gate: gateSchema.prefault({}),
+    loss: lossSchema.prefault({}),
+    optim: optimSchema.prefault({}),
+    eval: evalSchema.prefault({}),
+    inspect: inspectSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const rows = c.rollout.n * c.optim.promptsPerStep;
+    if (rows > MAX_ROLLOUT_ROWS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rollout', 'n'],
+        message: `rollout.n x optim.promptsPerStep is ${rows} rollouts per step; at most ${MAX_ROLLOUT_ROWS} fit one step`,
+      });
+  });
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
@@ -248,6 +281,25 @@ export async function readConfigFile(path: string): Promise<unknown> {
   }
 }
 
+/** Keys that reach an object's prototype when assigned: never accepted from a user. */
+export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Throws when a user-given key path has an empty part or one of UNSAFE_KEYS (assigning
+ * `__proto__.x` would change the prototype of every object in the process).
+ */
+export function assertSafeKeyPath(field: string, value: unknown, keys: readonly string[]): void {
+  for (const key of keys) {
+    if (UNSAFE_KEYS.has(key))
+      throw new InvalidInputError(
+        field,
+        value,
+        `"${key}" is not a config key (it names an object's prototype)`,
+      );
+    if (key === '') throw new InvalidInputError(field, value, 'a key path has an empty part');
+  }
+}
+
 /**
  * Applies `key.path=value` overrides (values parsed as YAML scalars: numbers, booleans, strings,
  * [lists]) onto a raw config object, before validation.
@@ -258,6 +310,7 @@ export function applyOverrides(raw: unknown, overrides: readonly string[]): Reco
     const eq = entry.indexOf('=');
     if (eq <= 0) throw new InvalidInputError('--set', entry, 'expected key.path=value');
     const keys = entry.slice(0, eq).split('.');
+    assertSafeKeyPath('--set', entry, keys);
     const value: unknown = parseYaml(entry.slice(eq + 1));
     let node: Record<string, unknown> = out;
     for (const key of keys.slice(0, -1)) {

@@ -82,3 +82,40 @@ describe('train config', () => {
     );
   });
 });
+
+describe('config keys and sizes from a hostile user', () => {
+  it.each([
+    '__proto__.x=1',
+    'constructor.prototype.x=1',
+    'gate.__proto__.polluted=1',
+    'prototype=1',
+    'a..b=1',
+  ])('rejects --set %s and leaves Object.prototype alone', (entry) => {
+    expect(() => applyOverrides({}, [entry])).toThrow(InvalidInputError);
+    expect(() => applyOverrides({}, [entry])).toThrow(/--set/);
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('a config file with a "__proto__" key is an unknown key, not a prototype', () => {
+    const raw = JSON.parse('{"__proto__": {"steps": 99}}') as unknown;
+    expect(() => parseTrainConfig(applyOverrides(raw, []))).toThrow(/__proto__/);
+    expect(({} as Record<string, unknown>)['steps']).toBeUndefined();
+  });
+
+  it('rejects rollout.n beyond what a step holds, naming the key, at validation', () => {
+    expect(() => parseTrainConfig({ rollout: { n: 100000 } })).toThrow(/config\.rollout\.n.*at most 1024/);
+    expect(() => parseTrainConfig({ rollout: { n: 1024 }, optim: { promptsPerStep: 32 } })).toThrow(
+      /rollout\.n x optim\.promptsPerStep is 32768/,
+    );
+    expect(parseTrainConfig({ rollout: { n: 1024 }, optim: { promptsPerStep: 16 } }).rollout.n).toBe(1024);
+  });
+
+  it('rejects a split listed twice in eval.splits, naming it', () => {
+    expect(() => parseTrainConfig({ eval: { splits: ['val', 'test', 'val'] } })).toThrow(
+      /config\.eval\.splits\.2.*"val" is listed twice/,
+    );
+    expect(() => parseTrainConfig({ eval: { splits: [''] } })).toThrow(/config\.eval\.splits\.0/);
+    expect(parseTrainConfig({ eval: { splits: ['val', 'test'] } }).eval.splits).toEqual(['val', 'test']);
+  });
+});
