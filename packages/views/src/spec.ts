@@ -5,6 +5,7 @@ import type { ClampMode, Padding } from './region.js';
 /** How the negative view z- is built (see the README for each one's exact construction). */
 export const NEGATIVE_VIEW_MODES = [
   'outside-downsampled',
+  'outside-crop',
   'downsample-crop',
   'random-crop',
   'blank',
@@ -42,8 +43,11 @@ export interface ViewSpec {
   readonly clamp: ClampMode;
   /** Negative-view mode. */
   readonly negative: NegativeViewMode;
-  /** Mode used when `negative` cannot produce a view (e.g. no region outside the box); none by default. */
-  readonly fallback: NegativeViewMode | 'none';
+  /**
+   * Mode(s) tried in order when `negative` cannot produce a view (e.g. no region outside the box);
+   * none by default. The view reports the mode that made it.
+   */
+  readonly fallback: NegativeViewMode | 'none' | readonly NegativeViewMode[];
   /** Downsampling factor of 'outside-downsampled' and 'downsample-crop' (>= 1). */
   readonly factor: number;
   /** Extra gap in downsampled pixels between an 'outside-downsampled' region and the box. */
@@ -80,7 +84,13 @@ const WHERE = 'ViewSpec';
 /** Fills defaults and checks every value; unknown keys fail with UnknownKeyError. */
 export function resolveViewSpec(overrides: Partial<ViewSpec> = {}): ViewSpec {
   // resolveConfig checks the key names; keys whose values may take several types are checked below.
-  const loose = { ...DEFAULT_VIEW_SPEC, cropSize: undefined, padding: undefined, background: undefined };
+  const loose = {
+    ...DEFAULT_VIEW_SPEC,
+    cropSize: undefined,
+    padding: undefined,
+    background: undefined,
+    fallback: undefined,
+  };
   resolveConfig<Record<string, unknown>>(loose, overrides as Record<string, unknown>, WHERE);
   const s: ViewSpec = { ...DEFAULT_VIEW_SPEC };
   for (const [key, value] of Object.entries(overrides)) {
@@ -99,7 +109,11 @@ export function resolveViewSpec(overrides: Partial<ViewSpec> = {}): ViewSpec {
   bool('square', s.square);
   oneOf('clamp', s.clamp, ['shift', 'clip']);
   oneOf('negative', s.negative, NEGATIVE_VIEW_MODES);
-  oneOf('fallback', s.fallback, [...NEGATIVE_VIEW_MODES, 'none']);
+  if (Array.isArray(s.fallback)) {
+    s.fallback.forEach((m, i) => oneOf(`fallback[${i}]`, m, NEGATIVE_VIEW_MODES));
+  } else {
+    oneOf('fallback', s.fallback, [...NEGATIVE_VIEW_MODES, 'none']);
+  }
   if (typeof s.factor !== 'number' || !Number.isFinite(s.factor) || s.factor < 1) {
     throw new InvalidInputError(`${WHERE}.factor`, s.factor, 'expected a finite number >= 1');
   }

@@ -24,7 +24,7 @@ export interface NegativeViewImage extends View {
   readonly requestedMode: NegativeViewMode;
   /** Source-image pixels the negative shows; absent for 'blank' and 'noise'. */
   readonly sourceBox?: Box;
-  /** 'outside-downsampled' only: the sampled region in the downsampled image's pixels. */
+  /** 'outside-downsampled' and 'outside-crop': the sampled region (in the downsampled image's pixels). */
   readonly sampledBox?: Box;
 }
 
@@ -186,9 +186,18 @@ async function negativeWithFallback(
   base: Rng,
 ): Promise<NegativeViewResult> {
   const first = await makeNegative(s.negative, s.negative, image, target, positiveBox, out, s, base);
-  if (first.ok || s.fallback === 'none' || s.fallback === s.negative) return first;
-  const second = await makeNegative(s.fallback, s.negative, image, target, positiveBox, out, s, base);
-  return second.ok ? second : first;
+  if (first.ok) return first;
+  for (const mode of fallbackModes(s)) {
+    const next = await makeNegative(mode, s.negative, image, target, positiveBox, out, s, base);
+    if (next.ok) return next;
+  }
+  return first;
+}
+
+/** The spec's fallback modes in the order they are tried (the requested mode is not retried). */
+function fallbackModes(s: ViewSpec): readonly NegativeViewMode[] {
+  const list: readonly (NegativeViewMode | 'none')[] = Array.isArray(s.fallback) ? s.fallback : [s.fallback];
+  return list.filter((m): m is NegativeViewMode => m !== 'none' && m !== s.negative);
 }
 
 /** One negative view; each mode draws from its own stream so modes do not disturb each other. */
@@ -220,6 +229,14 @@ async function makeNegative(
       // target contributes to it (a whole-image resize would bleed kernel taps across edges).
       const low = await resizeRaw(image, r.source, crop, s);
       return done(await resizeView(low, crop, out, s), { sourceBox: r.source, sampledBox: r.sampled });
+    }
+    case 'outside-crop': {
+      // The paper's rule at full resolution (factor 1): a region of the crop's size that does
+      // not intersect the target box. It fits where the downsampled one cannot, because it
+      // spans half as much of the scene per side.
+      const r = sampleOutsideRegion(size, target, crop, 1, s.margin, rng);
+      if (!r.ok) return { ok: false, mode, requestedMode, reason: r.reason, detail: r.detail };
+      return done(await regionView(image, r.source, out, s), { sourceBox: r.source, sampledBox: r.sampled });
     }
     case 'downsample-crop': {
       const lowSize = {

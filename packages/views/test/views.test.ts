@@ -180,6 +180,58 @@ describe('negative views', () => {
     });
   });
 
+  it('outside-crop is a full-resolution region of the crop size outside the box, over random images', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 60, max: 200 }),
+        fc.integer({ min: 60, max: 200 }),
+        fc.integer({ min: 4, max: 50 }),
+        fc.integer({ min: 4, max: 50 }),
+        fc.nat(),
+        async (w, h, bw, bh, seed) => {
+          const x0 = seed % Math.max(1, w - bw);
+          const y0 = (seed >> 8) % Math.max(1, h - bh);
+          const rect = { x0, y0, x1: Math.min(w, x0 + bw), y1: Math.min(h, y0 + bh) };
+          const img = await testPng(w, h, rect);
+          const v = await buildViews(img, rect, {
+            seed,
+            negative: 'outside-crop',
+            minSize: 4,
+            cropSize: 'native',
+          });
+          if (!v.negative.ok) {
+            expect(v.negative.reason).toBe('no-region-outside-box');
+            return;
+          }
+          const b = v.negativeBox!;
+          expect([b.x1 - b.x0, b.y1 - b.y0]).toEqual([
+            v.positiveBox.x1 - v.positiveBox.x0,
+            v.positiveBox.y1 - v.positiveBox.y0,
+          ]);
+          expect(intersectionArea(b, rect)).toBe(0);
+          expect(maxRed(v.negative.rgb)).toBe(0);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('tries a list of fallbacks in order and reports the mode that made the view', async () => {
+    // The box spans 3/4 of each side: nothing of the crop's size fits outside it, even at full
+    // resolution, so outside-downsampled and outside-crop both fail and blank is used.
+    const big = { x0: 40, y0: 30, x1: 340, y1: 255 };
+    const v = await buildViews(png, big, { padding: 0, fallback: ['outside-crop', 'blank'] });
+    expect(v.negative).toMatchObject({ ok: true, mode: 'blank', requestedMode: 'outside-downsampled' });
+    // A box small enough for a full-resolution region but not a half-resolution one.
+    const mid = { x0: 130, y0: 100, x1: 270, y1: 200 };
+    const m = await buildViews(png, mid, { padding: 0, fallback: ['outside-crop', 'blank'] });
+    expect(m.negative).toMatchObject({ ok: true, mode: 'outside-crop' });
+    expect(intersectionArea(m.negativeBox!, mid)).toBe(0);
+    await expect(buildViews(png, mid, { fallback: ['outside-crop', 'nope' as never] })).rejects.toThrow(
+      /fallback\[1\]/,
+    );
+  });
+
   it('downsample-crop is the positive crop with detail removed', async () => {
     const v = await buildViews(png, RECT, {
       negative: 'downsample-crop',
