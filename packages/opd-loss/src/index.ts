@@ -15,3 +15,11 @@ export { detach } from './detach.js';
 export { K3_LOG_RATIO_CLAMP, K3_VALUE_CLAMP, forwardKlTopK, tokenEstimator } from './estimators.js';
 export { checkOpdInputs, validateOpdInputs, type OpdLossInputs } from './inputs.js';
 export { opdLoss, opdLossMetrics, ppoSurrogate, type OpdLossMetrics } from './loss.js';
+export {
+  aggregationFactors,
+  crossEntropyWeights,
+  policyGradientAdvantages,
+  topKCrossEntropyWeights,
+  type RemoteLossInputs,
+  type Rows,
+} from './remote.js';

@@ -13,8 +13,11 @@ export interface OpdLossInputs {
   readonly teacherLogprobs: tf.Tensor2D;
   /** [B, T] 1 for a real response token, 0 for padding. */
   readonly mask: tf.Tensor2D;
-  /** [B] per-sequence gate weights (constants); default ones, i.e. plain OPD. */
-  readonly weights?: tf.Tensor1D;
+  /**
+   * Gate weights (constants): [B], one per sequence (the sequence gate), or [B, T], one per token
+   * (the token gate; values at padded positions are never read). Default ones, i.e. plain OPD.
+   */
+  readonly weights?: tf.Tensor1D | tf.Tensor2D;
   /** [B, T, K] student log-probs at the teacher's top-K token ids (forward-kl-topk; gradients flow here). */
   readonly studentTopK?: tf.Tensor3D;
   /** [B, T, K] the teacher's top-K log-probs (forward-kl-topk; constants). */
@@ -35,11 +38,14 @@ export function checkOpdInputs(inputs: OpdLossInputs, config: OpdLossConfig = DE
   if (inputs.oldLogprobs !== undefined)
     sameShape('oldLogprobs', tensorOf('oldLogprobs', inputs.oldLogprobs), [b, t], bt);
   if (inputs.weights !== undefined) {
+    const weights = tensorOf('weights', inputs.weights);
     sameShape(
       'weights',
-      tensorOf('weights', inputs.weights),
-      [b],
-      `[${b}] (one weight per row of studentLogprobs)`,
+      weights,
+      weights.rank === 2 ? [b, t] : [b],
+      weights.rank === 2
+        ? `[${b}, ${t}] (one weight per token of studentLogprobs)`
+        : `[${b}] (one weight per row of studentLogprobs)`,
     );
   }
   if (config.estimator === 'forward-kl-topk') {
@@ -83,7 +89,7 @@ export function validateOpdInputs(
   checkOpdInputs(inputs, config);
   const [, t] = inputs.studentLogprobs.shape;
   const mask = inputs.mask.dataSync();
-  const perToken = (field: string, tensor: tf.Tensor | undefined): void => {
+  const perToken = (field: string, tensor: tf.Tensor | undefined, what = 'log-prob'): void => {
     if (tensor === undefined) return;
     const values = tensor.dataSync();
     const k = tensor.rank === 3 ? (tensor.shape[2] as number) : 1;
@@ -94,7 +100,7 @@ export function validateOpdInputs(
       throw new InvalidInputError(
         `${field}${where}`,
         values[i],
-        'expected a finite log-prob at a real token (mask 1)',
+        `expected a finite ${what} at a real token (mask 1)`,
       );
     }
   };
@@ -105,7 +111,9 @@ export function validateOpdInputs(
     perToken('teacherTopK', inputs.teacherTopK);
     perToken('studentTopK', inputs.studentTopK);
   }
-  if (inputs.weights !== undefined) {
+  if (inputs.weights?.rank === 2) {
+    perToken('weights', inputs.weights, 'weight');
+  } else if (inputs.weights !== undefined) {
     const w = inputs.weights.dataSync();
     w.forEach((v, i) => {
       if (!Number.isFinite(v)) throw new InvalidInputError(`weights[${i}]`, v, 'expected a finite weight');

@@ -143,10 +143,14 @@ function lossTerms(inputs: OpdLossInputs, config: OpdLossConfig, diagnostics: bo
   const teacher = detach(clean(inputs.teacherLogprobs));
   const old = inputs.oldLogprobs === undefined ? detach(student) : detach(clean(inputs.oldLogprobs));
   // A constant, never onesLike(student): that would put the student on the weights' tape.
+  // Per-token weights [B, T] are zeroed at padding first (a NaN there would otherwise reach the
+  // student's gradient through the product); per-sequence weights [B] broadcast over T.
   const weights =
     inputs.weights === undefined
       ? tf.ones([student.shape[0], 1])
-      : tf.reshape(detach(inputs.weights), [-1, 1]);
+      : inputs.weights.rank === 2
+        ? detach(clean(inputs.weights as tf.Tensor2D))
+        : tf.reshape(detach(inputs.weights), [-1, 1]);
   const logRatio = tf.clipByValue(
     tf.sub(student, old),
     -config.logRatioClamp,
