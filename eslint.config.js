@@ -28,6 +28,8 @@ const LAYERS = {
   bench: ['core', 'rollout'],
   remote: ['core'],
   serve: ['core', 'model', 'views'],
+  // Tinker-style model inputs per model family; the toolkit's models are taken structurally.
+  renderers: ['core'],
   train: [
     'bench',
     'core',
