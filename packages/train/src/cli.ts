@@ -8,6 +8,8 @@ import { runWorldExport, runWorldGenerate } from './commands/world.js';
 import { PRETRAIN_COMMAND_DEFAULTS, runPretrain } from './commands/pretrain.js';
 import { DEFAULT_TOKENIZER, TOKENIZER_CHOICES } from './world-tokenizer.js';
 import { resolveTrainConfig, runTrain } from './commands/train.js';
+import { RunInterruptedError } from './trainer.js';
+import { constants as osConstants } from 'node:os';
 import { setupTensors } from './tensors.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
 import { runEval } from './commands/eval.js';
@@ -256,13 +258,19 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           ...(opts.seed !== undefined ? [`seed=${opts.seed}`] : []),
         ];
         const config = await resolveTrainConfig({ ...opts, set: [...opts.set, ...shorthands] });
+        // SIGINT (Ctrl-C) and SIGTERM (a scheduler's stop) finish the current step, write a
+        // checkpoint and exit 130 / 143; a second signal ends the process at once.
         const controller = new AbortController();
-        const stop = () => {
-          io.stderr('\nstopping after this step (a checkpoint will be written; press again to abort)\n');
-          controller.abort();
+        const stop = (signal: NodeJS.Signals) => {
+          io.stderr(
+            `\n${signal}: stopping after this step (a checkpoint will be written; send it again to abort)\n`,
+          );
+          controller.abort(signal);
           process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
         };
         process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
         try {
           const result = await runTrain(config, {
             ...(opts.resume ? { resume: true } : {}),
@@ -273,6 +281,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           io.stdout(`trained ${result.steps} steps (${config.method}); run folder ${result.run.root}\n`);
         } finally {
           process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
         }
       },
     );
@@ -480,6 +489,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
 
 /** Prints `error` as one line and returns the exit code. */
 export function reportError(error: unknown, io: CliIo = defaultIo): number {
+  if (error instanceof RunInterruptedError) {
+    // Stopped by a signal, cleanly: the conventional 128 + the signal's number.
+    io.stderr(`${error.message}\n`);
+    const signo = (osConstants.signals as Record<string, number | undefined>)[error.reason];
+    return signo !== undefined ? 128 + signo : 1;
+  }
   const code = (error as { exitCode?: number; code?: string } | undefined)?.exitCode;
   if (typeof code === 'number' && String((error as { code?: string }).code).startsWith('commander.')) {
     // commander already printed its message (help, unknown option, bad argument).

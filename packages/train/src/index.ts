@@ -11,7 +11,15 @@ export {
   type TrainConfig,
   type TrainConfigInput,
 } from './config.js';
-export { train, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from './trainer.js';
+export {
+  train,
+  RunInterruptedError,
+  type EvalRecord,
+  type StepRecord,
+  type TrainHooks,
+  type TrainResult,
+} from './trainer.js';
+export { RunLockedError, RUN_LOCK_FILE, acquireRunLock, type LockHolder, type RunLock } from './run-lock.js';
 export { AdamW, type AdamWConfig, type AdamWState } from './optim.js';
 export { trainLossConfig, trainOptimizerConfig } from './run-setup.js';
 export { PromptFactory, type PromptSettings, type QuestionSample, type SamplePrompts } from './prompts.js';

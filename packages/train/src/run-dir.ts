@@ -11,6 +11,9 @@ import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomi
 import { sha256 } from '@vzero/model';
 import { migrateSavedTrainConfig } from './config.js';
 import { assertOutputsApart, type PathUse } from './fs-safety.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
+
+export { RUN_LOCK_FILE, RunLockedError, acquireRunLock, type LockHolder, type RunLock } from './run-lock.js';
 
 export const CHECKPOINT_MANIFEST = 'manifest.json';
 export const CONFIG_CHANGES_FILE = 'config-changes.jsonl';
@@ -28,12 +31,23 @@ export interface RunDir {
   readonly metricsPath: string;
   readonly checkpointsDir: string;
   readonly retention?: Retention;
+  /** This process's hold on the folder (prepareRunDir with `lock`); release it when the run ends. */
+  readonly lock?: RunLock;
 }
 
 export interface ResumeOptions {
   /** Resume although the config differs from the run's (the difference is recorded). */
   readonly allowConfigChange?: boolean;
   readonly log?: (line: string) => void;
+}
+
+export interface PrepareOptions {
+  /**
+   * Take the folder's run.lock (named after `command`) before looking at it, so that a second
+   * process given the same folder stops instead of mixing two runs; released on a failure here,
+   * else by the caller through RunDir.lock.
+   */
+  readonly lock?: { readonly command?: string; readonly log?: (line: string) => void };
 }
 
 /**
@@ -109,6 +123,7 @@ export async function prepareRunDir(
   root: string,
   resolvedConfig: unknown,
   resume: boolean | ResumeOptions,
+  prepare: PrepareOptions = {},
 ): Promise<RunDir> {
   const options: ResumeOptions = typeof resume === 'object' ? resume : {};
   const resuming = resume !== false;
@@ -124,6 +139,23 @@ export async function prepareRunDir(
     runInputs(resolvedConfig),
   );
   await ensureWritableDir(root, 'out');
+  const lock = prepare.lock ? await acquireRunLock(root, prepare.lock) : undefined;
+  try {
+    return await prepareLocked(root, dir, resolvedConfig, resuming, options, lock);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+}
+
+async function prepareLocked(
+  root: string,
+  dir: RunDir,
+  resolvedConfig: unknown,
+  resuming: boolean,
+  options: ResumeOptions,
+  lock: RunLock | undefined,
+): Promise<RunDir> {
   // A folder holds a run once it has metrics or a checkpoint; a start that failed earlier does not count.
   const hasRun = (await readMetrics(dir)).length > 0 || (await listCheckpoints(dir)).length > 0;
   if (hasRun && !resuming) {
@@ -166,7 +198,7 @@ export async function prepareRunDir(
   }
   await ensureWritableDir(dir.checkpointsDir, 'out');
   await writeFileAtomic(configPath, JSON.stringify(resolvedConfig, null, 2) + '\n');
-  return dir;
+  return lock ? { ...dir, lock } : dir;
 }
 
 export interface ConfigChange {

@@ -3,6 +3,7 @@
 // checkpoints and evaluates on schedule. Metrics go to metrics.jsonl, checkpoints are atomic,
 // and a resumed run reproduces the uninterrupted one (the data and seeds of step s depend only on s).
 import { join } from 'node:path';
+import { VZeroError } from '@vzero/core';
 import { saveCheckpoint as saveModel } from '@vzero/model';
 import type { TrainConfig } from './config.js';
 import { checkpoint, restore } from './checkpoint.js';
@@ -10,13 +11,30 @@ import { batchIndices } from './data-order.js';
 import type { LoadedPolicy } from './models.js';
 import type { EvalRecord, StepRecord, TrainHooks, TrainResult } from './records.js';
 import { resumeRun } from './resume.js';
-import { appendMetrics, prepareRunDir, type ResumeOptions, type RunDir } from './run-dir.js';
+import { appendMetrics, prepareRunDir, readMetrics, type ResumeOptions, type RunDir } from './run-dir.js';
 import { setupRun } from './run-setup.js';
 import { methodStep } from './steps/index.js';
 import { setupTensors } from './tensors.js';
 import { RunTracker } from './tracking/tracker.js';
 
 export type { EvalRecord, StepRecord, TrainHooks, TrainResult } from './records.js';
+
+/**
+ * The run was stopped by its signal (SIGINT, SIGTERM) after a checkpoint of step `step`; no
+ * final student/ was written. `reason` is the signal's reason (the signal name from the CLI).
+ */
+export class RunInterruptedError extends VZeroError {
+  readonly step: number;
+  readonly reason: string;
+  constructor(out: string, step: number, reason: string) {
+    super(
+      'RUN_INTERRUPTED',
+      `${out}: stopped (${reason}) after step ${step}, checkpointed; continue with --resume`,
+    );
+    this.step = step;
+    this.reason = reason;
+  }
+}
 
 export async function train(
   config: TrainConfig,
@@ -26,7 +44,21 @@ export async function train(
   const log = hooks.log ?? (() => {});
   await setupTensors(log);
   const resume = options.resume === true ? { log } : (options.resume ?? false);
-  const run = await prepareRunDir(config.out, config, resume);
+  const run = await prepareRunDir(config.out, config, resume, { lock: { command: 'train', log } });
+  try {
+    return await trainLocked(config, run, options, hooks, log);
+  } finally {
+    await run.lock?.release();
+  }
+}
+
+async function trainLocked(
+  config: TrainConfig,
+  run: RunDir,
+  options: { resume?: boolean | ResumeOptions },
+  hooks: TrainHooks,
+  log: (line: string) => void,
+): Promise<TrainResult> {
   const setup = await setupRun(config, run, log);
   const student = setup.student;
   try {
@@ -42,10 +74,12 @@ export async function train(
       await appendMetrics(run, record as unknown as Record<string, unknown>);
       tracker.record(record as unknown as Record<string, unknown>);
     };
-    // Each of eval.splits through the app's evaluator (none given: no evaluation).
-    const evaluate = async (step: number) => {
+    // Each of eval.splits through the app's evaluator (none given: no evaluation); `only`
+    // limits it to the splits named.
+    const evaluate = async (step: number, only?: ReadonlySet<string>) => {
       if (!hooks.evaluate) return;
       for (const split of config.eval.splits) {
+        if (only && !only.has(split)) continue;
         const evaluated = await hooks.evaluate(student, split, step);
         const record: EvalRecord = {
           ...evaluated,
@@ -58,6 +92,15 @@ export async function train(
     };
 
     if (start === 0) await evaluate(0);
+    else if (hooks.evaluate && evalDue(config, start)) {
+      // A run stopped between the checkpoint of step `start` and that step's evaluation: run the
+      // evaluations the metrics lack, so curves, TensorBoard and checkpointBest see them.
+      const missing = await missingEvals(run, config, start);
+      if (missing.size > 0) {
+        log(`resume: evaluating step ${start} again (${[...missing].join(', ')}), cut short before`);
+        await evaluate(start, missing);
+      }
+    }
     let step = start;
     while (step < config.steps) {
       step++;
@@ -74,15 +117,17 @@ export async function train(
         // Curves and CSV follow the checkpoints of a long run (the end writes them anyway).
         if (step !== config.steps && !aborted) await tracker.writeArtifacts();
       }
+      if (aborted) {
+        // The evaluation due at this step runs on --resume (it finds the step's records missing).
+        await tracker.writeArtifacts();
+        throw new RunInterruptedError(run.root, step, abortReason(hooks.signal));
+      }
       if (config.eval.every > 0 && step % config.eval.every === 0 && step !== config.steps)
         await evaluate(step);
-      if (aborted) {
-        log(`stopped after step ${step}; continue with --resume`);
-        break;
-      }
     }
     if (step === config.steps && step > start) await evaluate(step);
     await tracker.writeArtifacts();
+    if (hooks.signal?.aborted) throw new RunInterruptedError(run.root, step, abortReason(hooks.signal));
     await saveFinalStudent(run, student, step, config.method);
     return { steps: step, resumedFrom: start, records, evals, run, student };
   } catch (error) {
@@ -91,6 +136,26 @@ export async function train(
   } finally {
     setup.release();
   }
+}
+
+/** Whether evaluations are due after step `step` (> 0): every eval.every steps, and at the last. */
+function evalDue(config: TrainConfig, step: number): boolean {
+  return (config.eval.every > 0 && step % config.eval.every === 0) || step === config.steps;
+}
+
+/** The eval splits with no evaluation record of step `step` in the run's metrics. */
+async function missingEvals(run: RunDir, config: TrainConfig, step: number): Promise<Set<string>> {
+  const have = new Set(
+    (await readMetrics(run))
+      .filter((r) => r['event'] === 'eval' && r['step'] === step)
+      .map((r) => String(r['split'])),
+  );
+  return new Set(config.eval.splits.filter((s) => !have.has(s)));
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return typeof reason === 'string' ? reason : 'interrupted';
 }
 
 /** Every checkpointEvery steps, and at the last step. */
