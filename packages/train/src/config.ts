@@ -7,6 +7,7 @@ import { InvalidInputError, UnknownKeyError } from '@vzero/core';
 import { GATE_PRESET_NAMES } from '@vzero/gate';
 import { AGGREGATIONS, ESTIMATORS, LOSS_MODES } from '@vzero/opd-loss';
 import { NEGATIVE_VIEW_MODES } from '@vzero/views';
+import { DEFAULT_CROP_PADDING } from './view-settings.js';
 
 export const METHODS = ['vzero', 'opd', 'sft', 'grpo'] as const;
 export type Method = (typeof METHODS)[number];
@@ -37,8 +38,8 @@ const viewsSchema = z.strictObject({
   negative: z.enum(NEGATIVE_VIEW_MODES).default('outside-downsampled'),
   /** Downsampling factor of the negative view. */
   factor: positive.default(2),
-  /** Padding around the target box, as a fraction of the box size. */
-  padding: nonNegative.default(0.5),
+  /** Padding around the target box, as a fraction of the box size (see DEFAULT_CROP_PADDING). */
+  padding: nonNegative.default(DEFAULT_CROP_PADDING),
   /** Side of the crop views sent to a remote teacher (a local teacher uses its crop slot size). */
   cropSize: int(8).default(32),
 });

@@ -14,6 +14,7 @@ import type { ModelConfig } from '@vzero/model';
 import type { ReplayViews } from '@vzero/teacher';
 import { ViewCache, buildViews, toPromptImage, type NegativeViewMode, type SampleViews } from '@vzero/views';
 import { formatPrompt } from '@vzero/world';
+import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from './view-settings.js';
 
 export interface PromptSettings {
   /** Negative view mode (docs/METHOD.md); 'random-positive' makes both views random crops. */
@@ -85,9 +86,9 @@ export class PromptFactory {
         minSize: 8,
         square: true,
         negative: this.settings.negative,
-        // The paper's negative can be impossible when the box covers most of the image; a
-        // random crop is the closest stand-in and is counted in the metrics.
-        fallback: this.settings.negative === 'outside-downsampled' ? 'random-crop' : 'none',
+        // The paper's negative can be impossible when the box covers most of the image; the
+        // fallbacks never show the target, and the mode used is counted in the metrics.
+        fallback: this.settings.negative === 'outside-downsampled' ? NEGATIVE_VIEW_FALLBACKS : 'none',
         factor: this.settings.factor,
         seed: this.settings.seed,
         kernel: 'linear',
@@ -172,7 +173,7 @@ export class PromptFactory {
 export function promptsForModel(
   config: ModelConfig,
   seed: number,
-  padding = 0.5,
+  padding = DEFAULT_CROP_PADDING,
 ): {
   readonly withCrop: boolean;
   readonly promptFor: (sample: QuestionSample) => Promise<Prompt>;

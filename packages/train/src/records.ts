@@ -27,7 +27,10 @@ export interface StepRecord {
   readonly gate?: GateDiagnostics;
   readonly reward?: number;
   readonly rollout?: { readonly meanLength: number; readonly stopFraction: number; readonly tokens: number };
+  /** Negative views made by a fallback mode instead of views.negative (this step's prompts). */
   readonly negativeFallbacks?: number;
+  /** V-Zero: how many of this step's negative views each mode actually made. */
+  readonly negativeModes?: Readonly<Record<string, number>>;
   /** gate.span 'answer': rollouts with no answer span, scored on all their tokens instead. */
   readonly answerSpanFallbacks?: number;
   /** Milliseconds per stage. */

@@ -3,6 +3,7 @@
 import type { ArmId } from './presets.js';
 import type { AblateReport, ArmSummary, Stat } from './report.js';
 import type { PairedDifference } from '@vzero/bench';
+import { formatNegativeModes } from '../tracking/negative-modes.js';
 
 const pct = (s: Stat) =>
   Number.isNaN(s.mean)
@@ -153,12 +154,19 @@ export function renderMarkdown(
     out.push(`## Gate diagnostics (mean over steps and seeds)`);
     out.push(
       table(
-        ['arm', 'weight std', 'share of tokens with delta > 0', 'mean delta (l+ - l-)'],
+        [
+          'arm',
+          'weight std',
+          'share of tokens with delta > 0',
+          'mean delta (l+ - l-)',
+          'negative views as made (mode, share)',
+        ],
         gated.map((a) => [
           a.label,
           (a.gate?.weightStd ?? 0).toFixed(3),
           (a.gate?.fractionDeltaPositive ?? 0).toFixed(3),
           (a.gate?.deltaMean ?? 0).toFixed(3),
+          a.negativeModes ? formatNegativeModes(a.negativeModes) : 'not recorded',
         ]),
       ),
     );

@@ -4,6 +4,7 @@
 import type { EvalSummary } from '../evaluation.js';
 import type { AblatePreset, ArmId } from './presets.js';
 import { compareArms, type Comparison } from './compare.js';
+import { addNegativeModes } from '../tracking/negative-modes.js';
 
 export interface CurvePoint {
   readonly step: number;
@@ -27,6 +28,8 @@ export interface RunResult {
     readonly fractionDeltaPositive: number;
     readonly deltaMean: number;
   };
+  /** Negative views by the mode that actually made them, over all steps (gated arms only). */
+  readonly negativeModes?: Readonly<Record<string, number>>;
   /** The settings the run was made with (training config, worlds, starting-model specs). */
   readonly key?: string;
 }
@@ -59,6 +62,8 @@ export interface ArmSummary {
     readonly counterPrior: Stat;
   }[];
   readonly gate?: RunResult['gate'];
+  /** Negative views by the mode that made them, over steps and seeds (gated arms only). */
+  readonly negativeModes?: RunResult['negativeModes'];
 }
 
 type Splits = 'val' | 'test' | 'test-counter-prior';
@@ -127,6 +132,7 @@ export function summarise(input: Omit<AblateReport, 'arms' | 'comparisons'>): Ab
     const last = runs.map((r) => r.curve[r.curve.length - 1] as CurvePoint);
     const steps = [...new Set(runs.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
     const gates = runs.flatMap((r) => (r.gate ? [r.gate] : []));
+    const modes = runs.flatMap((r) => (r.negativeModes ? [r.negativeModes] : []));
     arms.push({
       arm: armId,
       label,
@@ -161,6 +167,7 @@ export function summarise(input: Omit<AblateReport, 'arms' | 'comparisons'>): Ab
             },
           }
         : {}),
+      ...(modes.length ? { negativeModes: addNegativeModes(modes) } : {}),
     });
   }
   const comparisons = compareArms(input.runs, input.starting.student, input.preset.arms);

@@ -24,6 +24,8 @@ import { ablatePreset, type AblateArm, type AblatePreset } from './presets.js';
 import { pretrainRole } from './pretrain.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
 import { renderMarkdown } from './markdown.js';
+import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
+import { addNegativeModes, type NegativeModeCounts } from '../tracking/negative-modes.js';
 
 export const EVAL_SPLITS = ['val', 'test', 'test-counter-prior'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
@@ -97,7 +99,15 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
     for (const role of ['teacher', 'student'] as const) {
       // Reused only when built from the same spec and worlds (a changed preset pre-trains anew).
       const stamp = join(models[role], 'pretrain-spec.json');
-      const spec = JSON.stringify({ spec: preset.models[role], world: preset.world, role });
+      // The teacher's crops (padding, negative fallbacks) are part of what it was trained on.
+      const spec = JSON.stringify({
+        spec: preset.models[role],
+        world: preset.world,
+        role,
+        ...(role === 'teacher'
+          ? { views: { padding: DEFAULT_CROP_PADDING, fallback: NEGATIVE_VIEW_FALLBACKS } }
+          : {}),
+      });
       if (existsSync(stamp) && (await readFile(stamp, 'utf8')) === spec) {
         log(`${role}: reusing ${models[role]}`);
         continue;
@@ -226,6 +236,7 @@ async function runArm(
     { seconds: number; acc: Partial<Record<EvalSplit, number>>; correct: Partial<Record<EvalSplit, string>> }
   >();
   const gateStats: StepRecord['gate'][] = [];
+  const negativeModes: NegativeModeCounts[] = [];
   const evaluate = async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
     const s = split as EvalSplit;
     const summary =
@@ -253,6 +264,7 @@ async function runArm(
       onStep: (r) => {
         trainMs += r.time['total'] ?? 0;
         if (r.gate) gateStats.push(r.gate);
+        if (r.negativeModes) negativeModes.push(r.negativeModes);
         progress.update(r.step, { loss: r.loss });
       },
       onEval: (e) => {
@@ -289,6 +301,7 @@ async function runArm(
     curve,
     trainSeconds: trainMs / 1000,
     ...(gate ? { gate } : {}),
+    ...(negativeModes.length ? { negativeModes: addNegativeModes(negativeModes) } : {}),
     key,
   };
   await writeFile(resultFile, JSON.stringify(run, null, 2) + '\n');
@@ -374,7 +387,7 @@ async function evalSplit(
   const factory = new PromptFactory(config, view === 'student' ? undefined : config, {
     negative: 'outside-downsampled',
     factor: 2,
-    padding: 0.5,
+    padding: DEFAULT_CROP_PADDING,
     seed: deriveSeed(0, 'views'),
     encode: false,
   });

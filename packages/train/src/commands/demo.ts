@@ -2,7 +2,7 @@
 // starting models (or loads them when the work folder has them), evaluates the student, runs a
 // short V-Zero training and evaluates again. Everything lands in one work folder.
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
@@ -19,6 +19,8 @@ import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { runTrain } from './train.js';
 import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
+import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
+import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',
@@ -76,11 +78,6 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
   await ensureWorld(worldDir, scale.world, o.seed, preset.world.config);
 
   for (const role of ['teacher', 'student'] as const) {
-    if (existsSync(join(models[role], 'accuracy.json'))) {
-      log(`2/4 ${role}: reusing ${models[role]}`);
-      continue;
-    }
-    log(`2/4 pretrain ${role} -> ${models[role]}`);
     const steps = role === 'teacher' ? scale.teacherSteps : scale.studentSteps;
     const base = preset.models[role];
     // Test scales shrink the warm-up with the main phase.
@@ -89,8 +86,27 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
       ...(steps !== undefined ? { steps } : {}),
       ...(steps !== undefined && base.warmup ? { warmup: { ...base.warmup, steps } } : {}),
     };
+    // Reused only when made from the same spec and, for the teacher, the same crops.
+    const stamp = join(models[role], 'demo-spec.json');
+    const made = JSON.stringify({
+      spec,
+      seed: o.seed,
+      ...(role === 'teacher'
+        ? { views: { padding: DEFAULT_CROP_PADDING, fallback: NEGATIVE_VIEW_FALLBACKS } }
+        : {}),
+    });
+    if (
+      existsSync(join(models[role], 'accuracy.json')) &&
+      existsSync(stamp) &&
+      (await readFile(stamp, 'utf8')) === made
+    ) {
+      log(`2/4 ${role}: reusing ${models[role]}`);
+      continue;
+    }
+    log(`2/4 pretrain ${role} -> ${models[role]}`);
     await rm(models[role], { recursive: true, force: true });
     await pretrainRole(role, spec, worlds[role], models[role], o.seed, log, worlds.warmup);
+    await writeFileAtomic(stamp, made);
   }
 
   log('3/4 evaluate the starting models');
@@ -117,6 +133,7 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     eval: { splits: [] },
   });
   const result = await runTrain(trainConfig, { log });
+  const negativeModes = addNegativeModes(result.records.map((r) => r.negativeModes));
   const after = await evalSplits(result.student, splits, o.seed, 'student after');
   result.student.model.dispose();
 
@@ -144,12 +161,15 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     const d = change[i] as PairedDifference;
     return `${s}: ${d.measurable ? (d.mean > 0 ? 'measurably better' : 'measurably worse') : 'no measurable change'}`;
   }).join('; ');
-  const report = `${table}\n\nafter V-Zero, ${verdicts} (paired bootstrap over the questions; measurable = the interval excludes 0)\nwork folder ${o.out}; ${minutes.toFixed(1)} min in all; metrics in ${join(runDir, 'metrics.jsonl')}`;
+  const report = `${table}\n\nafter V-Zero, ${verdicts} (paired bootstrap over the questions; measurable = the interval excludes 0)\nnegative views as made (requested ${trainConfig.views.negative}): ${formatNegativeModes(negativeModes)}\nwork folder ${o.out}; ${minutes.toFixed(1)} min in all; metrics in ${join(runDir, 'metrics.jsonl')}`;
   await writeFileAtomic(join(o.out, 'demo.md'), report + '\n');
   await writeFileAtomic(
     join(o.out, 'demo.json'),
-    JSON.stringify({ splits: EVAL_SPLITS, teacher: teacherAcc, before, after, change, minutes }, null, 2) +
-      '\n',
+    JSON.stringify(
+      { splits: EVAL_SPLITS, teacher: teacherAcc, before, after, change, negativeModes, minutes },
+      null,
+      2,
+    ) + '\n',
   );
   return report;
 }

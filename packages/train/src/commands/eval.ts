@@ -32,6 +32,7 @@ import {
   type Unanswerable,
 } from '../unanswerable.js';
 import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
+import { DEFAULT_CROP_PADDING } from '../view-settings.js';
 
 /**
  * How a question becomes a prompt.
@@ -257,7 +258,7 @@ async function remoteModel(
   const factory = new PromptFactory(config, withCrop ? config : undefined, {
     negative: 'outside-downsampled',
     factor: 2,
-    padding: 0.5,
+    padding: DEFAULT_CROP_PADDING,
     seed: deriveSeed(o.seed, 'views'),
     encode: true,
   });

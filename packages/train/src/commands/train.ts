@@ -10,6 +10,7 @@ import type { LoadedPolicy } from '../models.js';
 import { deriveSeed } from '@vzero/core';
 import { configWarnings } from '../sanity.js';
 import { formatResolvedConfig } from '../resolved-config.js';
+import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 
 export interface TrainCommandOptions {
   readonly config?: string;
@@ -97,6 +98,11 @@ export async function runTrain(
       },
     });
     progress.stop();
+    if (result.records.some((r) => r.negativeModes)) {
+      options.log(
+        `negative views as made (requested ${config.views.negative}): ${formatNegativeModes(addNegativeModes(result.records.map((r) => r.negativeModes)))}`,
+      );
+    }
     options.log(
       `curves: ${join(result.run.root, 'curves.png')} (and .svg, metrics.csv); TensorBoard: tensorboard --logdir ${result.run.root}`,
     );

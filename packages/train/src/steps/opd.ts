@@ -30,6 +30,9 @@ export async function opdStep(
     built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
   );
   const negativeFallbacks = built.filter((b) => b.negativeMode !== config.views.negative).length;
+  // Which mode really made each negative view (the requested one, or a fallback): reported per step.
+  const negativeModes: Record<string, number> = {};
+  if (gated) for (const b of built) negativeModes[b.negativeMode] = (negativeModes[b.negativeMode] ?? 0) + 1;
   time['views'] = now() - t;
 
   t = now();
@@ -121,6 +124,7 @@ export async function opdStep(
     ...(gate?.spanFallbacks !== undefined ? { answerSpanFallbacks: gate.spanFallbacks } : {}),
     rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
     negativeFallbacks,
+    ...(gated ? { negativeModes } : {}),
     time,
     tokensPerSecond: throughput(time, stats.tokens),
   };
