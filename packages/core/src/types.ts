@@ -96,6 +96,12 @@ export interface SamplingOptions {
   /** Token ids that end a response (the tokenizer's end-of-sequence is always one). */
   readonly stop?: readonly number[];
   readonly seed: number;
+  /**
+   * One seed per prompt that replaces the seed a 'prompt-id' policy derives from (seed, prompt.id):
+   * a server that receives each prompt's seed already derived (a training service's sampler)
+   * reproduces the rollouts an in-process policy would make.
+   */
+  readonly promptSeeds?: readonly number[];
 }
 
 /** One sampled response of a policy. */

@@ -42,6 +42,7 @@ export function checkSamplingOptions(
     readonly maxTokens: unknown;
     readonly seed: unknown;
     readonly stop?: unknown;
+    readonly promptSeeds?: unknown;
   },
   vocabSize?: number,
 ): void {
@@ -61,6 +62,14 @@ export function checkSamplingOptions(
   }
   if (typeof o.seed !== 'number' || !Number.isInteger(o.seed)) {
     throw new InvalidInputError('options.seed', o.seed, 'expected an integer');
+  }
+  if (o.promptSeeds !== undefined) {
+    if (!Array.isArray(o.promptSeeds))
+      throw new InvalidInputError('options.promptSeeds', o.promptSeeds, 'expected an array of integers');
+    o.promptSeeds.forEach((v: unknown, i) => {
+      if (typeof v !== 'number' || !Number.isInteger(v))
+        throw new InvalidInputError(`options.promptSeeds[${i}]`, v, 'expected an integer');
+    });
   }
   if (o.stop === undefined) return;
   if (!Array.isArray(o.stop))

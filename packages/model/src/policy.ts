@@ -90,9 +90,16 @@ export class LocalPolicy implements Policy {
     const stops = new Set([this.tokenizer.eosId, ...(options.stop ?? [])]);
     // Each rollout's stream depends on (seed, prompt id, g) only, not on the other prompts in
     // the call: callers may batch prompts freely and still reproduce every trajectory.
-    const rngs = rows.map(
-      (r) => new Rng(deriveSeed(deriveSeed(options.seed, (prompts[r.i] as Prompt).id), r.g)),
-    );
+    if (options.promptSeeds !== undefined && options.promptSeeds.length !== prompts.length) {
+      throw new InvalidInputError(
+        'options.promptSeeds',
+        options.promptSeeds.length,
+        `expected one seed per prompt (${prompts.length})`,
+      );
+    }
+    const promptSeed = (i: number) =>
+      options.promptSeeds?.[i] ?? deriveSeed(options.seed, (prompts[i] as Prompt).id);
+    const rngs = rows.map((r) => new Rng(deriveSeed(promptSeed(r.i), r.g)));
     const V = this.tokenizer.size;
     const room = rows.map((r) =>
       Math.min(options.maxTokens, this.model.config.maxTextLength - r.prompt.tokenIds.length),

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError, selectBackend } from '@vzero/core';
+import { InvalidInputError, deriveSeed, selectBackend } from '@vzero/core';
 import type { SampledResponse, SamplingOptions } from '@vzero/core';
 import { somePrompts, tinyPolicy, tokenizer } from './helpers.js';
 
@@ -67,6 +67,26 @@ describe.each(['cpu', 'wasm'] as const)('LocalPolicy on %s', (backend) => {
       ids.forEach((id, t) => expect(s.topK!.ids[t]![0]).toBe(id));
       expect(Array.from(flat(greedy)[j]!.samplingLogprobs).every((x) => x === 0)).toBe(true);
     });
+    policy.model.dispose();
+  });
+
+  it('takes per-prompt seeds already derived, so one prompt sampled alone (a server) reproduces a batch', async () => {
+    const prompts = somePrompts();
+    const policy = tinyPolicy();
+    const batch = await policy.sample(prompts, base);
+    for (const [i, p] of prompts.entries()) {
+      // Another id and another call seed: only the given per-prompt seed decides the rollouts.
+      const alone = await policy.sample([{ ...p, id: 'renamed' }], {
+        ...base,
+        seed: 12345,
+        promptSeeds: [deriveSeed(base.seed, p.id)],
+      });
+      expect(flat(alone).map((r) => r.tokenIds)).toEqual(batch[i]!.map((r) => r.tokenIds));
+    }
+    await expect(policy.sample(prompts, { ...base, promptSeeds: [1] })).rejects.toThrow(/promptSeeds/);
+    await expect(policy.sample(prompts.slice(0, 1), { ...base, promptSeeds: [1.5] })).rejects.toThrow(
+      /promptSeeds\[0\]/,
+    );
     policy.model.dispose();
   });
 
