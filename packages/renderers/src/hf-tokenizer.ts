@@ -56,7 +56,7 @@ export class HfTokenizer {
     try {
       json = await readFile(jsonPath, 'utf8');
     } catch (error) {
-      throw toFileSystemError(error, jsonPath, 'reading the tokenizer');
+      throw toFileSystemError(error, jsonPath, 'read the tokenizer');
     }
     const configPath = join(dir, 'tokenizer_config.json');
     let config: object = {};
@@ -66,7 +66,7 @@ export class HfTokenizer {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw error instanceof SyntaxError
           ? new InvalidInputError(configPath, 'its text', `not JSON: ${error.message}`)
-          : toFileSystemError(error, configPath, 'reading the tokenizer config');
+          : toFileSystemError(error, configPath, 'read the tokenizer config');
       }
     }
     return new HfTokenizer(json, config);
@@ -93,10 +93,18 @@ export class HfTokenizer {
     return id;
   }
 
-  /** The first special token written in `text`, if any. */
+  /** The special token written earliest in `text`, if any. */
   findSpecialToken(text: string): string | undefined {
-    for (const token of this.specialTokens.keys()) if (text.includes(token)) return token;
-    return undefined;
+    let found: string | undefined;
+    let at = Infinity;
+    for (const token of this.specialTokens.keys()) {
+      const i = text.indexOf(token);
+      if (i >= 0 && i < at) {
+        found = token;
+        at = i;
+      }
+    }
+    return found;
   }
 
   /** Text of ids (checked against the vocabulary); special tokens are kept unless skipped. */
