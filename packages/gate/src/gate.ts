@@ -163,8 +163,11 @@ export function computeGate(
   return { scores, advantages, weights, diagnostics };
 }
 
-/** Checks the shape of sequences[i]; token values are checked while scoring. */
-function checkSequence(sequences: readonly GateSequence[], i: number): GateSequence {
+/**
+ * Checks the shape of sequences[i]; token values are checked while scoring. Shared with the
+ * token-level gate (not part of the package's public API).
+ */
+export function checkSequence(sequences: readonly GateSequence[], i: number): GateSequence {
   const seq: unknown = sequences[i];
   if (seq === null || typeof seq !== 'object') {
     throw new InvalidInputError(

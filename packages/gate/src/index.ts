@@ -8,5 +8,6 @@ export {
   type GatePreset,
 } from './config.js';
 export { computeGate, type GateDiagnostics, type GateResult, type GateSequence } from './gate.js';
-// The tensor adapter (computeGateTensors, weightsTensor) is the `@vzero/gate/tensors` entry point:
+export { computeTokenGate, type TokenGateResult } from './token-gate.js';
+// The tensor adapter (computeGateTensors, weightsTensor, computeTokenGateTensors, tokenWeightsTensor) is the `@vzero/gate/tensors` entry point:
 // it needs @tensorflow/tfjs-core, an optional peer dependency that this entry never loads.

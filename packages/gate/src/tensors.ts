@@ -8,6 +8,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { InvalidInputError, MissingDependencyError, ShapeMismatchError, TFJS_VERSION } from '@vzero/core';
 import { DEFAULT_GATE_CONFIG, type GateConfig } from './config.js';
 import { computeGate, type GateResult, type GateSequence } from './gate.js';
+import { computeTokenGate, type TokenGateResult } from './token-gate.js';
 
 /**
  * The gate of a padded batch: `positive`, `negative` and `mask` are [B, T]; `groups[b]` is the
@@ -21,7 +22,32 @@ export function computeGateTensors(
   groups: readonly string[],
   config: GateConfig = DEFAULT_GATE_CONFIG,
 ): GateResult {
-  const tf = tfjsCore('computeGateTensors');
+  return computeGate(readBatch('computeGateTensors', positive, negative, mask, groups), config);
+}
+
+/**
+ * The token-level gate (computeTokenGate) of a padded batch, with the inputs of
+ * computeGateTensors. Reads the tensors synchronously; allocates no tensors.
+ */
+export function computeTokenGateTensors(
+  positive: TF.Tensor2D,
+  negative: TF.Tensor2D,
+  mask: TF.Tensor2D,
+  groups: readonly string[],
+  config: GateConfig = DEFAULT_GATE_CONFIG,
+): TokenGateResult {
+  return computeTokenGate(readBatch('computeTokenGateTensors', positive, negative, mask, groups), config);
+}
+
+/** The rows of a [B, T] batch as GateSequences, after checking shapes and groups. */
+function readBatch(
+  neededFor: string,
+  positive: TF.Tensor2D,
+  negative: TF.Tensor2D,
+  mask: TF.Tensor2D,
+  groups: readonly string[],
+): GateSequence[] {
+  const tf = tfjsCore(neededFor);
   checkRank2(tf, 'positive', positive);
   checkRank2(tf, 'negative', negative);
   checkRank2(tf, 'mask', mask);
@@ -48,12 +74,34 @@ export function computeGateTensors(
       mask: msk.subarray(i * t, (i + 1) * t),
     });
   }
-  return computeGate(sequences, config);
+  return sequences;
 }
 
 /** The weights as a float32 [B] tensor the caller owns (dispose it, or create it in a tidy). */
 export function weightsTensor(result: GateResult): TF.Tensor1D {
   return tfjsCore('weightsTensor').tensor1d(Float32Array.from(result.weights), 'float32');
+}
+
+/**
+ * The token weights as a float32 [B, T] tensor the caller owns (0 at padding), for opdLoss's
+ * `weights`. Every sequence must have the same length T (as from computeTokenGateTensors).
+ */
+export function tokenWeightsTensor(result: TokenGateResult): TF.Tensor2D {
+  const tf = tfjsCore('tokenWeightsTensor');
+  const rows = result.weights;
+  const t = rows[0]?.length ?? 0;
+  const flat = new Float32Array(rows.length * t);
+  rows.forEach((row, i) => {
+    if (row.length !== t) {
+      throw new ShapeMismatchError(
+        `weights[${i}]`,
+        `length ${t} (as weights[0]): a padded [B, T] batch`,
+        `length ${row.length}`,
+      );
+    }
+    flat.set(row, i * t);
+  });
+  return tf.tensor2d(flat, [rows.length, t], 'float32');
 }
 
 let loaded: typeof TF | undefined;
