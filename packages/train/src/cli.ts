@@ -129,6 +129,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       '--settings <file>',
       'YAML or JSON file of world settings (width, height, targetSizeMin, priorStrength, ...); unset ones keep the defaults',
     )
+    .option('--force', 'replace splits the folder already holds (swapped in once complete)')
     .action(async () => {
       const opts = optionsOf(generate) as {
         out: string;
@@ -136,6 +137,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         n: number;
         seed: number;
         settings?: string;
+        force?: boolean;
       };
       await runWorldGenerate(opts, (l) => io.stderr(l + '\n'));
     });
@@ -210,6 +212,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         .choices(TOKENIZER_CHOICES)
         .default(DEFAULT_TOKENIZER),
     )
+    .option('--force', 'replace the model --out holds (the new one is swapped in once complete)')
     .action(async (role: string) => {
       // The options after --config; --split and --limit are the evaluation's.
       const { split, limit, ...rest } = optionsOf(pretrain) as Omit<

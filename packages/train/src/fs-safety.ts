@@ -1,7 +1,7 @@
 // No command writes into a file or folder it reads from: every command lists what it will write
 // and what it reads, and this check runs before its first write. Paths are compared after
 // resolving symbolic links (of the part that exists), so `out -> models/student` is caught too.
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { InvalidInputError } from '@vzero/core';
 
@@ -73,4 +73,52 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
   if (sa && sb) return sa.dev === sb.dev && sa.ino === sb.ino;
   return (await canonicalPath(a)) === (await canonicalPath(b));
+}
+
+/** Whether `path` exists and is a folder with something in it, or any other file. */
+export async function holdsSomething(path: string): Promise<boolean> {
+  const s = await lstat(path).catch(() => undefined);
+  if (!s) return false;
+  if (!s.isDirectory()) return true;
+  return (await readdir(path)).length > 0;
+}
+
+/**
+ * Refuses to write over `path` when it already holds something and `force` is not set (the
+ * rule every command follows for the outputs it would replace).
+ */
+export async function assertReplaceable(
+  field: string,
+  path: string,
+  force: boolean | undefined,
+  what: string,
+): Promise<void> {
+  if (!force && (await holdsSomething(path))) {
+    throw new InvalidInputError(
+      field,
+      path,
+      `already holds ${what}; pass --force to replace it (the new one is written aside and swapped in once complete), or choose another ${field}`,
+    );
+  }
+}
+
+/**
+ * Moves the finished folder `staged` to `target`, replacing what is there: the old folder is
+ * moved aside, the new one renamed in, then the old one removed, so `target` is never a mix of
+ * the two nor half-written (a crash in between leaves the old one beside it, named `.replaced-`).
+ */
+export async function swapInFolder(staged: string, target: string): Promise<void> {
+  const aside = `${target}.replaced-${process.pid}`;
+  const had = await lstat(target).catch(() => undefined);
+  if (had) {
+    await rm(aside, { recursive: true, force: true });
+    await rename(target, aside);
+  }
+  try {
+    await rename(staged, target);
+  } catch (error) {
+    if (had) await rename(aside, target).catch(() => {});
+    throw error;
+  }
+  if (had) await rm(aside, { recursive: true, force: true });
 }

@@ -2,9 +2,10 @@
 // trained here on labelled world data (labels are fine for this: it plays the role of
 // pre-training). The teacher sees the full image and the positive crop and becomes strong; the
 // student sees the full image only and learns the answer format but stays weak on small objects.
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { InvalidInputError, Rng, deriveSeed, ensureWritableDir, writeFileAtomic } from '@vzero/core';
-import { assertOutputsApart } from '../fs-safety.js';
+import { assertOutputsApart, assertReplaceable, swapInFolder } from '../fs-safety.js';
 import {
   LocalPolicy,
   createModel,
@@ -53,6 +54,8 @@ export interface PretrainCommandOptions {
   readonly initFrom?: string;
   /** Tokenizer of a fresh model (default DEFAULT_TOKENIZER, see world-tokenizer.ts); initFrom keeps its own. */
   readonly tokenizer?: TokenizerChoice;
+  /** Replace what `out` holds (without it, a non-empty `out` is refused before any work). */
+  readonly force?: boolean;
 }
 
 export const PRETRAIN_COMMAND_DEFAULTS = {
@@ -100,7 +103,11 @@ export async function runPretrain(
       ...(o.initFrom !== undefined ? [{ field: 'initFrom', path: o.initFrom }] : []),
     ],
   );
+  await assertReplaceable('--out', o.out, o.force, 'a model or other files');
   await ensureWritableDir(o.out, '--out');
+  // Everything is written beside --out and swapped in once complete: a run that fails or is
+  // killed leaves the folder as it was.
+  const staging = `${resolve(o.out)}.partial-${process.pid}`;
   await setupTensors(log);
   // Continuing from a checkpoint keeps its architecture and tokenizer (a second pre-training phase).
   const init = o.initFrom !== undefined ? await loadCheckpoint(o.initFrom) : undefined;
@@ -170,16 +177,17 @@ export async function runPretrain(
     const seconds = (performance.now() - started) / 1000;
     const finalLoss =
       result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
-    await saveCheckpoint(o.out, model, tokenizer, {
+    await rm(staging, { recursive: true, force: true });
+    await saveCheckpoint(staging, model, tokenizer, {
       role,
       steps: result.steps,
       finalLoss,
       accuracy: summary.accuracy,
       evalSplit: o.evalSplit,
     });
-    await writeFileAtomic(join(o.out, 'pretrain-config.json'), JSON.stringify(resolved, null, 2) + '\n');
+    await writeFileAtomic(join(staging, 'pretrain-config.json'), JSON.stringify(resolved, null, 2) + '\n');
     // The command's own options, by the flags' names: `vzero pretrain <role> --config` reruns it.
-    await saveResolvedConfig(o.out, {
+    await saveResolvedConfig(staging, {
       ...common,
       split: o.evalSplit,
       limit: o.evalLimit,
@@ -187,13 +195,17 @@ export async function runPretrain(
       ...(init ? {} : { tokenizer: o.tokenizer ?? DEFAULT_TOKENIZER }),
     });
     await writeFileAtomic(
-      join(o.out, 'accuracy.json'),
+      join(staging, 'accuracy.json'),
       JSON.stringify({ role, split: o.evalSplit, ...summary, finalLoss, seconds }, null, 2) + '\n',
     );
+    await swapInFolder(staging, o.out);
     log(
       `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
     );
     return { role, out: o.out, finalLoss, eval: summary, seconds, trainSeconds: result.elapsedMs / 1000 };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    throw error;
   } finally {
     model.dispose();
   }

@@ -1,7 +1,8 @@
 // `vzero world generate` and `vzero world export-parquet`.
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidInputError, ensureWritableDir } from '@vzero/core';
-import { assertOutputsApart } from '../fs-safety.js';
+import { assertOutputsApart, assertReplaceable, swapInFolder } from '../fs-safety.js';
 import {
   NEGATIVE_VIEW_MODES,
   SPLITS,
@@ -23,6 +24,8 @@ export interface GenerateCommandOptions {
   readonly seed: number;
   /** A YAML or JSON file of world settings (canvas, object sizes, priors ...); unset keys keep the defaults. */
   readonly settings?: string;
+  /** Replace splits the folder already holds (without it, they are refused before any work). */
+  readonly force?: boolean;
 }
 
 export async function runWorldGenerate(
@@ -33,19 +36,31 @@ export async function runWorldGenerate(
   const overrides = o.settings !== undefined ? await readWorldSettings(o.settings) : {};
   // What runs, every default filled in: printed, and saved in the dataset folder (--config reruns it).
   const world = resolveWorldConfig(overrides);
-  log(formatResolvedConfig('world generate', { ...o, world }));
+  const { force, ...options } = o;
+  // Every split is checked before anything is written.
+  for (const split of splits) await assertReplaceable('--out', join(o.out, split), force, `a ${split} split`);
+  log(formatResolvedConfig('world generate', { ...options, world }));
   await ensureWritableDir(o.out, '--out');
-  await saveResolvedConfig(o.out, o);
-  for (const split of splits) {
-    const progress = createProgress(`world ${split}`, o.n);
-    const result = await generateWorld(
-      { out: o.out, split, n: o.n, seed: o.seed, ...overrides },
-      { onProgress: (d) => progress.update(d) },
-    );
-    progress.stop();
-    log(
-      `${split}: ${result.n} samples in ${result.dir} (attribute ${result.stats.attribute}, spatial ${result.stats.spatial}, following the priors ${result.stats.followsPrior})`,
-    );
+  await saveResolvedConfig(o.out, options);
+  // Each split is generated beside its folder and swapped in once complete, so a failed or
+  // killed run never leaves a half-written split, nor one that mixes two generations.
+  const staging = join(o.out, `.partial-${process.pid}`);
+  try {
+    for (const split of splits) {
+      const progress = createProgress(`world ${split}`, o.n);
+      const generated = await generateWorld(
+        { out: staging, split, n: o.n, seed: o.seed, ...overrides },
+        { onProgress: (d) => progress.update(d) },
+      );
+      progress.stop();
+      await swapInFolder(generated.dir, join(o.out, split));
+      const result = { ...generated, dir: join(o.out, split) };
+      log(
+        `${split}: ${result.n} samples in ${result.dir} (attribute ${result.stats.attribute}, spatial ${result.stats.spatial}, following the priors ${result.stats.followsPrior})`,
+      );
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
 }
 
