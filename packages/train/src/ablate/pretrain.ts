@@ -84,6 +84,8 @@ function options(role: 'teacher' | 'student', spec: PretrainSpec, data: string, 
     seed,
     evalSplit: 'val',
     evalLimit: 0,
+    // The work folder is the experiment's own: a model left there by an earlier run is rebuilt.
+    force: true,
     ...(spec.negativeFraction !== undefined ? { negativeFraction: spec.negativeFraction } : {}),
     ...(spec.initFrom !== undefined ? { initFrom: spec.initFrom } : {}),
   };
