@@ -60,6 +60,7 @@ const RULES: Record<string, ExampleRule> = {
     noRun: 'needs two OpenAI-compatible servers (student and teacher)',
   },
   'serve-0': { noRun: 'serves until stopped, on a fixed port, from a trained checkpoint' },
+  'renderers-1': { noRun: "needs a Qwen tokenizer.json folder (the package's tests use a shipped one)" },
   'world-0': { shrink: ['n: 2000', 'n: 100', 'run with 100 training samples, not 2000, to keep CI short'] },
   'train-0': { noRun: 'trains from a world dataset and checkpoints; `vzero --help` runs instead' },
 };
