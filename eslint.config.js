@@ -27,7 +27,8 @@ const LAYERS = {
   'opd-loss': ['core'],
   bench: ['core', 'rollout'],
   remote: ['core'],
-  serve: ['core', 'model', 'views'],
+  serve: ['core', 'model', 'renderers', 'tinker', 'views'],
+  tinker: ['core'],
   // Tinker-style model inputs per model family; the toolkit's models are taken structurally.
   renderers: ['core'],
   train: [
