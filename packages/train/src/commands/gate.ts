@@ -1,8 +1,8 @@
 // `vzero gate`: the contrastive evidence gate over a JSONL file of teacher log-probs.
 import { dirname } from 'node:path';
-import { computeGate, gateConfig, type GateConfig, type GatePreset } from '@vzero/gate';
+import { gateConfig, type GateConfig, type GatePreset } from '@vzero/gate';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
-import { readGateJsonl, type GateOutputLine } from '../gate-jsonl.js';
+import { streamGate } from '../gate-jsonl.js';
 import { assertOutputsApart, sameFile } from '../fs-safety.js';
 
 export interface GateCommandOptions {
@@ -52,20 +52,10 @@ export async function runGateCommand(
     );
   }
   for (const o of outputs) await ensureWritableDir(dirname(o.path), o.field);
-  const sequences = await readGateJsonl(options.in);
-  const result = computeGate(sequences, config);
-  const lines = sequences.map((s, i): GateOutputLine => ({
-    group: s.group,
-    score: result.scores[i] ?? Number.NaN,
-    advantage: result.advantages[i] ?? Number.NaN,
-    weight: result.weights[i] ?? Number.NaN,
-  }));
-  await writeFileAtomic(options.out, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  // Streamed: memory does not grow with the file's text (a few bytes per rollout).
+  const { lines, diagnostics } = await streamGate(options.in, options.out, config);
   if (options.metrics) {
-    await writeFileAtomic(
-      options.metrics,
-      JSON.stringify({ config, preset, diagnostics: result.diagnostics }, null, 2) + '\n',
-    );
+    await writeFileAtomic(options.metrics, JSON.stringify({ config, preset, diagnostics }, null, 2) + '\n');
   }
-  return { lines: lines.length, config };
+  return { lines, config };
 }
