@@ -3,3 +3,7 @@ export * from './errors.js';
 export * from './validate.js';
 export * from './model-input.js';
 export * from './protobuf.js';
+export * from './transport.js';
+export * from './futures.js';
+export * from './chunks.js';
+export * from './client.js';
