@@ -2,7 +2,7 @@
 // tokens (about 3/4 real). Run: npx tsx packages/gate/bench/gate.bench.ts
 import { performance } from 'node:perf_hooks';
 import { Rng } from '@vzero/core';
-import { computeGate, type GateSequence } from '../src/index.js';
+import { computeGate, computeTokenGate, type GateSequence } from '../src/index.js';
 
 const prompts = 32;
 const g = 8;
@@ -32,4 +32,12 @@ const ms = (performance.now() - start) / runs;
 const tokens = computeGate(batch).diagnostics.tokens;
 console.log(
   `computeGate: ${prompts * g} sequences x ${t} positions (${tokens} real tokens): ${ms.toFixed(2)} ms/batch, ${(((tokens / ms) * 1e3) / 1e6).toFixed(1)} M tokens/s`,
+);
+
+for (let i = 0; i < 5; i++) computeTokenGate(batch); // warm-up
+const startToken = performance.now();
+for (let i = 0; i < runs; i++) computeTokenGate(batch);
+const msToken = (performance.now() - startToken) / runs;
+console.log(
+  `computeTokenGate: the same batch: ${msToken.toFixed(2)} ms/batch, ${(((tokens / msToken) * 1e3) / 1e6).toFixed(1)} M tokens/s`,
 );

@@ -139,11 +139,11 @@ export function computeTokenGate(
   const stats = (arrays: Float64Array[]) => realStats(arrays, real, tokens);
   const w = stats(weights);
   let atMin = 0;
-  weights.forEach((row, i) =>
-    row.forEach((v, k) => {
-      if ((real[i] as Uint8Array)[k] === 1 && v <= wMin) atMin++;
-    }),
-  );
+  for (let i = 0; i < n; i++) {
+    const row = weights[i] as Float64Array;
+    const r = real[i] as Uint8Array;
+    for (let k = 0; k < row.length; k++) if (r[k] === 1 && (row[k] as number) <= wMin) atMin++;
+  }
   const score = stats(scores);
   const advantage = stats(advantages);
   const diagnostics: GateDiagnostics = {
@@ -175,20 +175,27 @@ function realStats(
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
-  arrays.forEach((row, i) =>
-    row.forEach((v, k) => {
-      if ((real[i] as Uint8Array)[k] !== 1) return;
+  for (let i = 0; i < arrays.length; i++) {
+    const row = arrays[i] as Float64Array;
+    const r = real[i] as Uint8Array;
+    for (let k = 0; k < row.length; k++) {
+      if (r[k] !== 1) continue;
+      const v = row[k] as number;
       sum += v;
-      min = Math.min(min, v);
-      max = Math.max(max, v);
-    }),
-  );
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
   const mean = sum / tokens;
   let sq = 0;
-  arrays.forEach((row, i) =>
-    row.forEach((v, k) => {
-      if ((real[i] as Uint8Array)[k] === 1) sq += (v - mean) * (v - mean);
-    }),
-  );
+  for (let i = 0; i < arrays.length; i++) {
+    const row = arrays[i] as Float64Array;
+    const r = real[i] as Uint8Array;
+    for (let k = 0; k < row.length; k++) {
+      if (r[k] !== 1) continue;
+      const d = (row[k] as number) - mean;
+      sq += d * d;
+    }
+  }
   return { mean, std: Math.sqrt(sq / tokens), min, max };
 }
