@@ -83,13 +83,6 @@ export class LocalPolicy implements Policy {
   async sample(prompts: readonly Prompt[], options: SamplingOptions): Promise<SampledResponse[][]> {
     checkSamplingOptions(options, this.tokenizer.size);
     const encoded = prompts.map((p, i) => this.encodePrompt(p, `prompts[${i}]`));
-    encoded.forEach((p, i) => this.model.checkPrompt(p, `prompts[${i}]`));
-    if (encoded.length === 0) return [];
-    const G = options.n;
-    const rows = encoded.flatMap((p, i) => Array.from({ length: G }, (_, g) => ({ prompt: p, i, g })));
-    const stops = new Set([this.tokenizer.eosId, ...(options.stop ?? [])]);
-    // Each rollout's stream depends on (seed, prompt id, g) only, not on the other prompts in
-    // the call: callers may batch prompts freely and still reproduce every trajectory.
     if (options.promptSeeds !== undefined && options.promptSeeds.length !== prompts.length) {
       throw new InvalidInputError(
         'options.promptSeeds',
@@ -97,9 +90,35 @@ export class LocalPolicy implements Policy {
         `expected one seed per prompt (${prompts.length})`,
       );
     }
-    const promptSeed = (i: number) =>
-      options.promptSeeds?.[i] ?? deriveSeed(options.seed, (prompts[i] as Prompt).id);
-    const rngs = rows.map((r) => new Rng(deriveSeed(promptSeed(r.i), r.g)));
+    // Each rollout's stream depends on (seed, prompt id, g) only, not on the other prompts in
+    // the call: callers may batch prompts freely and still reproduce every trajectory.
+    const seeds = prompts.map((p, i) => options.promptSeeds?.[i] ?? deriveSeed(options.seed, p.id));
+    return this.sampleEncoded(encoded, { ...options, promptSeeds: seeds });
+  }
+
+  /**
+   * Samples from prompts already in the model's terms (images and token ids, as a training
+   * service receives them), one seed per prompt (`options.promptSeeds`, required): rollout g of
+   * prompt i draws from deriveSeed(promptSeeds[i], g), as `sample` does.
+   */
+  async sampleEncoded(
+    encoded: readonly ModelPrompt[],
+    options: SamplingOptions & { readonly promptSeeds: readonly number[] },
+  ): Promise<SampledResponse[][]> {
+    checkSamplingOptions(options, this.tokenizer.size);
+    if (!Array.isArray(options.promptSeeds) || options.promptSeeds.length !== encoded.length) {
+      throw new InvalidInputError(
+        'options.promptSeeds',
+        options.promptSeeds?.length,
+        `expected one seed per prompt (${encoded.length})`,
+      );
+    }
+    encoded.forEach((p, i) => this.model.checkPrompt(p, `prompts[${i}]`));
+    if (encoded.length === 0) return [];
+    const G = options.n;
+    const rows = encoded.flatMap((p, i) => Array.from({ length: G }, (_, g) => ({ prompt: p, i, g })));
+    const stops = new Set([this.tokenizer.eosId, ...(options.stop ?? [])]);
+    const rngs = rows.map((r) => new Rng(deriveSeed(options.promptSeeds[r.i] as number, r.g)));
     const V = this.tokenizer.size;
     const room = rows.map((r) =>
       Math.min(options.maxTokens, this.model.config.maxTextLength - r.prompt.tokenIds.length),
@@ -214,10 +233,35 @@ export class LocalPolicy implements Policy {
       throw new InvalidInputError('options.topK', topK, `expected an integer in [0, ${V}]`);
     }
     if (requests.length === 0) return [];
-    const batch: ResponseBatch = {
-      prompts: requests.map((r, i) => this.encodePrompt(r.prompt, `requests[${i}].prompt`)),
-      responses: requests.map((r) => r.responseTokenIds),
-    };
+    return this.scoreEncoded(
+      requests.map((r, i) => this.encodePrompt(r.prompt, `requests[${i}].prompt`)),
+      requests.map((r) => r.responseTokenIds),
+      topK,
+    );
+  }
+
+  /**
+   * Teacher-forced log-probs of `responses` after prompts already in the model's terms (images
+   * and token ids, as a training service receives them), with the top-K ids where asked.
+   */
+  async scoreEncoded(
+    prompts: readonly ModelPrompt[],
+    responses: readonly (readonly number[])[],
+    topK = 0,
+  ): Promise<ScoreResult[]> {
+    const V = this.tokenizer.size;
+    if (!Number.isInteger(topK) || topK < 0 || topK > V) {
+      throw new InvalidInputError('options.topK', topK, `expected an integer in [0, ${V}]`);
+    }
+    if (responses.length !== prompts.length) {
+      throw new InvalidInputError(
+        'responses',
+        responses.length,
+        `expected one per prompt (${prompts.length})`,
+      );
+    }
+    if (prompts.length === 0) return [];
+    const batch: ResponseBatch = { prompts, responses };
     batch.prompts.forEach((p, i) => {
       this.model.checkIds(batch.responses[i] ?? [], `requests[${i}].responseTokenIds`);
       this.model.checkPrompt(p, `requests[${i}].prompt`, batch.responses[i]?.length ?? 0);
