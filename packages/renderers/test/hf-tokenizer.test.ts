@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FileSystemError, InvalidInputError } from '@vzero/core';
 import { HfTokenizer } from '../src/index.js';
+import { RUST_TOKENIZER_IDS } from './qwen-golden-ids.js';
 import { QWEN_TOKENIZER_DIR, qwenTokenizer, tinyTokenizerJson } from './qwen-tokenizer.js';
 
 let tok: HfTokenizer;
@@ -60,6 +61,13 @@ describe('HfTokenizer on the shipped Qwen3 tokenizer.json', () => {
       ['<|im_start|>user\n<|vision_start|>', [151644, 872, 198, 151652]],
     ];
     for (const [text, ids] of golden) expect(tok.encode(text), JSON.stringify(text)).toEqual(ids);
+  });
+
+  it('agrees with the Rust library on harder text, and decodes it back (in NFC, as the tokenizer normalizes)', () => {
+    for (const [text, ids] of RUST_TOKENIZER_IDS) {
+      expect(tok.encode(text), JSON.stringify(text)).toEqual(ids);
+      expect(tok.decode(ids), JSON.stringify(text)).toBe(text.normalize('NFC'));
+    }
   });
 
   it('decodes back to the text, keeping or skipping special tokens', () => {
