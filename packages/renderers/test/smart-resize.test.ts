@@ -8,6 +8,7 @@ import {
   roundHalfEven,
   smartResize,
 } from '../src/index.js';
+import { PYTHON_SMART_RESIZE } from './smart-resize-reference.js';
 
 const F = 32; // patch 16 x merge 2
 const MIN = 65536;
@@ -78,6 +79,20 @@ describe('smartResize / qwenImageTokens: golden values', () => {
     expect(
       qwenImageTokens(640, 480, { patchSize: 14, mergeSize: 2, minPixels: 3136, maxPixels: 1003520 }).tokens,
     ).toBe(391);
+  });
+});
+
+describe('smartResize against the Python function', () => {
+  it(`reproduces all ${PYTHON_SMART_RESIZE.length} recorded sizes (Python's rounding and float64 included)`, () => {
+    const wrong = PYTHON_SMART_RESIZE.filter(([w, h, rw, rh]) => {
+      const r = smartResize(h, w, F, MIN, MAX);
+      return r.width !== rw || r.height !== rh;
+    });
+    expect(wrong).toEqual([]);
+    // The sample reaches every branch: scaled up, unchanged, scaled down, and halves.
+    expect(PYTHON_SMART_RESIZE.some(([w, h, rw, rh]) => rw * rh > w * h * 1.5)).toBe(true);
+    expect(PYTHON_SMART_RESIZE.some(([w, h, rw, rh]) => rw * rh < w * h * 0.5)).toBe(true);
+    expect(PYTHON_SMART_RESIZE.some(([w, h]) => w % 32 === 16 && w * h > MIN && w * h < MAX)).toBe(true);
   });
 });
 
