@@ -131,9 +131,9 @@ describe('streamGate', () => {
     const body = JSON.stringify(tokens);
     for (let i = 0; i < 1500; i++) {
       const line = `{"group":"g${i % 200}","teacher_pos":${body},"teacher_neg":${body}}\n`;
-      if (!out.write(line)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
-    await new Promise((r) => out.end(r));
+    await new Promise<void>((r) => out.end(() => r()));
     const output = join(root, 'w.jsonl');
     const result = await new Promise<{ code: number | null; err: string }>((resolve) => {
       execFile(

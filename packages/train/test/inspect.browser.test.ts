@@ -211,3 +211,172 @@ describe('the report in a real browser', () => {
     90_000,
   );
 });
+
+/** Script a hostile run folder tries to run; each payload counts itself in window.__pwned. */
+const RUN = 'window.__pwned=(window.__pwned||0)+1';
+const PAYLOADS = [
+  `"><script>${RUN}</script>`,
+  `'><img src=x onerror="${RUN}">`,
+  `</title><svg onload="${RUN}">`,
+  `<style>body{display:none}</style><iframe srcdoc="<script>parent.${RUN}</script>">`,
+  `javascript:${RUN}`,
+];
+
+/** A copy of the real run's record with every free-text field replaced by a payload. */
+async function hostileRun(mutate?: (rec: Record<string, unknown>) => void): Promise<string> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'vzero-hostile-')), `run"><img src=x onerror="${RUN}">`);
+  await mkdir(join(dir, 'inspect'), { recursive: true });
+  const rec = JSON.parse(await readFile(join(out, 'inspect', 'step-000004.json'), 'utf8')) as {
+    method: string;
+    prompts: {
+      id: string;
+      category: string;
+      question: string;
+      options: string[];
+      negativeMode: string | null;
+      rollouts: { text: string; tokens: string[]; finishReason: string }[];
+    }[];
+  };
+  let k = 0;
+  const next = () => PAYLOADS[k++ % PAYLOADS.length] as string;
+  rec.method = next();
+  for (const p of rec.prompts) {
+    p.id = next();
+    p.category = next();
+    p.question = next();
+    p.options = p.options.map(() => next());
+    p.negativeMode = next();
+    for (const r of p.rollouts) {
+      r.tokens = r.tokens.map(() => next());
+      r.text = r.tokens.join('');
+      r.finishReason = next();
+    }
+  }
+  mutate?.(rec as unknown as Record<string, unknown>);
+  await writeFile(join(dir, 'inspect', 'step-000004.json'), JSON.stringify(rec));
+  await writeFile(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      method: 'vzero',
+      seed: next(),
+      gate: { preset: next(), span: next() },
+      views: { negative: next() },
+    }),
+  );
+  await writeFile(
+    join(dir, 'metrics.jsonl'),
+    JSON.stringify({ step: 4, loss: 1, gate: { weightStd: next() } }) + '\n',
+  );
+  return dir;
+}
+
+describe('a hostile run folder', () => {
+  it('values that are not what the record says (a script in an image URL, a string for a number) are refused, named', async () => {
+    const image = await hostileRun((rec) => {
+      const p = (rec['prompts'] as { images: Record<string, string> }[])[0] as {
+        images: Record<string, string>;
+      };
+      p.images['student'] = `data:image/png;base64,AAAA" onerror="${RUN}`;
+    });
+    let r = await run(['inspect', image]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /prompts\.0\.images\.student = .*expected a base64 PNG, JPEG, GIF or WebP data URL/,
+    );
+    const svg = await hostileRun((rec) => {
+      const p = (rec['prompts'] as { images: Record<string, string> }[])[0] as {
+        images: Record<string, string>;
+      };
+      p.images['positive'] =
+        `data:image/svg+xml;base64,${Buffer.from(`<svg onload="${RUN}"/>`).toString('base64')}`;
+    });
+    r = await run(['inspect', svg]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/images\.positive/);
+    const weight = await hostileRun((rec) => {
+      const p = (rec['prompts'] as { rollouts: Record<string, unknown>[] }[])[0] as {
+        rollouts: Record<string, unknown>[];
+      };
+      (p.rollouts[0] as Record<string, unknown>)['weight'] = `1" onmouseover="${RUN}`;
+    });
+    r = await run(['inspect', weight]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/prompts\.0\.rollouts\.0\.weight/);
+  });
+
+  it('the report escapes every value and its policy admits no inline script', async () => {
+    const dir = await hostileRun();
+    const { html: page } = await runInspect({ run: dir, out: join(dir, '..', 'report') });
+    const text = await readFile(page, 'utf8');
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(text)?.[1] ?? '';
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    // No element carries an event handler or a style attribute, and only the page's own script.
+    // (Attribute values emptied first: the escaped payloads inside them are text.)
+    const tags = (text.match(/<[a-z][^>]*>/gi) ?? []).map((t) => t.replace(/"[^"]*"/g, '""'));
+    expect(tags.filter((t) => /\son[a-z]+\s*=/i.test(t))).toEqual([]);
+    expect(tags.filter((t) => /\sstyle\s*=/i.test(t))).toEqual([]);
+    expect(text.match(/<script\b/g)).toHaveLength(1);
+    expect(text.match(/<iframe\b/g)).toBeNull();
+  });
+
+  it.skipIf(!haveChromium)(
+    `nothing from it runs in chromium, while the page's own script does${haveChromium ? '' : ` (SKIPPED: ${CHROMIUM} not found; apt-get install -y chromium)`}`,
+    async () => {
+      const dir = await hostileRun();
+      const { html: page } = await runInspect({ run: dir, out: join(dir, '..', 'report-browser') });
+      // And the policy alone: the same page with a script put in by hand does not run it.
+      const injected = join(dir, '..', 'injected.html');
+      await writeFile(
+        injected,
+        (await readFile(page, 'utf8')).replace(
+          '<body>',
+          `<body><script>${RUN}</script><img src="data:," onerror="${RUN}"><a id="js" href="javascript:${RUN}">x</a>`,
+        ),
+      );
+      const { chromium } = await import('playwright-core');
+      const profile = await mkdtemp(join(tmpdir(), 'vzero-chromium-'));
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        for (const file of [page, injected]) {
+          const tab = await context.newPage();
+          const dialogs: string[] = [];
+          tab.on('dialog', (d) => {
+            dialogs.push(d.message());
+            void d.dismiss();
+          });
+          await tab.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+          // Hover and click what a reader would: tokens, headers, images, the link.
+          await tab.locator('span.tok').first().hover();
+          await tab.locator('th[data-sort="weight"]').first().click();
+          if (file === injected) await tab.locator('#js').click();
+          await tab.waitForTimeout(300);
+          const pwned = await tab.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? 0);
+          expect(pwned, file).toBe(0);
+          expect(dialogs).toEqual([]);
+          // The page's own script ran (it fills in the count of rollouts shown) and sorts.
+          expect(await tab.locator('#shown').textContent()).toBe('8');
+          expect(await tab.locator('th.sorted-desc').count()).toBe(1);
+          // The payloads are on the page as text.
+          expect(await tab.locator('section.prompt h2').first().textContent()).toContain('<');
+          await tab.close();
+        }
+      } finally {
+        await context.close();
+      }
+    },
+    90_000,
+  );
+});

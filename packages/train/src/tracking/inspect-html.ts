@@ -1,9 +1,14 @@
 // The `vzero inspect` report: one self-contained HTML file (images as data URLs, styles and a
 // small script inline, no network: a Content-Security-Policy forbids any fetch), readable from
-// disk. Per prompt: the student's image, the teacher's positive and negative views, question
+// disk. A run folder is not trusted: every value from it is escaped for where it goes (text,
+// quoted attribute; numbers printed as numbers), images must be base64 image data URLs
+// (inspect-record.ts checks the record), no element has a style or event attribute, and the
+// policy admits only the page's own style and script by their SHA-256, so nothing a run folder
+// holds can run script in the reader's browser. Per prompt: the student's image, the teacher's positive and negative views, question
 // and options, and its G rollouts with every token coloured by delta = l+ - l- on a diverging
 // scale (legend with the scale), the sequence score, group z-score and weight, sortable and
 // filterable by weight. Above them, the gate's diagnostics over all steps as charts.
+import { createHash } from 'node:crypto';
 import { curvesSvg, escapeXml, formatNumber, niceTicks, type CurvePanel } from './curves.js';
 import { stepSeries, type MetricsRecord } from './metrics.js';
 import type { InspectPrompt, InspectRecord, InspectRollout } from './inspect-record.js';
@@ -45,7 +50,32 @@ export function deltaScale(record: InspectRecord): number {
   return last >= max ? last : last + (ticks[1] as number);
 }
 
-const fmt = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
+const fmt = (x: number | null, digits = 3) =>
+  typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–';
+
+/** A number for a data-* attribute: finite numbers only (anything else is empty). */
+const num = (x: unknown): string => (typeof x === 'number' && Number.isFinite(x) ? String(x) : '');
+
+/** Text for a double-quoted attribute or element content. */
+const esc = (x: unknown): string => escapeXml(String(x));
+
+/** The colour steps of delta: a class per step (d-20 ... d20), styled in the page's style sheet. */
+const DELTA_STEPS = 20;
+
+function deltaClass(delta: number, scale: number): string {
+  const k = Math.round(Math.max(-1, Math.min(1, delta / scale)) * DELTA_STEPS);
+  return `d${k < 0 ? `m${-k}` : k}`;
+}
+
+function deltaClassRules(scale: number): string {
+  const rules: string[] = [];
+  for (let k = -DELTA_STEPS; k <= DELTA_STEPS; k++)
+    rules.push(`.d${k < 0 ? `m${-k}` : k}{background:${deltaColour((k / DELTA_STEPS) * scale, scale)}}`);
+  return rules.join('');
+}
+
+/** A base64 image data URL, or undefined (the record reader checks this too). */
+const SAFE_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]*={0,2}$/;
 
 function tokenSpans(r: InspectRollout, scale: number): string {
   return r.tokens
@@ -58,32 +88,32 @@ function tokenSpans(r: InspectRollout, scale: number): string {
         delta === null
           ? `l+ ${lp.toFixed(3)} (no negative replay)`
           : `delta ${delta.toFixed(3)} = l+ ${lp.toFixed(3)} - l- ${(ln as number).toFixed(3)}${gated ? '' : ' (not read by the gate)'}`;
-      const bg = delta === null || !gated ? '#ffffff' : deltaColour(delta, scale);
-      return `<span class="tok${gated ? '' : ' ungated'}" data-delta="${delta === null ? '' : delta.toFixed(4)}" style="background:${bg}" title="${escapeXml(title)}">${escapeXml(tok)}</span>`;
+      const colour = delta === null || !gated || !Number.isFinite(delta) ? 'd0' : deltaClass(delta, scale);
+      return `<span class="tok ${colour}${gated ? '' : ' ungated'}" data-delta="${delta === null || !Number.isFinite(delta) ? '' : delta.toFixed(4)}" title="${esc(title)}">${esc(tok)}</span>`;
     })
     .join('');
 }
 
 function promptSection(p: InspectPrompt, scale: number, n: number): string {
   const figure = (cls: string, src: string | null, caption: string) =>
-    src
-      ? `<figure><img class="${cls}" src="${src}" alt="${escapeXml(caption)}"><figcaption>${escapeXml(caption)}</figcaption></figure>`
-      : `<figure class="missing"><div class="${cls} none">none</div><figcaption>${escapeXml(caption)}</figcaption></figure>`;
+    src && SAFE_IMAGE.test(src)
+      ? `<figure><img class="${cls}" src="${esc(src)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`
+      : `<figure class="missing"><div class="${cls} none">none</div><figcaption>${esc(caption)}</figcaption></figure>`;
   const rows = p.rollouts
     .map(
       (r) =>
-        `<tr class="rollout" data-index="${r.index}" data-weight="${r.weight}" data-advantage="${r.advantage ?? ''}" data-score="${r.score ?? ''}">` +
-        `<td class="num">${r.index}</td><td class="num weight">${fmt(r.weight)}</td><td class="num">${fmt(r.advantage)}</td><td class="num">${fmt(r.score, 4)}</td>` +
+        `<tr class="rollout" data-index="${num(r.index)}" data-weight="${num(r.weight)}" data-advantage="${num(r.advantage)}" data-score="${num(r.score)}">` +
+        `<td class="num">${esc(num(r.index))}</td><td class="num weight">${fmt(r.weight)}</td><td class="num">${fmt(r.advantage)}</td><td class="num">${fmt(r.score, 4)}</td>` +
         `<td class="tokens">${tokenSpans(r, scale)}${r.finishReason === 'length' ? ' <span class="cut" title="hit maxTokens">…</span>' : ''}</td></tr>`,
     )
     .join('\n');
-  return `<section class="prompt" id="prompt-${n}" data-prompt-id="${escapeXml(p.id)}">
-<h2>${n + 1}. ${escapeXml(p.id)} <small>${escapeXml(p.category)}</small></h2>
+  return `<section class="prompt" id="prompt-${n}" data-prompt-id="${esc(p.id)}">
+<h2>${n + 1}. ${esc(p.id)} <small>${esc(p.category)}</small></h2>
 <div class="views">
 ${figure('view-student', p.images.student, 'student: full image')}
 ${figure('view-positive', p.images.positive, 'teacher: positive crop z+')}
 ${figure('view-negative', p.images.negative, `teacher: negative view z-${p.negativeMode ? ` (${p.negativeMode})` : ''}`)}
-<div class="question"><p>${escapeXml(p.question)}</p><ol type="A">${p.options.map((o) => `<li>${escapeXml(o)}</li>`).join('')}</ol></div>
+<div class="question"><p>${esc(p.question)}</p><ol type="A">${p.options.map((o) => `<li>${esc(o)}</li>`).join('')}</ol></div>
 </div>
 <table class="rollouts">
 <thead><tr><th data-sort="index" class="sortable">#</th><th data-sort="weight" class="sortable">weight w</th><th data-sort="advantage" class="sortable">z-score a</th><th data-sort="score" class="sortable">score p</th><th>response, each token coloured by delta = l+ - l-</th></tr></thead>
@@ -94,11 +124,15 @@ ${rows}
 </section>`;
 }
 
+function legendGradient(scale: number): string {
+  const stops = [-1, -0.5, 0, 0.5, 1].map((t) => t * scale);
+  return stops.map((d, i) => `${deltaColour(d, scale)} ${i * 25}%`).join(', ');
+}
+
 function legend(scale: number): string {
   const stops = [-1, -0.5, 0, 0.5, 1].map((t) => t * scale);
-  const gradient = stops.map((d, i) => `${deltaColour(d, scale)} ${i * 25}%`).join(', ');
   return `<div id="legend"><span class="label">delta = l+ - l- (teacher log-prob with the positive view minus with the negative view)</span>
-<div class="bar" style="background: linear-gradient(to right, ${gradient})"></div>
+<div class="bar"></div>
 <div class="ticks">${stops.map((d) => `<span>${d > 0 ? '+' : ''}${formatNumber(d)}</span>`).join('')}</div>
 <span class="label">vermillion: the evidence lowered the token's log-prob; blue: it raised it; white: no difference or a token the gate did not read (dashed). Colours saturate at ±${formatNumber(scale)}. Hover a token for its numbers.</span></div>`;
 }
@@ -184,32 +218,52 @@ export function diagnosticsPanels(metrics: readonly MetricsRecord[], markStep?: 
   }));
 }
 
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+
+/**
+ * The report's policy: nothing fetched, images only as data URLs, and only this page's own
+ * style sheet and script (by hash: no inline event handler, style attribute or injected
+ * element runs), no <base>, no form.
+ */
+export function contentSecurityPolicy(style: string): string {
+  return [
+    "default-src 'none'",
+    'img-src data:',
+    `style-src ${sha256(style)}`,
+    `script-src ${sha256(SCRIPT)}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
 export function inspectHtml(input: InspectReportInput): string {
   const { record } = input;
   const scale = deltaScale(record);
   const rollouts = record.prompts.reduce((n, p) => n + p.rollouts.length, 0);
   const panels = diagnosticsPanels(input.metrics, record.step);
   const hasDiagnostics = panels.some((p) => p.series.some((s) => s.points.length > 0));
-  const facts = Object.entries({ step: String(record.step), ...input.facts })
-    .map(([k, v]) => `<span><b>${escapeXml(k)}</b> ${escapeXml(v)}</span>`)
+  const step = esc(num(record.step));
+  const facts = Object.entries({ step: num(record.step), ...input.facts })
+    .map(([k, v]) => `<span><b>${esc(k)}</b> ${esc(v)}</span>`)
     .join('');
+  const style = `${STYLE}${deltaClassRules(scale)}\n#legend .bar{background:linear-gradient(to right, ${legendGradient(scale)})}\n`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(style)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>vzero inspect: ${escapeXml(input.run)} step ${record.step}</title>
-<style>${STYLE}</style>
+<title>vzero inspect: ${esc(input.run)} step ${step}</title>
+<style>${style}</style>
 </head>
 <body>
-<h1>What the gate did: ${escapeXml(input.run)}, step ${record.step}</h1>
-<p class="facts">${facts}<span><b>recorded steps</b> ${input.steps.join(', ')}</span></p>
+<h1>What the gate did: ${esc(input.run)}, step ${step}</h1>
+<p class="facts">${facts}<span><b>recorded steps</b> ${esc(input.steps.map(num).join(', '))}</span></p>
 <section id="diagnostics"><h2>Gate diagnostics over steps</h2>
-<p>Over the whole run, from metrics.jsonl; the dashed line marks step ${record.step}.</p>
+<p>Over the whole run, from metrics.jsonl; the dashed line marks step ${step}.</p>
 ${hasDiagnostics ? curvesSvg(`gate diagnostics: ${input.run}`, panels) : '<p>No gate diagnostics in metrics.jsonl (a method without the gate).</p>'}
 </section>
-<section id="batch"><h2>Rollouts of step ${record.step}: ${record.prompts.length} prompts, ${rollouts} rollouts</h2>
+<section id="batch"><h2>Rollouts of step ${step}: ${record.prompts.length} prompts, ${rollouts} rollouts</h2>
 ${legend(scale)}
 <div id="controls">show weights from <input id="min-weight" type="number" step="0.05" placeholder="min"> to <input id="max-weight" type="number" step="0.05" placeholder="max">: <span id="shown">${rollouts}</span> rollouts shown. <button id="sort-all" type="button">sort every table by weight</button> (or click a column header)</div>
 ${record.prompts.map((p, i) => promptSection(p, scale, i)).join('\n')}

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { z } from 'zod';
 import {
   InvalidInputError,
   ensureWritableDir,
@@ -239,7 +240,71 @@ export async function readInspectRecord(dir: string, step: number): Promise<Insp
     throw toFileSystemError(error, path, 'read the inspect record');
   }
   const rec = parsed as Partial<InspectRecord>;
-  if (rec.format !== INSPECT_FORMAT || rec.version !== 1 || !Array.isArray(rec.prompts))
+  if (
+    rec === null ||
+    typeof rec !== 'object' ||
+    rec.format !== INSPECT_FORMAT ||
+    rec.version !== 1 ||
+    !Array.isArray(rec.prompts)
+  )
     throw new InvalidInputError('inspect record', path, `is not a ${INSPECT_FORMAT} version 1 file`);
-  return rec as InspectRecord;
+  // A run folder may come from anyone: every field is checked for its type (and images for
+  // being base64 image data URLs) before the report puts it on a page.
+  const checked = recordSchema.safeParse(parsed);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new InvalidInputError(
+      `${path} ${issue?.path.join('.') ?? ''}`.trim(),
+      issue?.path.reduce<unknown>(
+        (v, k) =>
+          v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[String(k)] : undefined,
+        parsed,
+      ),
+      issue?.message ?? 'invalid inspect record',
+    );
+  }
+  return checked.data as InspectRecord;
 }
+
+/** A base64 data URL of an image type a browser shows (never SVG, which can hold script). */
+export const IMAGE_DATA_URL = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]*={0,2}$/;
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+const imageDataUrl = z.string().regex(IMAGE_DATA_URL, 'expected a base64 PNG, JPEG, GIF or WebP data URL');
+const rolloutSchema = z
+  .object({
+    index: z.number().int().min(0),
+    text: z.string(),
+    finishReason: z.string(),
+    tokens: z.array(z.string()),
+    positive: z.array(finite),
+    negative: z.array(finite).nullable(),
+    gateMask: z.array(z.union([z.literal(0), z.literal(1)])),
+    score: finite.nullable(),
+    advantage: finite.nullable(),
+    weight: finite,
+  })
+  .refine(
+    (r) =>
+      r.positive.length === r.tokens.length &&
+      r.gateMask.length === r.tokens.length &&
+      (r.negative === null || r.negative.length === r.tokens.length),
+    'tokens, positive, negative and gateMask differ in length',
+  );
+const recordSchema = z.object({
+  format: z.literal(INSPECT_FORMAT),
+  version: z.literal(1),
+  step: z.number().int().min(0),
+  method: z.string(),
+  prompts: z.array(
+    z.object({
+      id: z.string(),
+      category: z.string(),
+      question: z.string(),
+      options: z.array(z.string()),
+      negativeMode: z.string().nullable(),
+      images: z.object({ student: imageDataUrl, positive: imageDataUrl, negative: imageDataUrl.nullable() }),
+      rollouts: z.array(rolloutSchema),
+    }),
+  ),
+});
