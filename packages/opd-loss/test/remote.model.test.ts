@@ -91,7 +91,7 @@ describe.each<BackendName>(['cpu', 'wasm'])('remote mappings through a softmax p
       const service = gradOf(w, () => {
         const s = policyLogprobs(w, p);
         const perToken = config.mode === 'direct' ? s : tf.exp(tf.sub(s, sampling));
-        return tf.neg(tf.sum(tf.mul(numbers, perToken)));
+        return tf.neg(tf.sum(tf.mul(numbers, perToken))) as tf.Scalar;
       });
       expect(toolkit.some((v) => Math.abs(v) > 1e-3)).toBe(true); // not a vacuous comparison
       toolkit.forEach((v, i) => expect(Math.abs(v - service[i]!), `parameter ${i}`).toBeLessThan(1e-5));
