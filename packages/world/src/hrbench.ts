@@ -7,7 +7,7 @@
 // HR-Bench has no target boxes: `boxes` is empty, supply boxes from a detector for V-Zero.
 import sharp from 'sharp';
 import { InvalidInputError, optionLetter } from '@vzero/core';
-import { defaultReadText, readRequired, type LoadOptions } from './manifest.js';
+import { defaultReadText, readRequired, stripBom, type LoadOptions } from './manifest.js';
 import type { BenchmarkSample } from './vstar.js';
 
 /** HR-Bench sample: a benchmark sample plus its cyclic-order tag. */
@@ -59,7 +59,8 @@ const REQUIRED = ['index', 'question', 'answer', 'A', 'B', 'image'] as const;
 /** Loads an HR-Bench TSV file. */
 export async function loadHRBench(tsvPath: string, options: LoadOptions = {}): Promise<HRBenchSample[]> {
   const text = await readRequired(tsvPath, 'tsv', options.readText ?? defaultReadText);
-  const [header, ...rows] = parseTsv(text);
+  // A byte-order mark would otherwise be read as part of the first column's name.
+  const [header, ...rows] = parseTsv(stripBom(text));
   if (!header) throw new InvalidInputError('tsv', tsvPath, 'empty file');
   const col = new Map(header.map((name, i) => [name, i]));
   for (const name of REQUIRED) {

@@ -4,7 +4,8 @@ import { InvalidInputError } from '@vzero/core';
 /** Parses JSONL text; blank lines are skipped. A bad line throws naming `<file> line <n>`. */
 export function parseJsonl(text: string, file: string): { line: number; value: Record<string, unknown> }[] {
   const out: { line: number; value: Record<string, unknown> }[] = [];
-  const lines = text.split('\n');
+  // A UTF-8 byte-order mark at the start is not part of the first key.
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]?.trim() ?? '';
     if (raw === '') continue;

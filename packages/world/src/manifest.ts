@@ -1,6 +1,6 @@
 // The label-free half of a dataset folder. Nothing in this module knows where answers live:
 // the labels file is named only in labels.ts, so label-free loading cannot read answers.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidInputError, type Box, type LabelFreeSample } from '@vzero/core';
 import { isSplit, SPLITS, type Split } from './config.js';
@@ -31,7 +31,33 @@ export interface LoadOptions {
   readonly readText?: (path: string) => Promise<string>;
 }
 
-export const defaultReadText = (path: string): Promise<string> => readFile(path, 'utf8');
+/** A UTF-8 byte-order mark at the start of `text` removed (editors on Windows write one). */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * Throws unless `path` is a regular file (a symbolic link is followed): a FIFO would block the
+ * loader for ever, a device never end, a folder fail obscurely. The error names `field`.
+ */
+export async function assertRegularFile(path: string, field: string): Promise<void> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InvalidInputError(field, path, 'file not found (or a broken link)');
+    throw new InvalidInputError(field, path, `cannot read the file (${code ?? (error as Error).message})`);
+  }
+  if (!s.isFile()) throw new InvalidInputError(field, path, 'is not a regular file');
+}
+
+/** Reads a regular file as UTF-8 text, without a leading byte-order mark. */
+export const defaultReadText = async (path: string): Promise<string> => {
+  const s = await stat(path); // ENOENT as readFile would throw it
+  if (!s.isFile()) throw new InvalidInputError(path, path, 'is not a regular file');
+  return stripBom(await readFile(path, 'utf8'));
+};
 
 /** The folder of one split: `<dir>/<split>`. */
 export function splitDir(dir: string, split: string): string {

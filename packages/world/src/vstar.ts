@@ -3,11 +3,11 @@
 //   <root>/relative_position/sa_XXXX.jpg + sa_XXXX.json
 // Each JSON holds "question" (string), "options" (strings, the CORRECT one FIRST), "bbox"
 // (list of [x, y, w, h] pixel boxes, one per target) and "target_object" (list of names).
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { InvalidInputError, Rng, deriveSeed, optionLetter, type Box } from '@vzero/core';
-import { defaultReadText, readRequired, type LoadOptions } from './manifest.js';
+import { assertRegularFile, defaultReadText, readRequired, type LoadOptions } from './manifest.js';
 import type { WorldLabelledSample } from './labels.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
@@ -41,6 +41,20 @@ function xywhBox(value: unknown, where: string): Box {
   const [x, y, w, h] = value as [number, number, number, number];
   if (!(w > 0 && h > 0)) throw new InvalidInputError(where, value, 'width and height must be > 0');
   return { x0: x, y0: y, x1: x + w, y1: y + h };
+}
+
+/**
+ * The size of an image file, or an error naming it: only a regular file is opened (a link is
+ * followed), and an empty or undecodable one is named with the decoder's reason.
+ */
+async function imageSize(path: string, name: string): Promise<{ width?: number; height?: number }> {
+  await assertRegularFile(path, name);
+  if ((await stat(path)).size === 0) throw new InvalidInputError(name, path, 'the image file is empty');
+  try {
+    return await sharp(path).metadata();
+  } catch (error) {
+    throw new InvalidInputError(name, path, `not a decodable image (${(error as Error).message})`);
+  }
 }
 
 /** Loads every V* sample under `root` (sub-folders in name order, files in name order). */
@@ -97,7 +111,7 @@ export async function loadVStarBench(root: string, options: VStarOptions = {}): 
       const shown = shuffle ? new Rng(deriveSeed(seed, id)).shuffle(order) : order;
       const answerIndex = shown.indexOf(0);
       const path = resolve(root, folder, file);
-      const meta = await sharp(path).metadata();
+      const meta = await imageSize(path, `${folder}/${file}`);
       samples.push({
         id,
         image: { path },
