@@ -12,6 +12,7 @@
 // results are the same as reading each before submitting the next. What cannot be pipelined is
 // data that depends on a result (e.g. advantages computed from this step's logprobs).
 import { InvalidInputError } from '@vzero/core';
+import { TinkerApiError } from './errors.js';
 import { chunkData, combineForwardBackwardOutputs } from './chunks.js';
 import { CombinedFuture, PolledFuture, type TinkerFuture } from './futures.js';
 import { modelInputLength } from './model-input.js';
@@ -299,6 +300,18 @@ export class ServiceClient {
   }
 }
 
+/**
+ * Whether a failed submission certainly did not reach the server's queue: a 4xx answer (but the
+ * 409 for a reused seq_id), or bad input found before sending. No answer or a 5xx may have.
+ */
+function refusedBeforeQueueing(error: unknown): boolean {
+  if (error instanceof TinkerApiError)
+    return (
+      error.status >= 400 && error.status < 500 && !/sequence number was reused/.test(error.detail ?? '')
+    );
+  return error instanceof InvalidInputError && !error.field.startsWith('response of');
+}
+
 function checkData(data: readonly Datum[]): Datum[] {
   return data.map((d, i) => parseWire(DatumSchema, d, `data[${i}]`));
 }
@@ -321,7 +334,18 @@ export class TrainingClient {
    * requests reach the server in seq_id order (the SDK's _take_turn).
    */
   #submit<T>(send: (seqId: number) => Promise<T>): Promise<T> {
-    const run = this.#turn.then(() => send(++this.#seq));
+    const run = this.#turn.then(async () => {
+      const seqId = ++this.#seq;
+      try {
+        return await send(seqId);
+      } catch (error) {
+        // A request the server refused was not queued: its seq_id is free again, or the server
+        // would wait for it before running the next ones. (A refusal because the seq_id was
+        // already used keeps it used.)
+        if (this.#seq === seqId && refusedBeforeQueueing(error)) this.#seq--;
+        throw error;
+      }
+    });
     this.#turn = run.catch(() => undefined);
     return run;
   }

@@ -318,6 +318,32 @@ describe('training requests', () => {
       1, 2, 3,
     ]);
   });
+  it('a submission the server refused frees its seq_id; one that may have been queued does not', async () => {
+    const s = await service();
+    const client = await connect(s);
+    const training = await client.createLoraTrainingClient('base');
+    s.routes.set('POST /api/v1/forward_backward', [
+      {
+        status: 422,
+        json: { detail: [{ type: 'missing', loc: ['body', 'model_id'], msg: 'Field required' }] },
+      },
+      futureResponse('2'),
+      { status: 503, json: { detail: 'down' } },
+      { status: 503, json: { detail: 'down' } },
+      { status: 503, json: { detail: 'down' } },
+      { status: 503, json: { detail: 'down' } },
+      { status: 503, json: { detail: 'down' } },
+      futureResponse('3'),
+    ]);
+    const d = [datum([1, 2])];
+    await expect(training.forwardBackward(d, 'cross_entropy')).rejects.toThrow(TinkerApiError);
+    await training.forwardBackward(d, 'cross_entropy');
+    await expect(training.forwardBackward(d, 'cross_entropy')).rejects.toMatchObject({ status: 503 });
+    await training.forwardBackward(d, 'cross_entropy');
+    const seqs = s.to('/api/v1/forward_backward').map((r) => (r.json as { seq_id: number }).seq_id);
+    // 1 refused (422) and reused; 2 answered 503 five times (maybe queued), so the next is 3.
+    expect(seqs).toEqual([1, 1, 2, 2, 2, 2, 2, 3]);
+  });
 });
 
 describe('futures', () => {
