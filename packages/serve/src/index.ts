@@ -3,3 +3,4 @@ export type { RunningServer, ServeOptions } from './server.js';
 export { HttpError } from './errors.js';
 export { MAX_LOGPROBS } from './schemas.js';
 export type { PromptLogprobEntry } from './engine.js';
+export { ToolkitTinkerBackend, type ToolkitBackendOptions } from './tinker/backend.js';

@@ -89,6 +89,11 @@ const optimSchema = z.strictObject({
   lr: positive.default(1e-3),
   beta1: z.number().min(0).lt(1).default(0.9),
   beta2: z.number().min(0).lt(1).default(0.999),
+  /**
+   * Adam's epsilon. Where a gradient is far below it the first steps are lr * g / eps; far above,
+   * lr * sign(g): a tiny eps turns gradients at the level of float rounding into lr-sized moves.
+   */
+  eps: positive.default(1e-8),
   weightDecay: nonNegative.default(0.01),
   gradClip: positive.default(1),
   /** Prompts per step (the reference: 32). */
@@ -97,8 +102,35 @@ const optimSchema = z.strictObject({
   miniBatches: int(1).default(2),
 });
 
+/**
+ * The training service of a remote student (models.student: tinker://BASE_MODEL): the hosted
+ * Tinker API, a SkyRL Tinker server, or `vzero serve --api tinker`. docs/SCALE.md.
+ */
+const tinkerSchema = z.strictObject({
+  /** The service's origin (the client adds /api/v1/...). */
+  baseUrl: z.string().url().default('http://127.0.0.1:8000'),
+  /** The environment variable that holds the API key (sent as the SDK sends it; never logged). */
+  apiKeyEnv: z.string().min(1).default('TINKER_API_KEY'),
+  /** How prompts become the service's model input: the toolkit's own models, or Qwen3-VL. */
+  renderer: z.enum(['toolkit', 'qwen3-vl']).default('toolkit'),
+  /**
+   * toolkit: the served model's checkpoint folder (its tokenizer and image slot); qwen3-vl: a
+   * folder with the model's tokenizer.json (and tokenizer_config.json).
+   */
+  tokenizer: z.string().optional(),
+  /** qwen3-vl: side of the student's square full-image view, in pixels. */
+  imageSize: int(32).default(448),
+  /** LoRA rank of the trained model (a service that trains fully records it). */
+  loraRank: int(1).default(32),
+  /** Wire encoding: 'auto' asks the server (protobuf where it takes it), or force one. */
+  encoding: z.enum(['auto', 'json', 'protobuf']).default('auto'),
+});
+
 const modelsSchema = z.strictObject({
-  /** Folder of the student's starting checkpoint (built by `vzero pretrain student`). */
+  /**
+   * Folder of the student's starting checkpoint (built by `vzero pretrain student`), or a student
+   * at a training service: tinker://BASE_MODEL, or tinker://MODEL_ID/weights/NAME (see tinker).
+   */
   student: z.string().default('runs/models/student'),
   /** Folder of the frozen teacher (built by `vzero pretrain teacher`). */
   teacher: z.string().default('runs/models/teacher'),
@@ -168,6 +200,7 @@ export const trainConfigSchema = z
     checkpointBest: z.enum(['loss', 'accuracy', 'none']).default('loss'),
     data: dataSchema.prefault({}),
     models: modelsSchema.prefault({}),
+    tinker: tinkerSchema.prefault({}),
     views: viewsSchema.prefault({}),
     rollout: rolloutSchema.prefault({}),
     gate: gateSchema.prefault({}),
@@ -177,6 +210,24 @@ export const trainConfigSchema = z
     inspect: inspectSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.models.student.startsWith('tinker://')) {
+      const no = (path: (string | number)[], message: string) =>
+        ctx.addIssue({ code: 'custom', path, message });
+      if (c.method !== 'vzero' && c.method !== 'opd')
+        no(['method'], 'a remote student (tinker://) trains with vzero or opd');
+      if (c.models.selfTeacher !== 'off')
+        no(['models', 'selfTeacher'], 'a remote student has no local weights to copy');
+      if (c.loss.estimator === 'forward-kl-topk')
+        no(
+          ['loss', 'estimator'],
+          'a remote student trains with k1, abs, k2 or k3 (top-K needs the service to score K ids per position)',
+        );
+      if (c.tinker.tokenizer === undefined)
+        no(
+          ['tinker', 'tokenizer'],
+          'a remote student needs its tokenizer: the served checkpoint folder (toolkit) or a tokenizer.json folder (qwen3-vl)',
+        );
+    }
     const rows = c.rollout.n * c.optim.promptsPerStep;
     if (rows > MAX_ROLLOUT_ROWS)
       ctx.addIssue({

@@ -96,7 +96,7 @@ export function updateInMiniBatches<M = never>(
 }
 
 /** `count` rows in `parts` contiguous chunks of near-equal size (at least one row each). */
-function splitRows(count: number, parts: number): number[][] {
+export function splitRows(count: number, parts: number): number[][] {
   const n = Math.max(1, Math.min(parts, count));
   const out: number[][] = [];
   for (let p = 0; p < n; p++) {

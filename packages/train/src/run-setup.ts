@@ -31,13 +31,13 @@ export function trainLossConfig(config: TrainConfig): OpdLossConfig {
   });
 }
 
-/** The AdamW settings of a train config (optim.*; eps 1e-8). */
+/** The AdamW settings of a train config (optim.*). */
 export function trainOptimizerConfig(config: TrainConfig): AdamWConfig {
   return {
     lr: config.optim.lr,
     beta1: config.optim.beta1,
     beta2: config.optim.beta2,
-    eps: 1e-8,
+    eps: config.optim.eps,
     weightDecay: config.optim.weightDecay,
     gradClip: config.optim.gradClip,
   };

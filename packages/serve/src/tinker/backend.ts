@@ -70,6 +70,9 @@ const SPEC_FILE = 'model-spec.json';
 export class ToolkitTinkerBackend implements TinkerBackend {
   private readonly models = new Map<string, TrainedModel>();
   private sampler: Sampler | undefined;
+  /** Sampling jobs run one after another: the server starts them side by side, and a sampler
+   * swapped for another checkpoint must not be disposed under a running job. */
+  private sampling: Promise<unknown> = Promise.resolve();
   private readonly limits: DecodeLimits;
 
   constructor(private readonly options: ToolkitBackendOptions) {
@@ -331,7 +334,16 @@ export class ToolkitTinkerBackend implements TinkerBackend {
     return this.sampler;
   }
 
-  async sample(job: SampleJob): Promise<SampleResponse> {
+  sample(job: SampleJob): Promise<SampleResponse> {
+    const run = this.sampling.then(
+      () => this.sampleNow(job),
+      () => this.sampleNow(job),
+    );
+    this.sampling = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sampleNow(job: SampleJob): Promise<SampleResponse> {
     const s = await this.samplerFor(job.source);
     const tokenizer = s.policy.tokenizer;
     const prompt = await modelPromptOf(job.prompt, s.slots, tokenizer.size, this.limits);

@@ -139,7 +139,7 @@ interface GateWeights {
 }
 
 /** The contrastive evidence gate's per-rollout weights from the teacher's two replays. */
-function gateWeights(
+export function gateWeights(
   config: TrainConfig,
   trajectories: readonly Trajectory[],
   scores: Awaited<ReturnType<typeof replay>>,

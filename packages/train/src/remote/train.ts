@@ -1,0 +1,268 @@
+// V-Zero and OPD with the student at a training service: the in-process trainer's step with
+// the service in place of the local model. Views, rollouts' seeds, teacher replay, the gate and
+// the loss are the toolkit's own (the same functions as steps/opd.ts); the student's
+// forward/backward passes and Adam steps run at the service (remote/update.ts), and rollouts
+// come from its sampler after each save_weights_for_sampler. The run folder holds metrics,
+// curves and remote-state.json: the service's saved state (a tinker:// path) at the last
+// checkpoint, which --resume loads back.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VZeroError, deriveSeed, writeFileAtomic, type LabelFreeSample, type Policy } from '@vzero/core';
+import type { ModelConfig } from '@vzero/model';
+import { rolloutStats, sample } from '@vzero/rollout';
+import { replay, type ReplayViews } from '@vzero/teacher';
+import type { AdamParamsInput } from '@vzero/tinker';
+import { loadLabelFree } from '@vzero/world';
+import type { TrainConfig } from '../config.js';
+import { batchIndices } from '../data-order.js';
+import { loadPolicy } from '../models.js';
+import { PromptFactory } from '../prompts.js';
+import type { StepRecord, TrainHooks } from '../records.js';
+import {
+  appendMetrics,
+  prepareRunDir,
+  truncateMetrics,
+  type ResumeOptions,
+  type RunDir,
+} from '../run-dir.js';
+import { trainLossConfig } from '../run-setup.js';
+import { gateWeights } from '../steps/opd.js';
+import { now, samplingOptions, throughput } from '../steps/context.js';
+import { connectTeacher } from '../teacher-server.js';
+import { setupTensors } from '../tensors.js';
+import { RunTracker } from '../tracking/tracker.js';
+import { remoteUpdate } from './update.js';
+import { RemoteStudent } from './student.js';
+
+export const REMOTE_STATE_FILE = 'remote-state.json';
+
+/** What --resume reads: the service's saved state at the last checkpoint. */
+export interface RemoteState {
+  readonly step: number;
+  /** tinker:// path of save_weights (weights and optimizer state). */
+  readonly statePath: string;
+  readonly baseUrl: string;
+  readonly modelId: string;
+}
+
+export interface RemoteTrainResult {
+  readonly steps: number;
+  readonly resumedFrom: number;
+  readonly records: StepRecord[];
+  readonly run: RunDir;
+  /** The service's state after the last step (tinker://.../weights/final): train on from it. */
+  readonly finalState: string;
+  /** Sampler weights after the last step (tinker://.../sampler_weights/final): evaluate them. */
+  readonly finalSampler: string;
+}
+
+export class RemoteRunInterruptedError extends VZeroError {
+  constructor(out: string, step: number, reason: string) {
+    super(
+      'RUN_INTERRUPTED',
+      `${out}: stopped (${reason}) after step ${step}, checkpointed; continue with --resume`,
+    );
+  }
+}
+
+/** The Adam parameters of a train config (optim.*, as the in-process AdamW takes them). */
+export function remoteAdam(config: TrainConfig): AdamParamsInput {
+  return {
+    learning_rate: config.optim.lr,
+    beta1: config.optim.beta1,
+    beta2: config.optim.beta2,
+    eps: config.optim.eps,
+    weight_decay: config.optim.weightDecay,
+    grad_clip_norm: config.optim.gradClip,
+  };
+}
+
+export async function trainRemote(
+  config: TrainConfig,
+  options: { resume?: boolean | ResumeOptions; hooks?: TrainHooks } = {},
+): Promise<RemoteTrainResult> {
+  const hooks = options.hooks ?? {};
+  const log = hooks.log ?? (() => {});
+  await setupTensors(log);
+  const resume = options.resume === true ? { log } : (options.resume ?? false);
+  const run = await prepareRunDir(config.out, config, resume, { lock: { command: 'train', log } });
+  try {
+    return await trainRemoteLocked(config, run, resume !== false, hooks, log);
+  } finally {
+    await run.lock?.release();
+  }
+}
+
+async function trainRemoteLocked(
+  config: TrainConfig,
+  run: RunDir,
+  resuming: boolean,
+  hooks: TrainHooks,
+  log: (line: string) => void,
+): Promise<RemoteTrainResult> {
+  const samples = await loadLabelFree(config.data.dir, config.data.split);
+  const data: LabelFreeSample[] = config.data.limit > 0 ? samples.slice(0, config.data.limit) : samples;
+  const student = await RemoteStudent.connect(config, log);
+  const gated = config.method === 'vzero';
+  const local = config.models.teacherUrl
+    ? undefined
+    : await loadPolicy(config.models.teacher, 'models.teacher', 'teacher', student.parts.tokenizer.id);
+  try {
+    const teacher: Policy = local?.policy ?? (await connectTeacher(config, log));
+    const studentConfig = {
+      images: [{ role: 'full', size: student.parts.imageSize }],
+    } as unknown as ModelConfig;
+    const prompts = new PromptFactory(studentConfig, local?.model.config, {
+      negative: config.views.negative,
+      factor: config.views.factor,
+      padding: config.views.padding,
+      seed: deriveSeed(config.seed, 'views'),
+      // The service reads images as PNG; a local teacher reads the same pixels.
+      encode: true,
+      cropSize: config.views.cropSize,
+    });
+    const lossConfig = trainLossConfig(config);
+    const adam = remoteAdam(config);
+
+    let start = 0;
+    const stateFile = join(run.root, REMOTE_STATE_FILE);
+    if (resuming && existsSync(stateFile)) {
+      const state = JSON.parse(await readFile(stateFile, 'utf8')) as RemoteState;
+      await student.loadState(state.statePath);
+      start = state.step;
+      const dropped = await truncateMetrics(run, start);
+      log(
+        `resumed from step ${start}: ${state.statePath} at ${state.baseUrl}` +
+          (dropped.after > 0 ? ` (${dropped.after} metric lines after it dropped)` : ''),
+      );
+    } else if (resuming) {
+      await truncateMetrics(run, 0);
+      log(`no ${REMOTE_STATE_FILE} in ${run.root}: starting from step 0`);
+    }
+    const tracker = await RunTracker.open(run);
+    const records: StepRecord[] = [];
+    const save = async (step: number) => {
+      const statePath = await student.saveState(`step-${step}`);
+      const state: RemoteState = {
+        step,
+        statePath,
+        baseUrl: config.tinker.baseUrl,
+        modelId: student.training.modelId,
+      };
+      await writeFileAtomic(stateFile, JSON.stringify(state, null, 2) + '\n');
+    };
+
+    let step = start;
+    while (step < config.steps) {
+      step++;
+      const time: Record<string, number> = {};
+      let t = now();
+      await student.refreshSampler(`step-${step}`);
+      time['sampler'] = now() - t;
+      const rows = batchIndices(data.length, config.optim.promptsPerStep, step, config.seed);
+      const batch = rows.map((r) => data[r] as LabelFreeSample);
+
+      t = now();
+      const built = await Promise.all(batch.map((s) => prompts.forSample(s)));
+      const views = new Map<string, ReplayViews>(
+        built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
+      );
+      const negativeModes: Record<string, number> = {};
+      if (gated)
+        for (const b of built) negativeModes[b.negativeMode] = (negativeModes[b.negativeMode] ?? 0) + 1;
+      time['views'] = now() - t;
+
+      t = now();
+      const groups = await sample(
+        student.policy,
+        built.map((b) => b.student),
+        samplingOptions(config, step),
+      );
+      const trajectories = groups.flat();
+      time['rollout'] = now() - t;
+
+      t = now();
+      const scores = await replay(teacher, trajectories, views, {
+        studentTokenizerId: student.parts.tokenizer.id,
+        negative: gated,
+      });
+      time['teacher'] = now() - t;
+
+      t = now();
+      const gate = gated
+        ? gateWeights(config, trajectories, scores, (ids) => student.parts.tokenizer.decode(ids))
+        : undefined;
+      const weights = gate?.weights ?? new Float64Array(trajectories.length).fill(1);
+      time['gate'] = now() - t;
+
+      t = now();
+      const promptById = new Map(built.map((b) => [b.student.id, b.student]));
+      const update = await remoteUpdate(
+        student,
+        trajectories,
+        promptById,
+        scores,
+        weights,
+        lossConfig,
+        config.optim.miniBatches,
+        adam,
+      );
+      time['update'] = now() - t;
+      time['total'] = Object.values(time).reduce((a, b) => a + b, 0);
+      const stats = rolloutStats(groups);
+      const record: StepRecord = {
+        step,
+        method: config.method,
+        loss: update.loss,
+        gradNorm: update.gradNorm,
+        opd: meanOf(update.metrics),
+        ...(gate ? { gate: gate.diagnostics } : {}),
+        rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
+        negativeFallbacks: built.filter((b) => b.negativeMode !== config.views.negative).length,
+        ...(gated ? { negativeModes } : {}),
+        time,
+        tokensPerSecond: throughput(time, stats.tokens),
+        lr: config.optim.lr,
+        timestamp: new Date().toISOString(),
+      };
+      records.push(record);
+      await appendMetrics(run, record as unknown as Record<string, unknown>);
+      tracker.record(record as unknown as Record<string, unknown>);
+      hooks.onStep?.(record);
+      const aborted = hooks.signal?.aborted ?? false;
+      if (
+        (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) ||
+        step === config.steps ||
+        aborted
+      ) {
+        await save(step);
+      }
+      if (aborted) {
+        await tracker.writeArtifacts();
+        throw new RemoteRunInterruptedError(run.root, step, String(hooks.signal?.reason ?? 'aborted'));
+      }
+    }
+    await tracker.writeArtifacts();
+    const finalState = await student.saveState('final');
+    const finalSampler = await student.refreshSampler('final');
+    await writeFileAtomic(
+      join(run.root, 'student.json'),
+      JSON.stringify({ finalState, finalSampler, baseUrl: config.tinker.baseUrl, steps: step }, null, 2) +
+        '\n',
+    );
+    log(`student at the service: state ${finalState}, sampler ${finalSampler}`);
+    return { steps: step, resumedFrom: start, records, run, finalState, finalSampler };
+  } finally {
+    local?.model.dispose();
+    student.close();
+  }
+}
+
+/** The mean of each metric over the mini-batches. */
+function meanOf<M extends object>(ms: readonly M[]): M {
+  const out: Record<string, number> = {};
+  for (const m of ms)
+    for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v / ms.length;
+  return out as M;
+}
