@@ -206,6 +206,31 @@ describe('training through the server', () => {
   });
 });
 
+describe('sessions', () => {
+  it('heartbeats keep a session alive past the server session TTL; without them it expires', async () => {
+    const short = await createTinkerServer({ backend: new ReferenceBackend(), sessionTtlMs: 150 });
+    try {
+      const alive = await ServiceClient.create({ baseUrl: short.url, env: {}, heartbeatIntervalMs: 30 });
+      const silent = await ServiceClient.create({
+        baseUrl: short.url,
+        env: {},
+        heartbeatIntervalMs: 60_000,
+        retry: { maxRetries: 0 },
+      });
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await alive.createLoraTrainingClient(MODEL)).modelId).toMatch(/^model_/);
+      await expect(silent.createLoraTrainingClient(MODEL)).rejects.toMatchObject({
+        status: 404,
+        detail: 'Session not found',
+      });
+      alive.close();
+      silent.close();
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe('on-policy distillation, as the cookbook drives the API', () => {
   it('the student moves toward the teacher: the reverse KL on its own samples goes down', async () => {
     // A vocabulary of 8, so that a few samples see most of it.

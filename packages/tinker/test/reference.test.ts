@@ -271,6 +271,32 @@ describe('ReferenceBackend', () => {
     );
   });
 
+  it("refuses inputs longer than the model's context", async () => {
+    const backend = new ReferenceBackend({ models: [{ name: 'short', vocabSize: 4, contextLength: 3 }] });
+    await backend.createModel({
+      modelId: 'm',
+      baseModel: 'short',
+      loraConfig: { rank: 1, train_attn: true, train_mlp: true, train_unembed: true },
+    });
+    const long: Datum = {
+      model_input: modelInputFromTokens([1, 2, 3, 0]),
+      loss_fn_inputs: { target_tokens: tensorData([2, 3, 0, 1], 'int64') },
+    };
+    await expect(backend.forward('m', [long], 'cross_entropy', undefined)).rejects.toThrow(
+      /data\[0\]\.model_input = "4 positions": longer than short's context of 3/,
+    );
+    await expect(
+      backend.sample({
+        source: { baseModel: 'short' },
+        prompt: modelInputFromTokens([1, 2]),
+        params: { max_tokens: 2, temperature: 1, top_k: -1, top_p: 1 },
+        numSamples: 1,
+        promptLogprobs: false,
+        topkPromptLogprobs: 0,
+      }),
+    ).rejects.toThrow(/prompt \+ max_tokens/);
+  });
+
   it('a bad datum in a request adds no gradient at all', async () => {
     const backend = new ReferenceBackend({ models: [{ name: 'tiny', vocabSize: 4 }] });
     await backend.createModel({

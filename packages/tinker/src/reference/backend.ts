@@ -26,6 +26,7 @@ import type {
   SupportedModel,
 } from '../types.js';
 import { adamState, adamStep, type AdamState } from './adam.js';
+import { modelInputLength } from '../model-input.js';
 import { datumForward, inputTokens, promptLogprobs, sampleSequence } from './bigram.js';
 
 export interface ReferenceModelSpec {
@@ -115,6 +116,17 @@ export class ReferenceBackend implements TinkerBackend {
     return model;
   }
 
+  /** Inputs longer than the model's context are refused, as a real engine must. */
+  #checkLength(spec: ReferenceModelSpec, length: number, field: string): void {
+    const limit = spec.contextLength ?? 4096;
+    if (length > limit)
+      throw new InvalidInputError(
+        field,
+        `${length} positions`,
+        `longer than ${spec.name}'s context of ${limit}`,
+      );
+  }
+
   async createModel(spec: ModelSpec): Promise<void> {
     const base = this.#spec(spec.baseModel);
     const W = this.baseWeights(spec.baseModel);
@@ -136,6 +148,13 @@ export class ReferenceBackend implements TinkerBackend {
   ): ForwardBackwardOutput {
     const model = this.#model(modelId);
     const V = model.spec.vocabSize;
+    data.forEach((d, i) =>
+      this.#checkLength(
+        model.spec,
+        modelInputLength(d.model_input, `data[${i}].model_input`),
+        `data[${i}].model_input`,
+      ),
+    );
     // Gradients of a request are added only when every datum of it is valid.
     const grad = backward ? new Float64Array(model.W.length) : undefined;
     let loss = 0;
@@ -279,6 +298,7 @@ export class ReferenceBackend implements TinkerBackend {
     }
     const V = spec.vocabSize;
     const prompt = inputTokens(job.prompt, V, 'prompt');
+    this.#checkLength(spec, prompt.length + (job.params.max_tokens ?? 0), 'prompt + max_tokens');
     const seed = job.params.seed ?? Math.floor(Math.random() * 2 ** 31);
     const rng = new Rng(seed);
     const sequences = Array.from({ length: job.numSamples }, (_, i) =>
