@@ -144,6 +144,9 @@ describe('service routes', () => {
     expect((await call(json, '/api/v1/client/config', { sdk_version: '0.24.1' })).json).toMatchObject({
       proto_write_fwdbwd: false,
     });
+    expect((await call(server, '/api/v1/client/dynamic_config', { sdk_version: '0.25.0' })).json).toEqual({
+      refresh_interval_sec: 300,
+    });
     expect((await call(server, '/api/v1/get_server_capabilities')).json).toEqual({
       supported_models: [{ model_name: MODEL, max_context_length: 4096 }],
     });

@@ -365,6 +365,11 @@ export async function createTinkerServer(options: TinkerServerOptions): Promise<
     });
   });
 
+  // client_dynamic_config_response.py: the flags a live SDK client refreshes; none apply here.
+  route('POST', `${API}/client/dynamic_config`, ({ res }) =>
+    sendJson(res, 200, { refresh_interval_sec: 300 }),
+  );
+
   route('GET', `${API}/get_server_capabilities`, ({ res }) =>
     sendJson(res, 200, { supported_models: backend.supportedModels() }),
   );
