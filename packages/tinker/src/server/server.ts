@@ -797,6 +797,11 @@ export async function createTinkerServer(options: TinkerServerOptions): Promise<
         );
         return;
       }
+      if (categoryOf(error) === 'user') {
+        // Bad input found by a helper or the backend while handling the request itself.
+        sendJson(res, 400, { detail: (error as Error).message });
+        return;
+      }
       onError(error, `${method} ${url.pathname}`);
       sendJson(res, 500, { detail: 'Internal Server Error' });
     }
