@@ -121,7 +121,8 @@ export class ServiceClient {
   readonly clientConfig: ClientConfigResponse;
   /** How forward_backward bodies are sent (results are accepted in either). */
   readonly encoding: WireEncoding;
-  readonly options: TinkerClientOptions;
+  /** The options it was created with, less `env` (which may hold the key). */
+  readonly options: Omit<TinkerClientOptions, 'env'>;
   #modelSeq = 0;
   #samplingSeq = 0;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -138,7 +139,8 @@ export class ServiceClient {
     this.sessionId = sessionId;
     this.clientConfig = config;
     this.encoding = encoding;
-    this.options = options;
+    const { env: _env, ...rest } = options;
+    this.options = rest;
   }
 
   /** Fetches the client config, opens a session and starts its heartbeat. */

@@ -112,7 +112,7 @@ describe('session', () => {
     s.routes.set('GET /api/v1/get_server_capabilities', [{ status: 503, json: { detail: 'overloaded' } }]);
     const error = await client.getServerCapabilities().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TinkerApiError);
-    const text = `${(error as Error).message} ${(error as Error).stack} ${JSON.stringify(error)} ${JSON.stringify(events)}`;
+    const text = `${(error as Error).message} ${(error as Error).stack} ${JSON.stringify(error)} ${JSON.stringify(events)} ${JSON.stringify(client)} ${JSON.stringify(client.transport)}`;
     expect(text).not.toContain(KEY);
     expect(events.some((e) => e.type === 'retry')).toBe(true);
   });
