@@ -9,7 +9,7 @@
 // TinkerBackend. PROTOCOL.md lists every route and where each rule comes from.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VZeroError } from '@vzero/core';
 import { canonicalTensor } from '../model-input.js';
 import {
@@ -126,19 +126,27 @@ interface RequestContext {
 const API = '/api/v1';
 const PROTO_RESULT_KINDS = new Set<FutureKind>(['forward', 'forward_backward', 'sample']);
 
-function randomId(prefix: string): string {
-  return `${prefix}_${Math.random().toString(16).slice(2, 10).padEnd(8, '0')}`;
+/** A fresh id like SkyRL's (`model_1a2b3c4d`), never one `taken` already holds. */
+function randomId(prefix: string, taken: ReadonlyMap<string, unknown>): string {
+  for (;;) {
+    const id = `${prefix}_${randomBytes(4).toString('hex')}`;
+    if (!taken.has(id)) return id;
+  }
 }
 
-/** The JSON of a value with object keys sorted: equal requests give equal strings. */
+/**
+ * A digest of a value's JSON with object keys sorted: equal requests give equal digests. Kept per
+ * (model, seq_id) for the whole run, so a digest, not the body (which may be megabytes).
+ */
 function fingerprint(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
+  const json = JSON.stringify(value, (_k, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
           Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
         )
       : v,
   );
+  return createHash('sha256').update(json).digest('base64');
 }
 
 /** float32 tensors rounded to float32, so JSON and protobuf requests compute the same thing. */
@@ -376,7 +384,7 @@ export async function createTinkerServer(options: TinkerServerOptions): Promise<
 
   route('POST', `${API}/create_session`, ({ res, body }) => {
     const request = validate(CreateSessionRequestSchema, parseJson(body));
-    const id = randomId('session');
+    const id = randomId('session', sessions);
     sessions.set(id, { lastSeen: Date.now(), sdkVersion: request.sdk_version });
     sendJson(res, 200, { type: 'create_session', session_id: id });
   });
@@ -393,7 +401,7 @@ export async function createTinkerServer(options: TinkerServerOptions): Promise<
     const request = validate(CreateModelRequestSchema, parseJson(body));
     liveSession(request.session_id);
     const loraConfig = request.lora_config ?? LoraConfigSchema.parse({ rank: 32 });
-    const modelId = randomId('model');
+    const modelId = randomId('model', models);
     const model: ModelState = {
       modelId,
       sessionId: request.session_id,
@@ -562,7 +570,7 @@ export async function createTinkerServer(options: TinkerServerOptions): Promise<
     const state = newCheckpoint(model, 'sampler_weights', name, false);
     let samplingSessionId: string | undefined;
     if (seq !== undefined && seq !== null) {
-      samplingSessionId = randomId('sampling');
+      samplingSessionId = randomId('sampling', samplers);
       samplers.set(samplingSessionId, {
         sessionId: model.sessionId,
         baseModel: undefined,
@@ -632,7 +640,7 @@ export async function createTinkerServer(options: TinkerServerOptions): Promise<
     liveSession(request.session_id);
     if ((request.base_model == null) === (request.model_path == null))
       throw new HttpError(400, 'Exactly one of base_model or model_path must be provided');
-    const id = randomId('sampling');
+    const id = randomId('sampling', samplers);
     samplers.set(id, {
       sessionId: request.session_id,
       baseModel: request.base_model ?? undefined,
