@@ -7,14 +7,16 @@ import { runGateCommand } from './commands/gate.js';
 import { runWorldExport, runWorldGenerate } from './commands/world.js';
 import { PRETRAIN_COMMAND_DEFAULTS, runPretrain } from './commands/pretrain.js';
 import { DEFAULT_TOKENIZER, TOKENIZER_CHOICES } from './world-tokenizer.js';
-import { resolveTrainConfig, runTrain } from './commands/train.js';
+import { resolveTrainConfig, runRemoteTrain, runTrain } from './commands/train.js';
+import { isRemoteStudent } from './remote/student.js';
 import { RunInterruptedError } from './trainer.js';
 import { constants as osConstants } from 'node:os';
 import { setupTensors } from './tensors.js';
 import { runDemo, DEMO_DEFAULTS } from './commands/demo.js';
 import { runEval } from './commands/eval.js';
 import { runAblateCommand, shippedSpecText } from './commands/ablate.js';
-import { startServer } from '@vzero/serve';
+import { startServer, startTinkerService } from '@vzero/serve';
+import { basename, resolve } from 'node:path';
 import { COMPARE_DEFAULTS, runCompare } from './commands/compare.js';
 import { toolkitVersion } from './version.js';
 import { runInspect } from './commands/inspect.js';
@@ -275,7 +277,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
         try {
-          const result = await runTrain(config, {
+          const run = isRemoteStudent(config) ? runRemoteTrain : runTrain;
+          const result = await run(config, {
             ...(opts.resume ? { resume: true } : {}),
             ...(opts.allowConfigChange ? { allowConfigChange: true } : {}),
             log: (l) => io.stderr(l + '\n'),
@@ -396,20 +399,80 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--host <addr>', 'address to bind (loopback by default)', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', integerOption('--port', 0), 8000)
     .option('--model-name <name>', 'served model name (default: the folder name)')
-    .action(async (opts: { checkpoint: string; host: string; port: number; modelName?: string }) => {
-      await setupTensors((l) => io.stderr(l + '\n'));
-      const server = await startServer({
-        checkpoint: opts.checkpoint,
-        host: opts.host,
-        port: opts.port,
-        ...(opts.modelName ? { modelName: opts.modelName } : {}),
-        ...(process.env['VZERO_API_KEY'] ? { apiKey: process.env['VZERO_API_KEY'] } : {}),
-        handleSignals: true,
-        logger: (l) => io.stderr(l + '\n'),
-      });
-      await server.closed;
-      server.policy.model.dispose();
-    });
+    .option(
+      '--image-timeout <ms>',
+      'milliseconds one image may take to decode (longer is a 503)',
+      integerOption('--image-timeout', 1),
+      10_000,
+    )
+    .option(
+      '--max-image-pixels <n>',
+      'largest image, width x height (larger is a 413)',
+      integerOption('--max-image-pixels', 1),
+    )
+    .option(
+      '--allow-svg',
+      'accept SVG images, rendered in a child process killed at --image-timeout (off: a tiny SVG can render for ever)',
+    )
+    .addOption(
+      new Option(
+        '--api <kind>',
+        'openai: the OpenAI-compatible subset (a teacher or evaluation server); tinker: the Tinker training API (a student trained through it; docs/SCALE.md)',
+      )
+        .choices(['openai', 'tinker'])
+        .default('openai'),
+    )
+    .option(
+      '--state-dir <dir>',
+      "--api tinker: where trained models' checkpoints are kept (a restarted server finds them)",
+      'runs/tinker-service',
+    )
+    .action(
+      async (opts: {
+        checkpoint: string;
+        host: string;
+        port: number;
+        modelName?: string;
+        imageTimeout: number;
+        maxImagePixels?: number;
+        allowSvg?: boolean;
+        api: 'openai' | 'tinker';
+        stateDir: string;
+      }) => {
+        await setupTensors((l) => io.stderr(l + '\n'));
+        if (opts.api === 'tinker') {
+          const name = opts.modelName ?? basename(resolve(opts.checkpoint));
+          const service = await startTinkerService({
+            baseModels: { [name]: opts.checkpoint },
+            root: opts.stateDir,
+            host: opts.host,
+            port: opts.port,
+            ...(opts.maxImagePixels !== undefined ? { maxImagePixels: opts.maxImagePixels } : {}),
+            ...(process.env['VZERO_API_KEY'] ? { apiKey: process.env['VZERO_API_KEY'] } : {}),
+            log: (l) => io.stderr(l + '\n'),
+          });
+          await service.closed;
+          return;
+        }
+        const server = await startServer({
+          checkpoint: opts.checkpoint,
+          host: opts.host,
+          port: opts.port,
+          imageTimeoutMs: opts.imageTimeout,
+          ...(opts.maxImagePixels !== undefined ? { maxImagePixels: opts.maxImagePixels } : {}),
+          ...(opts.allowSvg ? { allowSvg: true } : {}),
+          ...(opts.modelName ? { modelName: opts.modelName } : {}),
+          ...(process.env['VZERO_API_KEY'] ? { apiKey: process.env['VZERO_API_KEY'] } : {}),
+          handleSignals: true,
+          logger: (l) => io.stderr(l + '\n'),
+        });
+        await server.closed;
+        server.policy.model.dispose();
+        // Native work a request left behind (a decode past its time limit) must not keep the
+        // process alive after shutdown: it ends a second after closing whatever is still running.
+        setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+      },
+    );
 
   const demo = program
     .command('demo')

@@ -124,6 +124,10 @@ const tinkerSchema = z.strictObject({
   loraRank: int(1).default(32),
   /** Wire encoding: 'auto' asks the server (protobuf where it takes it), or force one. */
   encoding: z.enum(['auto', 'json', 'protobuf']).default('auto'),
+  /** Retries of a failed request (connection lost, 408, 429, 5xx), with exponential backoff. */
+  retries: int(0).default(10),
+  /** Longest one call (its retries, and the wait for its result) may take, in seconds. */
+  timeoutSeconds: positive.default(300),
 });
 
 const modelsSchema = z.strictObject({

@@ -153,6 +153,51 @@ describe('a remote student through the training API', () => {
     expect((await weightDiff(a, b, f.models.student)).diff).toBeLessThan(1e-6);
   });
 
+  it('stops with one line naming the endpoint when the service dies, and resumes on a restarted one', async () => {
+    // A service of its own (its checkpoints in their own folder), killed during step 3 (after step 2's checkpoint).
+    const root = await mkdtemp(join(tmpdir(), 'vzero-service-restart-'));
+    const make = (port = 0) =>
+      createTinkerServer({
+        backend: new ToolkitTinkerBackend({ baseModels: { student: f.models.student }, root }),
+        port,
+      });
+    let first = await make();
+    const port = first.port;
+    const config = (out: string, url: string) =>
+      parseTrainConfig(
+        tinyConfig(f, out, {
+          models: { ...f.models, student: 'tinker://student' },
+          tinker: { baseUrl: url, tokenizer: f.models.student, retries: 1, timeoutSeconds: 20 },
+          optim: OPTIM,
+          checkpointEvery: 1,
+        }),
+      );
+    const whole = await trainRemote(config(join(f.root, 'restart-whole'), first.url));
+    const out = join(f.root, 'restart');
+    const failure = await trainRemote(config(out, first.url), {
+      hooks: { onStep: (r) => (r.step === 3 ? void first.close() : undefined) },
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    const message = failure!.message;
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/\/api\/v1\/\w+/);
+    // A new server on the same port finds the saved state on disk.
+    first = await make(port);
+    try {
+      const resumed = await trainRemote(config(out, first.url), { resume: true });
+      expect(resumed.resumedFrom).toBe(2);
+      const a = join(root, whole.finalState.replace('tinker://', ''));
+      const b = join(root, resumed.finalState.replace('tinker://', ''));
+      expect((await weightDiff(a, b, f.models.student)).diff).toBeLessThan(1e-6);
+    } finally {
+      await first.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses what a remote student cannot do, at setup, naming the key', () => {
     expect(() => parseTrainConfig(remoteConfig('x', { method: 'sft' }))).toThrow(/method/);
     expect(() => parseTrainConfig(remoteConfig('x', { tinker: { baseUrl: 'http://127.0.0.1:1' } }))).toThrow(

@@ -11,6 +11,7 @@ import { deriveSeed } from '@vzero/core';
 import { configWarnings } from '../sanity.js';
 import { formatResolvedConfig } from '../resolved-config.js';
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
+import { trainRemote, type RemoteTrainResult } from '../remote/train.js';
 
 export interface TrainCommandOptions {
   readonly config?: string;
@@ -47,6 +48,47 @@ export function splitEvaluator(
     });
     return { event: 'eval', step, split, ...summary };
   };
+}
+
+/** `vzero train` with the student at a training service (models.student: tinker://...). */
+export async function runRemoteTrain(
+  config: TrainConfig,
+  options: {
+    resume?: boolean;
+    allowConfigChange?: boolean;
+    log: (line: string) => void;
+    signal?: AbortSignal;
+  },
+): Promise<RemoteTrainResult> {
+  options.log(formatResolvedConfig('train', config));
+  for (const w of configWarnings(config)) options.log(`warning: ${w}`);
+  const progress = createProgress(
+    `train ${config.method} (student at ${config.tinker.baseUrl})`,
+    config.steps,
+  );
+  try {
+    const result = await trainRemote(config, {
+      resume: options.resume
+        ? { allowConfigChange: options.allowConfigChange ?? false, log: options.log }
+        : false,
+      hooks: {
+        log: options.log,
+        onStep: (r) =>
+          progress.update(r.step, { loss: r.loss, ...(r.gate ? { 'w std': r.gate.weightStd } : {}) }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+    });
+    progress.stop();
+    if (result.records.some((r) => r.negativeModes)) {
+      options.log(
+        `negative views as made (requested ${config.views.negative}): ${formatNegativeModes(addNegativeModes(result.records.map((r) => r.negativeModes)))}`,
+      );
+    }
+    options.log(`curves: ${join(result.run.root, 'curves.png')} (and .svg, metrics.csv)`);
+    return result;
+  } finally {
+    progress.stop();
+  }
 }
 
 export async function runTrain(

@@ -210,8 +210,14 @@ export class RemoteStudent {
       baseUrl: t.baseUrl,
       apiKeyEnv: t.apiKeyEnv,
       encoding: t.encoding,
+      retry: { maxRetries: t.retries },
+      callTimeoutMs: t.timeoutSeconds * 1000,
       onEvent: (e) => {
         if (e.type === 'heartbeat-failed') log(`tinker: heartbeat failed (${e.error})`);
+        if (e.type === 'retry')
+          log(
+            `tinker: ${e.endpoint} answered ${e.status || 'no connection'}; retry ${e.attempt} in ${Math.round(e.delayMs)} ms`,
+          );
       },
     });
     try {

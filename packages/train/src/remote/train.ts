@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VZeroError, deriveSeed, writeFileAtomic, type LabelFreeSample, type Policy } from '@vzero/core';
+import { deriveSeed, writeFileAtomic, type LabelFreeSample, type Policy } from '@vzero/core';
 import type { ModelConfig } from '@vzero/model';
 import { rolloutStats, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
@@ -32,6 +32,7 @@ import { now, samplingOptions, throughput } from '../steps/context.js';
 import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
 import { RunTracker } from '../tracking/tracker.js';
+import { RunInterruptedError } from '../trainer.js';
 import { remoteUpdate } from './update.js';
 import { RemoteStudent } from './student.js';
 
@@ -55,15 +56,6 @@ export interface RemoteTrainResult {
   readonly finalState: string;
   /** Sampler weights after the last step (tinker://.../sampler_weights/final): evaluate them. */
   readonly finalSampler: string;
-}
-
-export class RemoteRunInterruptedError extends VZeroError {
-  constructor(out: string, step: number, reason: string) {
-    super(
-      'RUN_INTERRUPTED',
-      `${out}: stopped (${reason}) after step ${step}, checkpointed; continue with --resume`,
-    );
-  }
 }
 
 /** The Adam parameters of a train config (optim.*, as the in-process AdamW takes them). */
@@ -240,7 +232,7 @@ async function trainRemoteLocked(
       }
       if (aborted) {
         await tracker.writeArtifacts();
-        throw new RemoteRunInterruptedError(run.root, step, String(hooks.signal?.reason ?? 'aborted'));
+        throw new RunInterruptedError(run.root, step, String(hooks.signal?.reason ?? 'aborted'));
       }
     }
     await tracker.writeArtifacts();
