@@ -118,6 +118,11 @@ const tinkerSchema = z.strictObject({
    * folder with the model's tokenizer.json (and tokenizer_config.json).
    */
   tokenizer: z.string().optional(),
+  /**
+   * A teacher at the service (models.teacher: tinker://BASE_MODEL) with the toolkit renderer: its
+   * checkpoint folder (tokenizer and image slots). Qwen3-VL teachers share the student's.
+   */
+  teacherTokenizer: z.string().optional(),
   /** qwen3-vl: side of the student's square full-image view, in pixels. */
   imageSize: int(32).default(448),
   /** LoRA rank of the trained model (a service that trains fully records it). */
@@ -226,6 +231,12 @@ export const trainConfigSchema = z
           ['loss', 'estimator'],
           'a remote student trains with k1, abs, k2 or k3 (top-K needs the service to score K ids per position)',
         );
+      if (
+        c.models.teacher.startsWith('tinker://') &&
+        c.tinker.renderer === 'toolkit' &&
+        c.tinker.teacherTokenizer === undefined
+      )
+        no(['tinker', 'teacherTokenizer'], 'a toolkit teacher at the service needs its checkpoint folder');
       if (c.tinker.tokenizer === undefined)
         no(
           ['tinker', 'tokenizer'],

@@ -130,6 +130,33 @@ describe('a remote student through the training API', () => {
     expect(diff).toBeLessThan(1e-5);
   });
 
+  it('takes the teacher from the service too (prompt_logprobs of its base model), with the same run', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'vzero-service-teacher-'));
+    const both = await createTinkerServer({
+      backend: new ToolkitTinkerBackend({
+        baseModels: { student: f.models.student, teacher: f.models.teacher },
+        root,
+      }),
+    });
+    try {
+      const withLocalTeacher = await trainRemote(
+        parseTrainConfig(remoteConfig(join(f.root, 'teacher-local'))),
+      );
+      const withServedTeacher = await trainRemote(
+        parseTrainConfig(
+          remoteConfig(join(f.root, 'teacher-served'), {
+            models: { ...f.models, student: 'tinker://student', teacher: 'tinker://teacher' },
+            tinker: { baseUrl: both.url, tokenizer: f.models.student, teacherTokenizer: f.models.teacher },
+          }),
+        ),
+      );
+      expectSameSteps(withLocalTeacher.records, withServedTeacher.records);
+    } finally {
+      await both.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('resumes from the service state saved at the last checkpoint', async () => {
     const out = join(f.root, 'remote-resume');
     const whole = await trainRemote(parseTrainConfig(remoteConfig(join(f.root, 'remote-whole'))));

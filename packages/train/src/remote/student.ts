@@ -14,7 +14,7 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from '@vzero/core';
-import { loadCheckpoint } from '@vzero/model';
+import { loadCheckpoint, type ModelConfig } from '@vzero/model';
 import { HfTokenizer, Qwen3VLRenderer, ToolkitRenderer, toolkitSlots, type Renderer } from '@vzero/renderers';
 import { ServiceClient, type SamplingClient, type TrainingClient } from '@vzero/tinker';
 import type { TrainConfig } from '../config.js';
@@ -97,6 +97,27 @@ export async function remoteRenderer(config: TrainConfig): Promise<RemoteStudent
     },
     imageSize: t.imageSize,
   };
+}
+
+export interface RemoteTeacherParts {
+  readonly renderer: Renderer;
+  /** The teacher's image slots (toolkit models), for the views' sizes; absent for Qwen3-VL. */
+  readonly modelConfig?: ModelConfig;
+}
+
+/** The renderer of a teacher at the service (models.teacher: tinker://BASE_MODEL). */
+export async function remoteTeacherRenderer(
+  config: TrainConfig,
+  student: RemoteStudentParts,
+): Promise<RemoteTeacherParts> {
+  if (config.tinker.renderer === 'qwen3-vl') return { renderer: student.renderer };
+  const dir = config.tinker.teacherTokenizer;
+  if (dir === undefined)
+    throw new InvalidInputError('tinker.teacherTokenizer', dir, 'give the teacher checkpoint folder');
+  const { model, tokenizer } = await loadCheckpoint(dir, { tokenizerId: student.tokenizer.id });
+  const modelConfig = model.config;
+  model.dispose();
+  return { renderer: new ToolkitRenderer(tokenizer, toolkitSlots(modelConfig)), modelConfig };
 }
 
 /**

@@ -34,7 +34,10 @@ import { setupTensors } from '../tensors.js';
 import { RunTracker } from '../tracking/tracker.js';
 import { RunInterruptedError } from '../trainer.js';
 import { remoteUpdate } from './update.js';
-import { RemoteStudent } from './student.js';
+import { RemoteStudent, TINKER_SCHEME, remoteTeacherRenderer } from './student.js';
+import { TinkerTeacherPolicy } from './teacher.js';
+
+const isTinkerPath = (p: string) => p.startsWith(TINKER_SCHEME);
 
 export const REMOTE_STATE_FILE = 'remote-state.json';
 
@@ -97,15 +100,28 @@ async function trainRemoteLocked(
   const data: LabelFreeSample[] = config.data.limit > 0 ? samples.slice(0, config.data.limit) : samples;
   const student = await RemoteStudent.connect(config, log);
   const gated = config.method === 'vzero';
-  const local = config.models.teacherUrl
-    ? undefined
-    : await loadPolicy(config.models.teacher, 'models.teacher', 'teacher', student.parts.tokenizer.id);
+  const remoteTeacher = isTinkerPath(config.models.teacher)
+    ? await remoteTeacherRenderer(config, student.parts)
+    : undefined;
+  const local =
+    config.models.teacherUrl || remoteTeacher
+      ? undefined
+      : await loadPolicy(config.models.teacher, 'models.teacher', 'teacher', student.parts.tokenizer.id);
   try {
-    const teacher: Policy = local?.policy ?? (await connectTeacher(config, log));
+    const teacher: Policy =
+      local?.policy ??
+      (remoteTeacher
+        ? await TinkerTeacherPolicy.connect(
+            student.service,
+            config.models.teacher.slice(TINKER_SCHEME.length),
+            remoteTeacher.renderer,
+          )
+        : await connectTeacher(config, log));
+    if (remoteTeacher) log(`teacher at ${config.tinker.baseUrl}: ${config.models.teacher}`);
     const studentConfig = {
       images: [{ role: 'full', size: student.parts.imageSize }],
     } as unknown as ModelConfig;
-    const prompts = new PromptFactory(studentConfig, local?.model.config, {
+    const prompts = new PromptFactory(studentConfig, local?.model.config ?? remoteTeacher?.modelConfig, {
       negative: config.views.negative,
       factor: config.views.factor,
       padding: config.views.padding,
