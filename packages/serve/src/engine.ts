@@ -7,7 +7,7 @@ import { InvalidInputError } from '@vzero/core';
 import type { Prompt, PromptImage, SampledResponse, SamplingOptions, ScoreResult } from '@vzero/core';
 import type { LocalPolicy } from '@vzero/model';
 import { HttpError, fromModelError } from './errors.js';
-import { decodeImage } from './images.js';
+import { decodeImage, type ImageLimits } from './images.js';
 import type { ChatMessage, ChatRequest, CompletionRequest } from './schemas.js';
 
 /** One prompt log-prob entry (vLLM's shape): token id -> its log-prob, rank and text. */
@@ -20,25 +20,108 @@ interface Sampled {
   readonly top: readonly TopK[] | undefined;
 }
 
+/** The request's client went away: its work is dropped (logged as a cancellation, not an error). */
+export class RequestCancelledError extends HttpError {
+  constructor() {
+    super(499, null, 'the client closed the connection; its work was cancelled', 'cancelled');
+  }
+}
+
+export interface EngineLimits extends ImageLimits {
+  /** Decoded image pixels all requests together may hold at once (a 503 beyond). */
+  readonly maxPendingPixels: number;
+}
+
+/** Characters scanned per slice by the length pre-check before the event loop gets a turn. */
+const SCAN_SLICE = 1 << 20;
+
 export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
   /** Model calls waiting or running. */
   pending = 0;
+  /** Decoded image pixels reserved by requests now (decoding or holding their images). */
+  pendingPixels = 0;
+  /** The most bytes one token of the tokenizer stands for (bounds the tokens of a text). */
+  private readonly longestToken: number;
 
   constructor(
     readonly policy: LocalPolicy,
     readonly modelName: string,
-    readonly maxImagePixels: number,
-  ) {}
+    readonly limits: EngineLimits,
+  ) {
+    this.longestToken = Math.max(1, ...policy.tokenizer.tokens.map((t) => Buffer.byteLength(t, 'utf8')));
+  }
+
+  /** Reserves decoded pixels against limits.maxPendingPixels; returns the release. */
+  private reservePixels = (pixels: number, field: string): (() => void) => {
+    if (this.pendingPixels + pixels > this.limits.maxPendingPixels) {
+      throw new HttpError(
+        503,
+        field,
+        `server busy: ${this.pendingPixels} decoded image pixels are held by requests now (budget ${this.limits.maxPendingPixels}); retry shortly`,
+        'server_busy',
+      );
+    }
+    this.pendingPixels += pixels;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.pendingPixels -= pixels;
+    };
+  };
+
+  /**
+   * Refuses a text that cannot fit `max` tokens without tokenizing it: every run of non-space
+   * characters is at least one token, and with byte-level BPE every token stands for at most
+   * `longestToken` bytes. Scanned in slices with a turn of the event loop between them, so a
+   * 32 MB prompt neither blocks health checks nor reaches the tokenizer.
+   */
+  async checkTextFits(text: string, max: number, field: string, signal?: AbortSignal): Promise<void> {
+    let runs = 0;
+    let inRun = false;
+    for (let start = 0; start < text.length; start += SCAN_SLICE) {
+      if (start > 0) {
+        await new Promise((r) => setImmediate(r));
+        if (signal?.aborted) throw new RequestCancelledError();
+      }
+      const end = Math.min(text.length, start + SCAN_SLICE);
+      for (let i = start; i < end; i++) {
+        const c = text.charCodeAt(i);
+        const space =
+          c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0xfeff;
+        if (!space && !inRun) runs++;
+        inRun = !space;
+      }
+      if (runs > max) break;
+    }
+    // UTF-16 code units <= UTF-8 bytes, so text.length / longestToken is a lower bound too.
+    const bytesBound = this.tokenizer.kind === 'bpe' ? Math.ceil(text.length / this.longestToken) : 0;
+    const atLeast = Math.max(runs, bytesBound);
+    if (atLeast > max) {
+      throw new HttpError(
+        400,
+        field,
+        `the text is at least ${atLeast} tokens (${text.length} characters); the model takes ${max}`,
+      );
+    }
+  }
 
   private get tokenizer() {
     return this.policy.tokenizer;
   }
 
-  /** Runs model work after the work queued before it. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs model work after the work queued before it; work whose client has gone (`signal`
+   * aborted) by its turn is skipped.
+   */
+  private serial<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.pending++;
-    const run = this.queue.then(fn, fn).finally(() => {
+    const turn = () => {
+      if (signal?.aborted) throw new RequestCancelledError();
+      return fn();
+    };
+    const run = this.queue.then(turn, turn).finally(() => {
       this.pending--;
     });
     this.queue = run.catch(() => undefined);
@@ -98,32 +181,42 @@ export class Engine {
     return asIds ? `token_id:${id}` : (this.tokenizer.tokens[id] ?? '');
   }
 
-  /** Text and image URLs of chat messages, in order; unknown words are 400s naming the part. */
-  private readMessages(messages: readonly ChatMessage[]): {
-    texts: string[];
-    urls: { url: string; field: string }[];
-  } {
-    const texts: string[] = [];
+  /**
+   * Text and image URLs of chat messages, in order. Each text is first checked to fit `max`
+   * tokens (without tokenizing it), then unknown words are 400s naming the part.
+   */
+  private async readMessages(
+    messages: readonly ChatMessage[],
+    max: number,
+    signal?: AbortSignal,
+  ): Promise<{ texts: string[]; urls: { url: string; field: string }[] }> {
+    const parts: { text: string; field: string }[] = [];
     const urls: { url: string; field: string }[] = [];
     messages.forEach((m, i) => {
       if (typeof m.content === 'string') {
-        this.encode(m.content, `messages[${i}].content`);
-        texts.push(m.content);
+        parts.push({ text: m.content, field: `messages[${i}].content` });
         return;
       }
       m.content.forEach((part, j) => {
-        if (part.type === 'text') {
-          this.encode(part.text, `messages[${i}].content[${j}].text`);
-          texts.push(part.text);
-        } else {
-          urls.push({ url: part.image_url.url, field: `messages[${i}].content[${j}].image_url.url` });
-        }
+        if (part.type === 'text') parts.push({ text: part.text, field: `messages[${i}].content[${j}].text` });
+        else urls.push({ url: part.image_url.url, field: `messages[${i}].content[${j}].image_url.url` });
       });
     });
-    return { texts, urls };
+    for (const p of parts) await this.checkTextFits(p.text, max, p.field, signal);
+    await this.checkTextFits(parts.map((p) => p.text).join(' '), max, 'messages', signal);
+    for (const p of parts) this.encode(p.text, p.field);
+    return { texts: parts.map((p) => p.text), urls };
   }
 
-  private async decodeImages(urls: readonly { url: string; field: string }[], field: string) {
+  /**
+   * Decodes a request's images under the server's limits; `release` gives their pixels back to
+   * the budget (call it once the request is done with them).
+   */
+  private async decodeImages(
+    urls: readonly { url: string; field: string }[],
+    field: string,
+    signal?: AbortSignal,
+  ): Promise<{ images: PromptImage[]; release: () => void }> {
     const slots = this.policy.model.config.images;
     if (urls.length !== slots.length) {
       throw new HttpError(
@@ -133,10 +226,24 @@ export class Engine {
       );
     }
     const images: PromptImage[] = [];
-    for (const [k, u] of urls.entries()) {
-      images.push(await decodeImage(u.url, slots[k]?.role ?? 'full', this.maxImagePixels, u.field));
+    const releases: (() => void)[] = [];
+    const release = () => releases.forEach((r) => r());
+    try {
+      for (const [k, u] of urls.entries()) {
+        if (signal?.aborted) throw new RequestCancelledError();
+        images.push(
+          await decodeImage(u.url, slots[k]?.role ?? 'full', this.limits, u.field, (pixels, f) => {
+            const r = this.reservePixels(pixels, f);
+            releases.push(r);
+            return r;
+          }),
+        );
+      }
+    } catch (error) {
+      release();
+      throw error;
     }
-    return images;
+    return { images, release };
   }
 
   private checkLength(ids: readonly number[], field: string): void {
@@ -174,19 +281,22 @@ export class Engine {
     options: SamplingOptions,
     topLogprobs: number,
     field: string,
+    signal?: AbortSignal,
   ): Promise<Sampled> {
     try {
       return await this.serial(async () => {
         const [group = []] = await this.policy.sample([prompt], options);
         if (topLogprobs <= 0) return { group, top: undefined };
+        if (signal?.aborted) throw new RequestCancelledError();
         // Top-K alternatives per sampled position: a teacher-forced pass over the sampled tokens.
         const scored = await this.policy.score(
           group.map((r) => ({ prompt, responseTokenIds: r.tokenIds })),
           { topK: Math.min(topLogprobs, this.tokenizer.size) },
         );
         return { group, top: scored.map((s) => s.topK ?? { ids: [], logprobs: [] }) };
-      });
+      }, signal);
     } catch (error) {
+      if (error instanceof HttpError) throw error;
       throw fromModelError(error, field) ?? error;
     }
   }
@@ -198,6 +308,7 @@ export class Engine {
     k: number,
     asIds: boolean,
     field: string,
+    signal?: AbortSignal,
   ): Promise<(PromptLogprobEntry | null)[]> {
     if (ids.length <= 1) return [null];
     const V = this.tokenizer.size;
@@ -205,12 +316,15 @@ export class Engine {
     try {
       // The prompt is <bos> alone and the rest is scored as a response: every position's
       // log-prob of the next given token, with the whole distribution for ranks.
-      result = await this.serial(() =>
-        this.policy.score([{ prompt: { id: '', images, text: '' }, responseTokenIds: ids.slice(1) }], {
-          topK: V,
-        }),
+      result = await this.serial(
+        () =>
+          this.policy.score([{ prompt: { id: '', images, text: '' }, responseTokenIds: ids.slice(1) }], {
+            topK: V,
+          }),
+        signal,
       );
     } catch (error) {
+      if (error instanceof HttpError) throw error;
       throw fromModelError(error, field) ?? error;
     }
     const [r] = result;
@@ -237,23 +351,39 @@ export class Engine {
     return out;
   }
 
-  async chat(req: ChatRequest, requestId: string): Promise<object> {
+  async chat(req: ChatRequest, requestId: string, signal?: AbortSignal): Promise<object> {
     this.checkModel(req.model);
-    const { texts, urls } = this.readMessages(req.messages);
-    const images = await this.decodeImages(urls, 'messages');
+    const maxText = this.policy.model.config.maxTextLength;
+    const { texts, urls } = await this.readMessages(req.messages, maxText, signal);
+    const { images, release } = await this.decodeImages(urls, 'messages', signal);
+    try {
+      return await this.chatWith(req, requestId, texts, images, signal);
+    } finally {
+      release();
+    }
+  }
+
+  private async chatWith(
+    req: ChatRequest,
+    requestId: string,
+    texts: readonly string[],
+    images: PromptImage[],
+    signal: AbortSignal | undefined,
+  ): Promise<object> {
     const text = texts.join(' ');
     const ids = [this.tokenizer.bosId, ...this.encode(text, 'messages')];
     this.checkLength(ids, 'messages');
     const asIds = req.return_tokens_as_token_ids ?? false;
     const maxTokens = req.max_tokens ?? req.max_completion_tokens ?? this.policy.model.config.maxTextLength;
     const { options, promptId } = this.samplingOptions(req, maxTokens);
-    const promptLogprobs = await this.requestedPromptLogprobs(req, images, ids, asIds, 'messages');
+    const promptLogprobs = await this.requestedPromptLogprobs(req, images, ids, asIds, 'messages', signal);
     const top = req.top_logprobs ?? 0;
     const { group, top: tops } = await this.sample(
       { id: promptId, images, text },
       options,
       req.logprobs ? top : 0,
       'messages',
+      signal,
     );
     const keepSpecial = req.skip_special_tokens === false;
     const choices = group.map((r, index) => ({
@@ -277,12 +407,28 @@ export class Engine {
     });
   }
 
-  async completion(req: CompletionRequest, requestId: string): Promise<object> {
+  async completion(req: CompletionRequest, requestId: string, signal?: AbortSignal): Promise<object> {
     this.checkModel(req.model);
-    const images = await this.decodeImages(
+    if (typeof req.prompt === 'string')
+      await this.checkTextFits(req.prompt, this.policy.model.config.maxTextLength, 'prompt', signal);
+    const { images, release } = await this.decodeImages(
       (req.vzero_images ?? []).map((url, k) => ({ url, field: `vzero_images[${k}]` })),
       'vzero_images',
+      signal,
     );
+    try {
+      return await this.completionWith(req, requestId, images, signal);
+    } finally {
+      release();
+    }
+  }
+
+  private async completionWith(
+    req: CompletionRequest,
+    requestId: string,
+    images: PromptImage[],
+    signal: AbortSignal | undefined,
+  ): Promise<object> {
     const tk = this.tokenizer;
     let ids: number[];
     if (typeof req.prompt === 'string') {
@@ -302,7 +448,7 @@ export class Engine {
     }
     this.checkLength(ids, 'prompt');
     const asIds = req.return_tokens_as_token_ids ?? false;
-    const promptLogprobs = await this.requestedPromptLogprobs(req, images, ids, asIds, 'prompt');
+    const promptLogprobs = await this.requestedPromptLogprobs(req, images, ids, asIds, 'prompt', signal);
     const maxTokens = req.max_tokens ?? 16;
     const n = req.n ?? 1;
     const rest = ids.slice(1);
@@ -330,6 +476,7 @@ export class Engine {
         options,
         req.logprobs ?? 0,
         'prompt',
+        signal,
       );
       group = sampled.group;
       tops = sampled.top;
@@ -367,9 +514,10 @@ export class Engine {
     ids: readonly number[],
     asIds: boolean,
     field: string,
+    signal?: AbortSignal,
   ): Promise<Awaited<ReturnType<Engine['promptLogprobs']>> | undefined> {
     return req.prompt_logprobs != null
-      ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, field)
+      ? await this.promptLogprobs(images, ids, req.prompt_logprobs, asIds, field, signal)
       : undefined;
   }
 
@@ -400,13 +548,19 @@ export class Engine {
   }
 
   /** Token ids of a prompt or of chat messages' text (images take no text tokens here). */
-  tokenize(text: string, addSpecial: boolean, field: string): object {
+  async tokenize(text: string, addSpecial: boolean, field: string, signal?: AbortSignal): Promise<object> {
+    await this.checkTextFits(text, this.policy.contextLength, field, signal);
     const ids = [...(addSpecial ? [this.tokenizer.bosId] : []), ...this.encode(text, field)];
     return { count: ids.length, max_model_len: this.policy.contextLength, tokens: ids };
   }
 
-  tokenizeMessages(messages: readonly ChatMessage[], addSpecial: boolean): object {
-    return this.tokenize(this.readMessages(messages).texts.join(' '), addSpecial, 'messages');
+  async tokenizeMessages(
+    messages: readonly ChatMessage[],
+    addSpecial: boolean,
+    signal?: AbortSignal,
+  ): Promise<object> {
+    const { texts } = await this.readMessages(messages, this.policy.contextLength, signal);
+    return this.tokenize(texts.join(' '), addSpecial, 'messages', signal);
   }
 
   detokenize(tokens: readonly number[], keepSpecial = false): object {

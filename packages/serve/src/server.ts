@@ -10,8 +10,9 @@ import { InvalidInputError, selectBackend } from '@vzero/core';
 import type { BackendName } from '@vzero/core';
 import { LocalPolicy, loadCheckpoint } from '@vzero/model';
 import type { ZodType } from 'zod';
-import { Engine } from './engine.js';
+import { Engine, RequestCancelledError } from './engine.js';
 import { HttpError, fromZod } from './errors.js';
+import { stopRenderers } from './images.js';
 import {
   chatSchema,
   completionSchema,
@@ -35,6 +36,18 @@ export interface ServeOptions {
   readonly maxBodyBytes?: number;
   /** Largest decoded image, width x height (default 2^24 = 4096 x 4096); larger is a 413. */
   readonly maxImagePixels?: number;
+  /**
+   * Decoded image pixels all requests together may hold at once (default 4 x maxImagePixels);
+   * a request whose images would pass it gets a 503 (retry) instead of the server's memory.
+   */
+  readonly maxPendingPixels?: number;
+  /** Milliseconds one image may take to decode (default 10000); longer is a 503. */
+  readonly imageTimeoutMs?: number;
+  /**
+   * Accept SVG images (default false: a tiny SVG can ask for a render that never ends). When
+   * true they are rendered in a child process killed at imageTimeoutMs.
+   */
+  readonly allowSvg?: boolean;
   /** Model calls queued at once before new ones get 503 (default 256). */
   readonly maxQueue?: number;
   /** When set, requests must carry `Authorization: Bearer <apiKey>` (else 401). Never logged. */
@@ -69,6 +82,7 @@ const DEFAULTS = {
   port: 8000,
   maxBodyBytes: 32 * 1024 * 1024,
   maxImagePixels: 2 ** 24,
+  imageTimeoutMs: 10_000,
   maxQueue: 256,
   shutdownTimeoutMs: 30_000,
 } as const;
@@ -90,6 +104,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   positiveInt('maxBodyBytes', options.maxBodyBytes);
   positiveInt('maxImagePixels', options.maxImagePixels);
+  positiveInt('maxPendingPixels', options.maxPendingPixels);
+  positiveInt('imageTimeoutMs', options.imageTimeoutMs);
   positiveInt('maxQueue', options.maxQueue);
   positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs, 0);
   const port = options.port ?? DEFAULTS.port;
@@ -113,14 +129,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const maxBody = options.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
   const maxQueue = options.maxQueue ?? DEFAULTS.maxQueue;
   const log = options.logger ?? (() => {});
-  const engine = new Engine(policy, modelName, options.maxImagePixels ?? DEFAULTS.maxImagePixels);
+  const maxImagePixels = options.maxImagePixels ?? DEFAULTS.maxImagePixels;
+  const engine = new Engine(policy, modelName, {
+    maxPixels: maxImagePixels,
+    maxPendingPixels: Math.max(options.maxPendingPixels ?? 4 * maxImagePixels, 1),
+    timeoutMs: options.imageTimeoutMs ?? DEFAULTS.imageTimeoutMs,
+    allowSvg: options.allowSvg ?? false,
+  });
   const key = options.apiKey !== undefined ? Buffer.from(`Bearer ${options.apiKey}`) : undefined;
 
   let active = 0;
   let closing = false;
   let onIdle: (() => void) | undefined;
 
-  const route = async (req: IncomingMessage, requestId: string): Promise<[number, object]> => {
+  const route = async (
+    req: IncomingMessage,
+    requestId: string,
+    signal: AbortSignal,
+  ): Promise<[number, object]> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (key) {
       const got = Buffer.from(req.headers.authorization ?? '');
@@ -160,11 +186,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (isObject(body) && 'messages' in body) {
         const r = parse(tokenizeChatSchema, body);
         engine.checkModel(r.model);
-        return [200, engine.tokenizeMessages(r.messages, r.add_special_tokens ?? true)];
+        return [200, await engine.tokenizeMessages(r.messages, r.add_special_tokens ?? true, signal)];
       }
       const r = parse(tokenizePromptSchema, body);
       engine.checkModel(r.model);
-      return [200, engine.tokenize(r.prompt, r.add_special_tokens ?? true, 'prompt')];
+      return [200, await engine.tokenize(r.prompt, r.add_special_tokens ?? true, 'prompt', signal)];
     }
     if (path === '/detokenize') {
       const r = parse(detokenizeSchema, body);
@@ -174,8 +200,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (engine.pending >= maxQueue) {
       throw new HttpError(503, null, `server busy: ${engine.pending} model calls queued`, 'server_busy');
     }
-    if (path === '/v1/chat/completions') return [200, await engine.chat(parse(chatSchema, body), requestId)];
-    return [200, await engine.completion(parse(completionSchema, body), requestId)];
+    if (path === '/v1/chat/completions')
+      return [200, await engine.chat(parse(chatSchema, body), requestId, signal)];
+    return [200, await engine.completion(parse(completionSchema, body), requestId, signal)];
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -187,20 +214,34 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (closing) res.setHeader('connection', 'close');
     res.setHeader('x-request-id', requestId);
     let status = 500;
+    // A client that closes its connection before the answer cancels its work: queued model
+    // calls are skipped, and the request is logged as cancelled (status 499), not as an error.
+    const cancel = new AbortController();
+    let settled = false;
     const done = (): void => {
+      if (!res.writableFinished) {
+        cancel.abort();
+        if (!settled) status = 499;
+      }
       active--;
       log(
-        `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]} ${status} ${(performance.now() - start).toFixed(1)}ms id=${requestId}`,
+        `${req.method ?? '?'} ${(req.url ?? '').split('?')[0]} ${status} ${(performance.now() - start).toFixed(1)}ms id=${requestId}${status === 499 ? ' (cancelled: the client closed the connection)' : ''}`,
       );
       if (active === 0 && onIdle) onIdle();
     };
     res.once('close', done);
-    route(req, requestId).then(
+    route(req, requestId, cancel.signal).then(
       ([code, payload]) => {
+        settled = true;
         status = code;
         send(res, code, payload);
       },
       (error: unknown) => {
+        settled = true;
+        if (error instanceof RequestCancelledError || cancel.signal.aborted) {
+          status = 499;
+          return;
+        }
         const e =
           error instanceof HttpError
             ? error
@@ -233,13 +274,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let closePromise: Promise<void> | undefined;
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
   const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: shutting down`);
+    log(`${signal}: shutting down (send it again to stop at once)`);
     void close();
+  };
+  // A second signal during shutdown ends the process now (128 + the signal's number).
+  const onSecondSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal} again: stopping now`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   const close = (): Promise<void> =>
     (closePromise ??= new Promise<void>((ok) => {
       closing = true;
-      if (options.handleSignals) for (const s of signals) process.off(s, onSignal);
+      // Image work that could outlast the shutdown stops now (its requests get a 503).
+      stopRenderers();
+      if (options.handleSignals)
+        for (const s of signals) {
+          process.off(s, onSignal);
+          process.once(s, onSecondSignal);
+        }
       const timer = setTimeout(
         () => server.closeAllConnections(),
         options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
@@ -247,6 +299,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       timer.unref();
       server.close(() => {
         clearTimeout(timer);
+        if (options.handleSignals) for (const s of signals) process.off(s, onSecondSignal);
         log(`closed ${modelName}`);
         resolveClosed();
         ok();
