@@ -1,7 +1,10 @@
 // The training engine behind the server: TinkerBackend. The server owns the protocol (sessions,
 // futures, ordering, checkpoint names and tinker:// paths, encodings); a backend owns models and
-// the math. Calls for one model arrive one at a time, in the order the client submitted them
-// (seq_id order); calls for different models may overlap. Every method may throw: an
+// the math. Concurrency: the calls for one model (createModel, forward, forwardBackward,
+// optimStep, save*, loadWeights, unloadModel) arrive one at a time, in the order the client
+// submitted them (seq_id order); calls for different models may overlap, and sample() is called
+// as soon as a request comes, alongside anything else (other samples, training of the model whose
+// checkpoint it reads). A backend whose engine cannot overlap work serialises it itself. Every method may throw: an
 // InvalidInputError or ShapeMismatchError (from @vzero/core) is reported to the client as a
 // "user" failure, anything else as a "server" failure. Results are plain wire objects.
 import type {
