@@ -145,7 +145,7 @@ export class ServiceClient {
           requestTimeoutMs: 10_000,
         })
         .then((r) => {
-          if (r.status !== 200)
+          if (r.status !== 200 && !this.#closed)
             this.options.onEvent?.({ type: 'heartbeat-failed', error: `HTTP ${r.status}` });
         });
     }, period);
