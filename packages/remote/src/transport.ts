@@ -35,6 +35,17 @@ export interface TransportOptions {
   readonly probeIntervalMs?: number;
   /** Path an unhealthy replica is probed with, by GET (default /v1/models). */
   readonly probePath?: string;
+  /**
+   * Largest response body in bytes (default 64 MiB). A replica that sends more (or declares
+   * more) is cut off and treated as broken: the call fails over, the replica is probed.
+   */
+  readonly maxResponseBytes?: number;
+  /**
+   * Milliseconds of outage a call rides out (default 0: only maxRetries). While every replica
+   * is down (connection refused, timeouts, 5xx), a call keeps retrying with backoff beyond
+   * maxRetries until it has failed for this long, then fails.
+   */
+  readonly maxOutageMs?: number;
 }
 
 /** Counters of one replica (base URL). */
@@ -99,6 +110,8 @@ class Attempt extends Error {
     message: string,
     readonly status?: number,
     readonly retryAfterMs?: number,
+    /** The replica misbehaved (e.g. an oversize body): take it out like one that is down. */
+    readonly broken = false,
   ) {
     super(message);
   }
@@ -107,6 +120,7 @@ class Attempt extends Error {
 /** A failure that says the replica itself is down or broken (not overloaded, not the request's fault). */
 function replicaDown(failure: Attempt): boolean {
   return (
+    failure.broken ||
     failure.reason === 'network' ||
     failure.reason === 'timeout' ||
     (failure.reason === 'http-5xx' && failure.status !== 503)
@@ -152,6 +166,8 @@ export class Transport {
   readonly maxRetries: number;
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
+  readonly maxResponseBytes: number;
+  readonly maxOutageMs: number;
   readonly #apiKey: string | undefined;
   readonly #log: (line: string) => void;
   readonly #prefix = randomBytes(4).toString('hex');
@@ -211,6 +227,10 @@ export class Transport {
     this.maxRetries = options.maxRetries ?? 5;
     this.backoffMs = options.backoffMs ?? 250;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    checkInt('maxResponseBytes', options.maxResponseBytes, 1);
+    checkInt('maxOutageMs', options.maxOutageMs, 0);
+    this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.maxOutageMs = options.maxOutageMs ?? 0;
     this.#apiKey = options.apiKey;
     this.#log = options.logger ?? (() => {});
   }
@@ -361,6 +381,8 @@ export class Transport {
     // Failovers to another healthy replica do not wait and do not use up the retries (at most
     // one per other replica).
     let failovers = 0;
+    // When this call's failures began (for maxOutageMs).
+    let failingSince: number | undefined;
     for (let attempt = 0; ; attempt++) {
       this.#stats.attempts++;
       let failure: Attempt;
@@ -398,7 +420,10 @@ export class Transport {
         this.#log(`retry on another replica ${method} ${path} id=${requestId} after ${failure.message}`);
         continue;
       }
-      if (!RETRYABLE.has(failure.reason) || attempt - failovers >= this.maxRetries) {
+      failingSince ??= Date.now();
+      const ridingOut =
+        replicaDown(failure) && this.maxOutageMs > 0 && Date.now() - failingSince < this.maxOutageMs;
+      if (!RETRYABLE.has(failure.reason) || (attempt - failovers >= this.maxRetries && !ridingOut)) {
         this.#stats.failed++;
         this.#log(
           `failed ${method} ${path} id=${requestId} after ${attempt + 1} attempt(s): ${failure.message}`,
@@ -409,14 +434,20 @@ export class Transport {
         );
       }
       const retry = attempt - failovers;
-      const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** retry);
+      const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** Math.min(retry, 30));
       const wait = Math.min(this.maxBackoffMs, Math.max(Math.random() * cap, failure.retryAfterMs ?? 0));
       this.#stats.retries++;
       this.#log(
-        `retry ${retry + 1}/${this.maxRetries} ${method} ${path} id=${requestId} after ${failure.message} (wait ${Math.round(wait)} ms)`,
+        retry < this.maxRetries
+          ? `retry ${retry + 1}/${this.maxRetries} ${method} ${path} id=${requestId} after ${failure.message} (wait ${Math.round(wait)} ms)`
+          : `retry ${retry + 1} ${method} ${path} id=${requestId} after ${failure.message}: riding out an outage of ${Math.round((Date.now() - (failingSince ?? Date.now())) / 1000)} s of at most ${Math.round(this.maxOutageMs / 1000)} s (wait ${Math.round(wait)} ms)`,
       );
       await new Promise((ok) => setTimeout(ok, wait));
     }
+  }
+
+  #readBody(res: Response, controller: AbortController): Promise<string> {
+    return readLimited(res, controller, this.maxResponseBytes);
   }
 
   async #attempt(
@@ -441,8 +472,9 @@ export class Transport {
           signal: controller.signal,
           ...(payload !== undefined ? { body: payload } : {}),
         });
-        text = await res.text();
+        text = await this.#readBody(res, controller);
       } catch (error) {
+        if (error instanceof Attempt) throw error;
         if (controller.signal.aborted)
           throw new Attempt('timeout', `no complete response within ${this.timeoutMs} ms`);
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -476,6 +508,37 @@ export class Transport {
       clearTimeout(timer);
     }
   }
+}
+
+/** Reads a response body as text, at most `limit` bytes (an Attempt that marks the replica broken beyond). */
+async function readLimited(res: Response, controller: AbortController, limit: number): Promise<string> {
+  const tooLarge = (n: number | string) => {
+    controller.abort();
+    return new Attempt(
+      'malformed-response',
+      `response body of ${n} bytes exceeds the limit of ${limit} bytes (maxResponseBytes)`,
+      res.status,
+      undefined,
+      true,
+    );
+  };
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(declared);
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(`more than ${limit}`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The error message of an OpenAI- or vLLM-style error body, shortened. */
