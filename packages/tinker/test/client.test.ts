@@ -162,9 +162,9 @@ describe('retries of a call', () => {
 
   it('a slow answer past the attempt timeout is retried', async () => {
     const s = await service();
-    const client = await connect(s, { requestTimeoutMs: 40 });
+    const client = await connect(s, { requestTimeoutMs: 150 });
     s.routes.set('GET /api/v1/get_server_capabilities', [
-      { delayMs: 300, json: { supported_models: [] } },
+      { delayMs: 1500, json: { supported_models: [] } },
       { json: { supported_models: [{ model_name: 'b' }] } },
     ]);
     expect((await client.getServerCapabilities()).supported_models).toEqual([{ model_name: 'b' }]);

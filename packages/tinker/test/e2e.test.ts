@@ -208,16 +208,16 @@ describe('training through the server', () => {
 
 describe('sessions', () => {
   it('heartbeats keep a session alive past the server session TTL; without them it expires', async () => {
-    const short = await createTinkerServer({ backend: new ReferenceBackend(), sessionTtlMs: 150 });
+    const short = await createTinkerServer({ backend: new ReferenceBackend(), sessionTtlMs: 600 });
     try {
-      const alive = await ServiceClient.create({ baseUrl: short.url, env: {}, heartbeatIntervalMs: 30 });
+      const alive = await ServiceClient.create({ baseUrl: short.url, env: {}, heartbeatIntervalMs: 40 });
       const silent = await ServiceClient.create({
         baseUrl: short.url,
         env: {},
         heartbeatIntervalMs: 60_000,
         retry: { maxRetries: 0 },
       });
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 1500));
       expect((await alive.createLoraTrainingClient(MODEL)).modelId).toMatch(/^model_/);
       await expect(silent.createLoraTrainingClient(MODEL)).rejects.toMatchObject({
         status: 404,

@@ -168,7 +168,7 @@ describe('service routes', () => {
   });
 
   it('sessions: heartbeats keep one alive, an unknown or expired one is 404 Session not found', async () => {
-    const server = await start({ sessionTtlMs: 150 });
+    const server = await start({ sessionTtlMs: 600 });
     const sid = await session(server);
     expect(
       await call(server, '/api/v1/session_heartbeat', { session_id: sid, type: 'session_heartbeat' }),
@@ -180,7 +180,7 @@ describe('service routes', () => {
       status: 404,
       json: { detail: 'Session not found' },
     });
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 900));
     expect((await call(server, '/api/v1/session_heartbeat', { session_id: sid })).status).toBe(404);
     expect((await call(server, '/api/v1/create_model', { session_id: sid, base_model: MODEL })).json).toEqual(
       { detail: 'Session not found' },
@@ -225,7 +225,7 @@ describe('futures', () => {
         return backend.forwardBackward(...args);
       },
     });
-    const server = await start({ backend: slow, retrieveWaitMs: 20, futureTtlMs: 200 });
+    const server = await start({ backend: slow, retrieveWaitMs: 20, futureTtlMs: 1500 });
     const id = await model(server);
     const submitted = await call(server, '/api/v1/forward_backward', fbBody(id, 1));
     expect(submitted.json).toEqual({ future_id: '2', status: 'pending', request_id: '2', model_id: id });
@@ -244,7 +244,7 @@ describe('futures', () => {
       status: 404,
       json: { detail: 'Future not found' },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1800));
     expect(await call(server, '/api/v1/retrieve_future', { request_id: '2' })).toMatchObject({
       status: 410,
       json: { detail: 'Future expired' },
