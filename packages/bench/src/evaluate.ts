@@ -34,6 +34,18 @@ export interface EvaluateOptions {
   readonly benchmark?: string;
   /** Method label for the report (default the policy's name). */
   readonly method?: string;
+  /**
+   * Responses already given, by sample id (an evaluation resumed from its answers file): those
+   * samples are not asked again, their responses are scored as given.
+   */
+  readonly answered?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Called with each batch's new responses as soon as they arrive, before the next batch is
+   * sent (e.g. to append them to a file): an evaluation that fails later keeps them.
+   */
+  readonly onAnswers?: (
+    answers: readonly { readonly id: string; readonly responses: readonly string[] }[],
+  ) => void | Promise<void>;
 }
 
 const KNOWN = [
@@ -51,6 +63,8 @@ const KNOWN = [
   'onProgress',
   'benchmark',
   'method',
+  'answered',
+  'onAnswers',
 ];
 
 /**
@@ -100,9 +114,16 @@ export async function evaluate(
   );
 
   const started = performance.now();
-  const responses: string[][] = [];
-  for (let start = 0; start < samples.length; start += batchSize) {
-    const chunk = samples.slice(start, start + batchSize);
+  const answered = options.answered ?? new Map<string, readonly string[]>();
+  const responses = new Map<string, readonly string[]>();
+  for (const s of samples) {
+    const given = answered.get(s.id);
+    if (given) responses.set(s.id, given);
+  }
+  const todo = samples.filter((s) => !responses.has(s.id));
+  if (responses.size > 0) options.onProgress?.({ done: responses.size, total: samples.length });
+  for (let start = 0; start < todo.length; start += batchSize) {
+    const chunk = todo.slice(start, start + batchSize);
     // Built concurrently, but a failure is reported for the first failing question in sample
     // order (not whichever view finished first), so the same data always names the same question.
     const built = await Promise.allSettled(
@@ -121,10 +142,16 @@ export async function evaluate(
       ...(options.stop !== undefined ? { stop: options.stop } : {}),
       batchSize,
     });
-    for (const g of groups) responses.push(g.map((t) => t.text));
-    options.onProgress?.({ done: responses.length, total: samples.length });
+    const fresh = chunk.map((s, i) => ({ id: s.id, responses: (groups[i] ?? []).map((t) => t.text) }));
+    await options.onAnswers?.(fresh);
+    for (const a of fresh) responses.set(a.id, a.responses);
+    options.onProgress?.({ done: responses.size, total: samples.length });
   }
-  const summary = scorePredictions(samples, responses, { aggregate: options.aggregate ?? 'majority' });
+  const summary = scorePredictions(
+    samples,
+    samples.map((s) => responses.get(s.id) ?? []),
+    { aggregate: options.aggregate ?? 'majority' },
+  );
   return {
     benchmark: options.benchmark ?? 'benchmark',
     method: options.method ?? policy.name,

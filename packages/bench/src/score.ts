@@ -189,8 +189,11 @@ function breakdown(
     if (list) list.push(p);
     else byCategory.set(p.category, [p]);
   }
-  const categories: Record<string, AccuracyCell> = {};
-  for (const key of [...byCategory.keys()].sort()) categories[key] = accuracyCell(byCategory.get(key) ?? []);
+  // Keys come from the benchmark's data: built with fromEntries, a category named "__proto__"
+  // is a category like any other (assignment would set the object's prototype instead).
+  const categories: Record<string, AccuracyCell> = Object.fromEntries(
+    [...byCategory.keys()].sort().map((key) => [key, accuracyCell(byCategory.get(key) ?? [])]),
+  );
   return { overall: accuracyCell(items), categories };
 }
 
@@ -206,12 +209,17 @@ function averaged(
 
 function cyclicSummary(predictions: readonly Prediction[]): CyclicSummary {
   const cycles = [...new Set(predictions.map((p) => p.cycle ?? ''))].sort();
-  const perCycle: Record<string, Breakdown> = {};
-  for (const c of cycles) perCycle[c] = breakdown(predictions.filter((p) => (p.cycle ?? '') === c));
-  const list = cycles.map((c) => perCycle[c] as Breakdown);
+  const list = cycles.map((c) => breakdown(predictions.filter((p) => (p.cycle ?? '') === c)));
+  const perCycle: Record<string, Breakdown> = Object.fromEntries(
+    cycles.map((c, i) => [c, list[i] as Breakdown]),
+  );
   const categoryKeys = [...new Set(predictions.map((p) => p.category))].sort();
-  const categories: Record<string, AveragedCell> = {};
-  for (const k of categoryKeys) categories[k] = averaged(list, (b) => b.categories[k]);
+  const categories: Record<string, AveragedCell> = Object.fromEntries(
+    categoryKeys.map((k) => [
+      k,
+      averaged(list, (b) => (Object.hasOwn(b.categories, k) ? b.categories[k] : undefined)),
+    ]),
+  );
   return { cycles, perCycle, averaged: { overall: averaged(list, (b) => b.overall), categories } };
 }
 

@@ -176,3 +176,52 @@ describe('evaluate with a real tiny model', () => {
     expect((await sharp(cmp.png).metadata()).format).toBe('png');
   });
 });
+
+describe('answers kept as they arrive', () => {
+  beforeAll(async () => {
+    await selectBackend({ prefer: 'cpu' });
+  });
+
+  it('hands each batch to onAnswers before the next, and a resumed run asks only the rest', async () => {
+    const full = await evaluate(studentPolicy(3), samples, { promptFor, maxTokens: 6, batchSize: 3 });
+    // The first run stops after its second batch (the policy fails on the third).
+    const kept: { id: string; responses: readonly string[] }[] = [];
+    const failing = studentPolicy(3);
+    let calls = 0;
+    const original = failing.sample.bind(failing);
+    failing.sample = async (prompts, options) => {
+      if (++calls === 3) throw new Error('the server went away');
+      return original(prompts, options);
+    };
+    await expect(
+      evaluate(failing, samples, {
+        promptFor,
+        maxTokens: 6,
+        batchSize: 3,
+        onAnswers: (a) => {
+          kept.push(...a);
+        },
+      }),
+    ).rejects.toThrow(/the server went away/);
+    expect(kept.map((k) => k.id)).toEqual(samples.slice(0, 6).map((s) => s.id));
+    // Resumed: only the unanswered question is asked, and the report equals the full run's.
+    const asked: string[] = [];
+    const resumed = studentPolicy(3);
+    const sampleFn = resumed.sample.bind(resumed);
+    resumed.sample = async (prompts, options) => {
+      asked.push(...prompts.map((p) => p.id));
+      return sampleFn(prompts, options);
+    };
+    const report = await evaluate(resumed, samples, {
+      promptFor,
+      maxTokens: 6,
+      batchSize: 3,
+      answered: new Map(kept.map((k) => [k.id, k.responses])),
+    });
+    expect(asked).toEqual([samples[6]?.id]);
+    expect(report.overall).toEqual(full.overall);
+    expect(report.predictions).toEqual(full.predictions);
+    failing.model.dispose();
+    resumed.model.dispose();
+  });
+});

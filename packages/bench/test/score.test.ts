@@ -148,3 +148,19 @@ describe('scorePredictions with cyclic option orders (HR-Bench)', () => {
     expect(() => scorePredictions(bad, responses)).toThrow(/category/);
   });
 });
+
+describe('category names from the data', () => {
+  it('"__proto__", "constructor" and "toString" are categories like any other', () => {
+    const s = [
+      question('p1', ['a', 'b'], 0, { category: '__proto__' }),
+      question('p2', ['a', 'b'], 1, { category: 'constructor' }),
+      question('p3', ['a', 'b'], 0, { category: 'toString' }),
+    ];
+    const summary = scorePredictions(s, ['A', 'A', 'A']);
+    expect(Object.keys(summary.categories).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(summary.categories['__proto__']?.correct).toBe(1);
+    expect(summary.categories['constructor']?.correct).toBe(0);
+    expect(Object.getPrototypeOf(summary.categories)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>)['questions']).toBeUndefined();
+  });
+});
