@@ -332,6 +332,23 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     .option('--out <dir>', 'write report.json/.md/.svg/.png and resolved-config.yaml here')
     .option('--limit <n>', 'first n questions only (0 = all)', integerOption('--limit', 0, '0 means all'), 0)
     .option('--seed <k>', 'seed of the views', integerOption('--seed', 0, 'seeds are non-negative'), 0)
+    .option(
+      '--resume',
+      'continue the evaluation whose answers --out keeps (answers.jsonl): ask only the rest',
+    )
+    .option('--force', 'start over although --out keeps answers of an earlier evaluation')
+    .option(
+      '--max-outage <s>',
+      'seconds of outage of every server a remote evaluation rides out before it stops (answers kept)',
+      minNumberOption('--max-outage', 0, 'seconds'),
+      120,
+    )
+    .option(
+      '--max-response-mb <n>',
+      "largest server response in MiB (a larger one is cut off and that server's requests fail over)",
+      minNumberOption('--max-response-mb', 1, 'a response needs room'),
+      64,
+    )
     .action(async () => {
       const opts = optionsOf(evalCmd) as unknown as Parameters<typeof runEval>[0];
       const report = await runEval(opts, (l) => io.stderr(l + '\n'));

@@ -3,11 +3,12 @@
 // folder, an HR-Bench TSV file. A checkpoint runs locally; a URL is an OpenAI-compatible server
 // (vLLM, SGLang, `vzero serve`, or several replicas of one) reached through @vzero/remote.
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import {
   InvalidInputError,
+  VZeroError,
   deriveSeed,
   ensureWritableDir,
   optionLetter,
@@ -17,7 +18,7 @@ import {
   type PromptImage,
 } from '@vzero/core';
 import { assertOutputsApart } from '../fs-safety.js';
-import { evaluate, writeReport, type BenchSample, type Report } from '@vzero/bench';
+import { evaluate, scorePredictions, writeReport, type BenchSample, type Report } from '@vzero/bench';
 import type { ModelConfig } from '@vzero/model';
 import { DEFAULT_API_KEY_ENV, RemotePolicy } from '@vzero/remote';
 import { loadHRBench, loadLabelled, loadVStarBench, MANIFEST_FILE } from '@vzero/world';
@@ -71,6 +72,120 @@ export interface EvalCommandOptions {
   readonly out?: string;
   readonly limit: number;
   readonly seed: number;
+  /** Continue the evaluation whose answers --out holds (answers.jsonl): only the rest is asked. */
+  readonly resume?: boolean;
+  /** Start over although --out holds answers of an earlier evaluation. */
+  readonly force?: boolean;
+  /** Seconds of outage of every server a remote evaluation rides out (default 120). */
+  readonly maxOutage?: number;
+  /** Largest response body of a server, in MiB (default 64); a larger one fails over. */
+  readonly maxResponseMb?: number;
+}
+
+/** Answers as they arrive, one JSON line per question after a header line: --resume reads them. */
+export const ANSWERS_FILE = 'answers.jsonl';
+const ANSWERS_FORMAT = 'vzero-eval-answers';
+
+/** What decides an evaluation's answers: a resume must match it (server URLs may change). */
+function answersKey(o: EvalCommandOptions): Record<string, unknown> {
+  return {
+    format: ANSWERS_FORMAT,
+    version: 1,
+    data: resolve(o.data),
+    split: o.split,
+    limit: o.limit,
+    seed: o.seed,
+    checkpoint: o.checkpoint !== undefined ? resolve(o.checkpoint) : null,
+    model: o.model ?? null,
+    promptFormat: o.promptFormat ?? 'auto',
+    maxTokens: o.maxTokens ?? null,
+    maxPixels: o.maxPixels ?? null,
+  };
+}
+
+/**
+ * The answers --out holds: none (no file, or an empty one), or those of the same evaluation
+ * (a line cut short by a kill is dropped). Refuses answers of another evaluation, and any
+ * answers at all unless resuming (or --force, which starts over).
+ */
+async function readAnswers(
+  path: string,
+  o: EvalCommandOptions,
+  log: (line: string) => void,
+): Promise<Map<string, readonly string[]>> {
+  const answers = new Map<string, readonly string[]>();
+  if (!existsSync(path)) return answers;
+  const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  if (lines.length === 0) return answers;
+  if (o.force) {
+    log(`--force: starting over; the ${lines.length - 1} answers in ${path} are discarded`);
+    return answers;
+  }
+  if (!o.resume) {
+    throw new InvalidInputError(
+      '--out',
+      o.out,
+      `holds ${Math.max(0, lines.length - 1)} answers of an earlier evaluation (${ANSWERS_FILE}); pass --resume to continue it, or --force to start over`,
+    );
+  }
+  let header: Record<string, unknown> = {};
+  try {
+    header = JSON.parse(lines[0] as string) as Record<string, unknown>;
+  } catch {
+    // checked below
+  }
+  const key = answersKey(o);
+  const differ = Object.keys(key).filter((k) => JSON.stringify(header[k]) !== JSON.stringify(key[k]));
+  if (differ.length > 0) {
+    throw new InvalidInputError(
+      '--resume',
+      path,
+      `these answers are of another evaluation (${differ.map((k) => `${k}: ${JSON.stringify(header[k])} -> ${JSON.stringify(key[k])}`).join('; ')}); use another --out, or --force to start over`,
+    );
+  }
+  let broken = 0;
+  for (const line of lines.slice(1)) {
+    try {
+      const a = JSON.parse(line) as { id?: unknown; responses?: unknown };
+      if (
+        typeof a.id === 'string' &&
+        Array.isArray(a.responses) &&
+        a.responses.every((r) => typeof r === 'string')
+      )
+        answers.set(a.id, a.responses as string[]);
+      else broken++;
+    } catch {
+      broken++;
+    }
+  }
+  if (broken > 0)
+    log(`resume: ${broken} unreadable line(s) of ${path} dropped (a write cut short); asked again`);
+  return answers;
+}
+
+/** The report of the questions answered so far, marked partial, after a failure. */
+function partialReport(
+  samples: readonly BenchSample[],
+  answers: ReadonlyMap<string, readonly string[]>,
+  name: string,
+  label: string,
+  maxTokens: number,
+  seed: number,
+): Report | undefined {
+  const done = samples.filter((s) => answers.has(s.id));
+  if (done.length === 0) return undefined;
+  const summary = scorePredictions(
+    done,
+    done.map((s) => answers.get(s.id) ?? []),
+  );
+  return {
+    benchmark: `${name} (PARTIAL: ${done.length} of ${samples.length} questions answered; finish with --resume)`,
+    method: label,
+    settings: { greedy: true, n: 1, temperature: 0, topP: 1, topK: 0, maxTokens, seed },
+    createdAt: new Date().toISOString(),
+    seconds: 0,
+    ...summary,
+  };
 }
 
 /** V8's longest string, in UTF-16 code units (base64 TSV text: one per byte). */
@@ -220,6 +335,9 @@ async function remoteModel(
     apiKeyEnv: o.apiKeyEnv ?? DEFAULT_API_KEY_ENV,
     concurrency: o.concurrency ?? 8,
     timeoutMs: Math.round(timeout * 1000),
+    // A long evaluation rides out a short outage of every server, and no longer.
+    maxOutageMs: Math.round((o.maxOutage ?? 120) * 1000),
+    maxResponseBytes: Math.round((o.maxResponseMb ?? 64) * 2 ** 20),
     logger: log,
   });
   const slots = policy.server.vzero_image_slots;
@@ -291,16 +409,36 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
     throw new InvalidInputError('--prompt-format', o.promptFormat, `expected ${PROMPT_FORMATS.join(', ')}`);
   if (o.maxPixels !== undefined && !(Number.isInteger(o.maxPixels) && o.maxPixels >= 1))
     throw new InvalidInputError('--max-pixels', o.maxPixels, 'expected an integer >= 1');
+  if (o.maxOutage !== undefined && !(Number.isFinite(o.maxOutage) && o.maxOutage >= 0))
+    throw new InvalidInputError('--max-outage', o.maxOutage, 'expected seconds >= 0');
+  if (o.maxResponseMb !== undefined && !(Number.isFinite(o.maxResponseMb) && o.maxResponseMb > 0))
+    throw new InvalidInputError('--max-response-mb', o.maxResponseMb, 'expected a size in MiB > 0');
+  if ((o.resume || o.force) && o.out === undefined)
+    throw new InvalidInputError(
+      o.resume ? '--resume' : '--force',
+      true,
+      'applies to the answers an --out folder keeps',
+    );
+  if (o.resume && o.force)
+    throw new InvalidInputError(
+      '--force',
+      true,
+      'either --resume (continue) or --force (start over), not both',
+    );
+  let answered = new Map<string, readonly string[]>();
+  const answersPath = o.out !== undefined ? join(o.out, ANSWERS_FILE) : undefined;
   if (o.out !== undefined) {
     // The report goes next to nothing this command reads; checked before the long evaluation.
     const out = o.out;
     await assertOutputsApart(
       [
         { field: '--out', path: out, container: true },
-        ...['report.json', 'report.md', 'report.svg', 'report.png', RESOLVED_CONFIG_FILE].map((f) => ({
-          field: '--out',
-          path: join(out, f),
-        })),
+        ...['report.json', 'report.md', 'report.svg', 'report.png', RESOLVED_CONFIG_FILE, ANSWERS_FILE].map(
+          (f) => ({
+            field: '--out',
+            path: join(out, f),
+          }),
+        ),
       ],
       [
         ...(o.checkpoint !== undefined ? [{ field: '--checkpoint', path: o.checkpoint }] : []),
@@ -308,7 +446,9 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
       ],
     );
     await ensureWritableDir(out, '--out');
-    await saveResolvedConfig(out, o);
+    answered = await readAnswers(join(out, ANSWERS_FILE), o, log);
+    const { resume: _resume, force: _force, ...rerun } = o;
+    await saveResolvedConfig(out, rerun);
   }
   // The questions first: a bad or empty benchmark fails before a model is loaded or reached.
   const { name, samples: all } = await loadBenchmark(o.data, o.split);
@@ -332,14 +472,46 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
     for (const line of model.describe?.(unanswerable, samples.length) ?? []) log(line);
     const policy = skippingPolicy(model.policy, new Set(unanswerable.map((u) => u.id)));
     const progress = createProgress('eval', samples.length);
-    const report = await evaluate(policy, samples as readonly (BenchSample & LabelledSample)[], {
-      promptFor: model.promptFor,
-      maxTokens: o.maxTokens ?? (model.format === 'mcq' ? 64 : 16),
-      batchSize: model.batchSize,
-      benchmark: name,
-      method: model.label,
-      onProgress: (p) => progress.update(p.done),
-    });
+    const maxTokens = o.maxTokens ?? (model.format === 'mcq' ? 64 : 16);
+    // Answers are appended as they arrive: a failure (a server gone for longer than --max-outage)
+    // keeps them, writes a partial report, and --resume asks only the rest.
+    const kept = new Map(answered);
+    if (answersPath !== undefined) {
+      if (answered.size > 0)
+        log(`resume: ${answered.size} of ${samples.length} questions already answered (${answersPath})`);
+      else await writeFile(answersPath, JSON.stringify(answersKey(o)) + '\n');
+    }
+    let report: Report;
+    try {
+      report = await evaluate(policy, samples as readonly (BenchSample & LabelledSample)[], {
+        promptFor: model.promptFor,
+        maxTokens,
+        batchSize: model.batchSize,
+        benchmark: name,
+        method: model.label,
+        onProgress: (p) => progress.update(p.done),
+        answered,
+        ...(answersPath !== undefined
+          ? {
+              onAnswers: async (batch: readonly { id: string; responses: readonly string[] }[]) => {
+                await appendFile(answersPath, batch.map((a) => JSON.stringify(a) + '\n').join(''));
+                for (const a of batch) kept.set(a.id, a.responses);
+              },
+            }
+          : {}),
+      });
+    } catch (error) {
+      progress.stop();
+      if (answersPath === undefined || o.out === undefined || kept.size === 0) throw error;
+      const partial = partialReport(samples, kept, name, model.label, maxTokens, o.seed);
+      if (partial) await writeReport(partial, o.out);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new VZeroError(
+        'EVAL_INCOMPLETE',
+        `${reason} -- ${kept.size} of ${samples.length} answers are kept in ${answersPath} and scored in a partial report in ${o.out}; rerun with --resume to ask only the rest`,
+        { cause: error },
+      );
+    }
     progress.stop();
     if (model.policy instanceof RemotePolicy) {
       const s = model.policy.stats();
