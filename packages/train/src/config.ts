@@ -337,6 +337,8 @@ export async function readConfigFile(path: string): Promise<unknown> {
       `cannot read the file (${(error as NodeJS.ErrnoException).code})`,
     );
   }
+  // A UTF-8 byte-order mark (Windows editors write one) is not part of the first key.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {

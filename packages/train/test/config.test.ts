@@ -119,3 +119,12 @@ describe('config keys and sizes from a hostile user', () => {
     expect(parseTrainConfig({ eval: { splits: ['val', 'test'] } }).eval.splits).toEqual(['val', 'test']);
   });
 });
+
+describe('config files with a byte-order mark', () => {
+  it.each(['c.json', 'c.yaml'])('%s reads its first key as written', async (name) => {
+    const dir = await mkdtemp(join(tmpdir(), 'vzero-bom-config-'));
+    const file = join(dir, name);
+    await writeFile(file, name.endsWith('.json') ? '\uFEFF{"steps": 7}' : '\uFEFFsteps: 7\n');
+    expect(parseTrainConfig(await readConfigFile(file)).steps).toBe(7);
+  });
+});
