@@ -79,6 +79,7 @@ export class Engine {
    */
   async checkTextFits(text: string, max: number, field: string, signal?: AbortSignal): Promise<void> {
     let runs = 0;
+    let nonSpace = 0;
     let inRun = false;
     for (let start = 0; start < text.length; start += SCAN_SLICE) {
       if (start > 0) {
@@ -88,15 +89,29 @@ export class Engine {
       const end = Math.min(text.length, start + SCAN_SLICE);
       for (let i = start; i < end; i++) {
         const c = text.charCodeAt(i);
+        // Exactly JavaScript's \s, which the tokenizers split on.
         const space =
-          c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0xfeff;
+          c === 32 ||
+          (c >= 9 && c <= 13) ||
+          c === 0xa0 ||
+          c === 0x1680 ||
+          (c >= 0x2000 && c <= 0x200a) ||
+          c === 0x2028 ||
+          c === 0x2029 ||
+          c === 0x202f ||
+          c === 0x205f ||
+          c === 0x3000 ||
+          c === 0xfeff;
+        if (!space) nonSpace++;
         if (!space && !inRun) runs++;
         inRun = !space;
       }
       if (runs > max) break;
     }
-    // UTF-16 code units <= UTF-8 bytes, so text.length / longestToken is a lower bound too.
-    const bytesBound = this.tokenizer.kind === 'bpe' ? Math.ceil(text.length / this.longestToken) : 0;
+    // Every token stands for at most longestToken UTF-8 bytes, hence as many UTF-16 code units:
+    // of all the text with byte-level BPE (it tokenizes spaces too), of the rest otherwise.
+    const covered = this.tokenizer.kind === 'bpe' ? text.length : nonSpace;
+    const bytesBound = Math.ceil(covered / this.longestToken);
     const atLeast = Math.max(runs, bytesBound);
     if (atLeast > max) {
       throw new HttpError(

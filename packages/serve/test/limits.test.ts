@@ -191,3 +191,40 @@ describe('serve limits', () => {
     server.policy.model.dispose();
   }, 60_000);
 });
+
+describe('the length check before tokenizing', () => {
+  it('never refuses a text the tokenizer fits, whatever its spaces (property), and refuses one word of 32 MB', async () => {
+    const fc = (await import('fast-check')).default;
+    await selectBackend({ prefer: 'cpu' });
+    const { dir, cleanup } = await tinyCheckpoint();
+    const server = await startServer({ checkpoint: dir, port: 0, maxBodyBytes: 40 * 1024 * 1024 });
+    try {
+      const spaces = [' ', '\t', '\n', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028'];
+      const words = ['what', 'colour', 'is', 'the', 'sign', '?', 'red', '.'];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(fc.constantFrom(...words), fc.constantFrom(...spaces)), { maxLength: 40 }),
+          async (parts) => {
+            const text = parts.map(([w, s]) => w + s.repeat(3)).join('');
+            const r = await post(`${server.url}/tokenize`, { model: 'tiny', prompt: text });
+            const count = text.match(/[.,?!:;()]|[^\s.,?!:;()]+/g)?.length ?? 0;
+            // Refused only when the tokens are really more than the context.
+            if (r.status === 400) expect(count + 1).toBeGreaterThan(server.policy.contextLength);
+            else expect(r.json.count).toBe(count + 1);
+          },
+        ),
+        { numRuns: 40 },
+      );
+      const word = await post(`${server.url}/v1/completions`, {
+        model: 'tiny',
+        prompt: 'x'.repeat(32 * 2 ** 20),
+      });
+      expect(word.status).toBe(400);
+      expect(word.json.error.message).toMatch(/^prompt: the text is at least \d+ tokens/);
+    } finally {
+      await server.close();
+      server.policy.model.dispose();
+      await cleanup();
+    }
+  }, 120_000);
+});
