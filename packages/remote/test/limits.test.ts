@@ -2,7 +2,7 @@
 // replica that sends an endless or oversize body is cut off at maxResponseBytes and the call
 // fails over; an outage of every replica is ridden out up to maxOutageMs, and no longer.
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RemoteError } from '../src/index.js';
 import { Transport } from '../src/transport.js';
@@ -25,13 +25,13 @@ async function listen(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-const ok = (_req: unknown, res: import('node:http').ServerResponse) => {
+const ok = (_req: unknown, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ fine: true }));
 };
 
 /** An endless body, chunked, with no length: what a broken replica (or an attacker) sends. */
-const endless = (_req: unknown, res: import('node:http').ServerResponse) => {
+const endless = (_req: unknown, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   const chunk = Buffer.alloc(64 * 1024, 0x20);
   const pump = () => {
