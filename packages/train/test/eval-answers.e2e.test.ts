@@ -103,7 +103,7 @@ describe('vzero eval keeps its answers through an outage', () => {
     const lines: string[] = [];
     const back = await serve(port, lines);
     await expect(runEval(options(back.url, out), () => {})).rejects.toThrow(
-      new RegExp(`holds ${kept} answers of an earlier evaluation .*pass --resume`),
+      new RegExp(`holds ${kept} answers of an unfinished evaluation .*pass --resume`),
     );
     // Another evaluation's answers are refused on resume.
     await expect(runEval(options(back.url, out, { resume: true, seed: 1 }), () => {})).rejects.toThrow(

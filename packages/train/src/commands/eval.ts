@@ -103,46 +103,29 @@ function answersKey(o: EvalCommandOptions): Record<string, unknown> {
   };
 }
 
-/**
- * The answers --out holds: none (no file, or an empty one), or those of the same evaluation
- * (a line cut short by a kill is dropped). Refuses answers of another evaluation, and any
- * answers at all unless resuming (or --force, which starts over).
- */
-async function readAnswers(
-  path: string,
-  o: EvalCommandOptions,
-  log: (line: string) => void,
-): Promise<Map<string, readonly string[]>> {
-  const answers = new Map<string, readonly string[]>();
-  if (!existsSync(path)) return answers;
+interface KeptAnswers {
+  /** Keys of the header that differ from this evaluation's (empty: the same evaluation). */
+  readonly differ: readonly string[];
+  readonly header: Record<string, unknown>;
+  readonly answers: Map<string, readonly string[]>;
+  /** Lines that are not whole answers (a write cut short by a kill). */
+  readonly broken: number;
+}
+
+/** What an answers file holds (undefined: no file, or an empty one). */
+async function readAnswers(path: string, o: EvalCommandOptions): Promise<KeptAnswers | undefined> {
+  if (!existsSync(path)) return undefined;
   const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '');
-  if (lines.length === 0) return answers;
-  if (o.force) {
-    log(`--force: starting over; the ${lines.length - 1} answers in ${path} are discarded`);
-    return answers;
-  }
-  if (!o.resume) {
-    throw new InvalidInputError(
-      '--out',
-      o.out,
-      `holds ${Math.max(0, lines.length - 1)} answers of an earlier evaluation (${ANSWERS_FILE}); pass --resume to continue it, or --force to start over`,
-    );
-  }
+  if (lines.length === 0) return undefined;
   let header: Record<string, unknown> = {};
   try {
     header = JSON.parse(lines[0] as string) as Record<string, unknown>;
   } catch {
-    // checked below
+    // an unreadable header: every key differs
   }
   const key = answersKey(o);
   const differ = Object.keys(key).filter((k) => JSON.stringify(header[k]) !== JSON.stringify(key[k]));
-  if (differ.length > 0) {
-    throw new InvalidInputError(
-      '--resume',
-      path,
-      `these answers are of another evaluation (${differ.map((k) => `${k}: ${JSON.stringify(header[k])} -> ${JSON.stringify(key[k])}`).join('; ')}); use another --out, or --force to start over`,
-    );
-  }
+  const answers = new Map<string, readonly string[]>();
   let broken = 0;
   for (const line of lines.slice(1)) {
     try {
@@ -158,9 +141,47 @@ async function readAnswers(
       broken++;
     }
   }
-  if (broken > 0)
-    log(`resume: ${broken} unreadable line(s) of ${path} dropped (a write cut short); asked again`);
-  return answers;
+  return { differ, header, answers, broken };
+}
+
+/**
+ * The answers to start from. --resume: those of the same evaluation (another's are refused).
+ * --force: none. Neither: none when the file holds nothing or a finished evaluation (a rerun,
+ * as before answers were kept), but an unfinished one is refused rather than overwritten.
+ */
+function answersToUse(
+  kept: KeptAnswers | undefined,
+  o: EvalCommandOptions,
+  ids: readonly string[],
+  path: string,
+  log: (line: string) => void,
+): Map<string, readonly string[]> {
+  const none = new Map<string, readonly string[]>();
+  if (!kept) return none;
+  const key = answersKey(o);
+  if (o.force) {
+    log(`--force: starting over; the ${kept.answers.size} answers in ${path} are discarded`);
+    return none;
+  }
+  if (o.resume) {
+    if (kept.differ.length > 0) {
+      throw new InvalidInputError(
+        '--resume',
+        path,
+        `these answers are of another evaluation (${kept.differ.map((k) => `${k}: ${JSON.stringify(kept.header[k])} -> ${JSON.stringify(key[k])}`).join('; ')}); use another --out, or --force to start over`,
+      );
+    }
+    if (kept.broken > 0)
+      log(`resume: ${kept.broken} unreadable line(s) of ${path} dropped (a write cut short); asked again`);
+    return kept.answers;
+  }
+  const finished = kept.differ.length === 0 && ids.every((id) => kept.answers.has(id));
+  if (finished || kept.answers.size === 0) return none;
+  throw new InvalidInputError(
+    '--out',
+    o.out,
+    `holds ${kept.answers.size} answers of an unfinished evaluation (${ANSWERS_FILE}); pass --resume to continue it, or --force to start over`,
+  );
 }
 
 /** The report of the questions answered so far, marked partial, after a failure. */
@@ -425,7 +446,7 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
       true,
       'either --resume (continue) or --force (start over), not both',
     );
-  let answered = new Map<string, readonly string[]>();
+  let kept: KeptAnswers | undefined;
   const answersPath = o.out !== undefined ? join(o.out, ANSWERS_FILE) : undefined;
   if (o.out !== undefined) {
     // The report goes next to nothing this command reads; checked before the long evaluation.
@@ -446,7 +467,7 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
       ],
     );
     await ensureWritableDir(out, '--out');
-    answered = await readAnswers(join(out, ANSWERS_FILE), o, log);
+    kept = await readAnswers(join(out, ANSWERS_FILE), o);
     const { resume: _resume, force: _force, ...rerun } = o;
     await saveResolvedConfig(out, rerun);
   }
@@ -458,6 +479,17 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
   // does not depend on it, and a model with a crop slot gets the whole image as its "crop".
   const boxless = limited.filter((s) => s.boxes.length === 0).length;
   const samples = limited.map((s) => (s.boxes.length > 0 ? s : { ...s, boxes: [wholeImage(s)] }));
+  // Checked before a model is loaded or reached.
+  const answered =
+    answersPath !== undefined
+      ? answersToUse(
+          kept,
+          o,
+          samples.map((s) => s.id),
+          answersPath,
+          log,
+        )
+      : new Map<string, readonly string[]>();
   const model =
     o.checkpoint !== undefined ? await localModel(o, o.checkpoint, log) : await remoteModel(o, urls, log);
   try {
@@ -475,7 +507,7 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
     const maxTokens = o.maxTokens ?? (model.format === 'mcq' ? 64 : 16);
     // Answers are appended as they arrive: a failure (a server gone for longer than --max-outage)
     // keeps them, writes a partial report, and --resume asks only the rest.
-    const kept = new Map(answered);
+    const sofar = new Map(answered);
     if (answersPath !== undefined) {
       if (answered.size > 0)
         log(`resume: ${answered.size} of ${samples.length} questions already answered (${answersPath})`);
@@ -495,20 +527,20 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
           ? {
               onAnswers: async (batch: readonly { id: string; responses: readonly string[] }[]) => {
                 await appendFile(answersPath, batch.map((a) => JSON.stringify(a) + '\n').join(''));
-                for (const a of batch) kept.set(a.id, a.responses);
+                for (const a of batch) sofar.set(a.id, a.responses);
               },
             }
           : {}),
       });
     } catch (error) {
       progress.stop();
-      if (answersPath === undefined || o.out === undefined || kept.size === 0) throw error;
-      const partial = partialReport(samples, kept, name, model.label, maxTokens, o.seed);
+      if (answersPath === undefined || o.out === undefined || sofar.size === 0) throw error;
+      const partial = partialReport(samples, sofar, name, model.label, maxTokens, o.seed);
       if (partial) await writeReport(partial, o.out);
       const reason = error instanceof Error ? error.message : String(error);
       throw new VZeroError(
         'EVAL_INCOMPLETE',
-        `${reason} -- ${kept.size} of ${samples.length} answers are kept in ${answersPath} and scored in a partial report in ${o.out}; rerun with --resume to ask only the rest`,
+        `${reason} -- ${sofar.size} of ${samples.length} answers are kept in ${answersPath} and scored in a partial report in ${o.out}; rerun with --resume to ask only the rest`,
         { cause: error },
       );
     }
