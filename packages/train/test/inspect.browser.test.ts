@@ -363,7 +363,9 @@ describe('a hostile run folder', () => {
           await tab.locator('th[data-sort="weight"]').first().click();
           if (file === injected) await tab.locator('#js').click();
           await tab.waitForTimeout(300);
-          const pwned = await tab.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? 0);
+          const pwned = await tab.evaluate(
+            () => (globalThis as unknown as { __pwned?: number }).__pwned ?? 0,
+          );
           expect(pwned, file).toBe(0);
           expect(dialogs).toEqual([]);
           // The page's own script ran (it fills in the count of rollouts shown) and sorts.
