@@ -203,7 +203,7 @@ export async function streamGate(
   const tmp = `${output}.tmp-${process.pid}`;
   const out = createWriteStream(tmp);
   const failed = once(out, 'error').then(([e]) => {
-    throw toFileSystemError(e, output, 'write the gate output');
+    throw toFileSystemError(e, output, 'write');
   });
   failed.catch(() => {});
   let sumA = 0;
@@ -241,7 +241,8 @@ export async function streamGate(
   } catch (error) {
     out.destroy();
     await rm(tmp, { force: true });
-    throw error;
+    // once(out, 'drain' | 'finish') rejects with the stream's raw error, which names no path.
+    throw toFileSystemError(error, output, 'write');
   }
   const meanOf = (f: (i: number) => number, m: number) => {
     let acc = 0;
