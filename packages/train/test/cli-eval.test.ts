@@ -48,4 +48,22 @@ describe('vzero eval', () => {
     expect(noModel.code).toBe(1);
     expect(noModel.err).toMatch(/--checkpoint = ".*world": no model checkpoint here/);
   });
+
+  it('says what is missing when neither a checkpoint nor a server is given, and what clashes when both are', async () => {
+    const neither = await run(['eval', '--data', f.world]);
+    expect(neither.code).toBe(1);
+    expect(neither.err).toMatch(/say what to evaluate: --checkpoint DIR .* or --url URL/);
+    expect(neither.err).not.toMatch(/null/);
+    const both = await run([
+      'eval',
+      '--checkpoint',
+      f.models.student,
+      '--url',
+      'http://127.0.0.1:9',
+      '--data',
+      f.world,
+    ]);
+    expect(both.code).toBe(1);
+    expect(both.err).toMatch(/--url http:\/\/127\.0\.0\.1:9 both given/);
+  });
 });

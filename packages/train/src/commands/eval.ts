@@ -417,11 +417,18 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
   if (!(Number.isInteger(o.limit) && o.limit >= 0))
     throw new InvalidInputError('--limit', o.limit, 'expected an integer >= 0 (0 means all)');
   const urls = o.url ?? [];
-  if ((o.checkpoint === undefined) === (urls.length === 0)) {
+  if (o.checkpoint === undefined && urls.length === 0) {
     throw new InvalidInputError(
       '--checkpoint',
-      o.checkpoint ?? null,
-      'give either --checkpoint DIR (a local model) or --url URL (a server), not both',
+      'missing',
+      'say what to evaluate: --checkpoint DIR (a local model) or --url URL (a server)',
+    );
+  }
+  if (o.checkpoint !== undefined && urls.length > 0) {
+    throw new InvalidInputError(
+      '--checkpoint',
+      o.checkpoint,
+      `and --url ${urls.join(' ')} both given: evaluate one model, a local one or a served one`,
     );
   }
   if (o.model !== undefined && urls.length === 0)
