@@ -165,7 +165,7 @@ describe('vzero eval through a served model', () => {
       '--data',
       f.world,
     ]);
-    expect(both.err).toMatch(/give either --checkpoint DIR .* or --url URL/);
+    expect(both.err).toMatch(/--url .* both given: evaluate one model/);
     const neither = await run(['eval', '--data', f.world]);
     expect(neither.code).toBe(1);
     const unknown = await run(['eval', '--url', student.url, '--model', 'nope', '--data', f.world]);
