@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { deriveSeed, writeFileAtomic, type LabelFreeSample, type Policy } from '@vzero/core';
 import type { ModelConfig } from '@vzero/model';
 import { rolloutStats, sample } from '@vzero/rollout';
-import { replay, type ReplayViews } from '@vzero/teacher';
+import { replay } from '@vzero/teacher';
 import type { AdamParamsInput } from '@vzero/tinker';
 import { loadLabelFree } from '@vzero/world';
 import type { TrainConfig } from '../config.js';
@@ -27,7 +27,7 @@ import {
   type RunDir,
 } from '../run-dir.js';
 import { trainLossConfig } from '../run-setup.js';
-import { gateWeights } from '../steps/opd.js';
+import { gateWeights, meanMetrics, replayViews } from '../steps/opd.js';
 import { now, samplingOptions, throughput } from '../steps/context.js';
 import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
@@ -173,12 +173,7 @@ async function trainRemoteLocked(
 
       t = now();
       const built = await Promise.all(batch.map((s) => prompts.forSample(s)));
-      const views = new Map<string, ReplayViews>(
-        built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
-      );
-      const negativeModes: Record<string, number> = {};
-      if (gated)
-        for (const b of built) negativeModes[b.negativeMode] = (negativeModes[b.negativeMode] ?? 0) + 1;
+      const { views, negativeFallbacks, negativeModes } = replayViews(built, gated, config.views.negative);
       time['views'] = now() - t;
 
       t = now();
@@ -224,11 +219,11 @@ async function trainRemoteLocked(
         method: config.method,
         loss: update.loss,
         gradNorm: update.gradNorm,
-        opd: meanOf(update.metrics),
+        opd: meanMetrics(update.metrics),
         ...(gate ? { gate: gate.diagnostics } : {}),
         rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
-        negativeFallbacks: built.filter((b) => b.negativeMode !== config.views.negative).length,
-        ...(gated ? { negativeModes } : {}),
+        negativeFallbacks,
+        ...(negativeModes ? { negativeModes } : {}),
         time,
         tokensPerSecond: throughput(time, stats.tokens),
         lr: config.optim.lr,
@@ -265,12 +260,4 @@ async function trainRemoteLocked(
     local?.model.dispose();
     student.close();
   }
-}
-
-/** The mean of each metric over the mini-batches. */
-function meanOf<M extends object>(ms: readonly M[]): M {
-  const out: Record<string, number> = {};
-  for (const m of ms)
-    for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v / ms.length;
-  return out as M;
 }

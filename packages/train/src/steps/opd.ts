@@ -11,6 +11,7 @@ import type { TrainConfig } from '../config.js';
 import { answerSpanMask, responsePieces } from '../answer-span.js';
 import { updateInMiniBatches, type ObjectiveOf, type StudentForward } from '../mini-batch.js';
 import type { StepResult } from '../records.js';
+import type { SamplePrompts } from '../prompts.js';
 import type { InspectBatch } from '../tracking/inspect-record.js';
 import { now, samplingOptions, throughput, type StepContext } from './context.js';
 import { packTeacherLogprobs, packTeacherTopK } from './teacher-rows.js';
@@ -26,13 +27,7 @@ export async function opdStep(
   const time: Record<string, number> = {};
   let t = now();
   const built = await Promise.all(samples.map((s) => ctx.prompts.forSample(s)));
-  const views = new Map<string, ReplayViews>(
-    built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
-  );
-  const negativeFallbacks = built.filter((b) => b.negativeMode !== config.views.negative).length;
-  // Which mode really made each negative view (the requested one, or a fallback): reported per step.
-  const negativeModes: Record<string, number> = {};
-  if (gated) for (const b of built) negativeModes[b.negativeMode] = (negativeModes[b.negativeMode] ?? 0) + 1;
+  const { views, negativeFallbacks, negativeModes } = replayViews(built, gated, config.views.negative);
   time['views'] = now() - t;
 
   t = now();
@@ -124,10 +119,33 @@ export async function opdStep(
     ...(gate?.spanFallbacks !== undefined ? { answerSpanFallbacks: gate.spanFallbacks } : {}),
     rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
     negativeFallbacks,
-    ...(gated ? { negativeModes } : {}),
+    ...(negativeModes ? { negativeModes } : {}),
     time,
     tokensPerSecond: throughput(time, stats.tokens),
   };
+}
+
+/**
+ * What the teacher replays each prompt under (the negative view only when gated), and which mode
+ * really made each negative view (the requested one, or a fallback), reported per step.
+ */
+export function replayViews(
+  built: readonly SamplePrompts[],
+  gated: boolean,
+  requested: string,
+): {
+  views: Map<string, ReplayViews>;
+  negativeFallbacks: number;
+  negativeModes: Record<string, number> | undefined;
+} {
+  const views = new Map<string, ReplayViews>(
+    built.map((b) => [b.student.id, gated ? b.teacher : { positive: b.teacher.positive }]),
+  );
+  const negativeFallbacks = built.filter((b) => b.negativeMode !== requested).length;
+  if (!gated) return { views, negativeFallbacks, negativeModes: undefined };
+  const negativeModes: Record<string, number> = {};
+  for (const b of built) negativeModes[b.negativeMode] = (negativeModes[b.negativeMode] ?? 0) + 1;
+  return { views, negativeFallbacks, negativeModes };
 }
 
 interface GateWeights {
@@ -191,7 +209,7 @@ function gateOverrides(config: TrainConfig) {
 }
 
 /** The mean of each metric over the mini-batches. */
-function meanMetrics(ms: readonly OpdLossMetrics[]): OpdLossMetrics {
+export function meanMetrics(ms: readonly OpdLossMetrics[]): OpdLossMetrics {
   const out: Record<string, number> = {};
   for (const m of ms)
     for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v / ms.length;
