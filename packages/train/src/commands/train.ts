@@ -5,7 +5,7 @@ import { applyOverrides, parseTrainConfig, readConfigFile, type TrainConfig } fr
 import { evaluatePolicy } from '../evaluation.js';
 import { createProgress, progressBars, type Progress } from '../progress.js';
 import { PromptFactory } from '../prompts.js';
-import { train, type EvalRecord, type TrainHooks, type TrainResult } from '../trainer.js';
+import { train, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from '../trainer.js';
 import type { LoadedPolicy } from '../models.js';
 import { deriveSeed } from '@vzero/core';
 import { configWarnings } from '../sanity.js';
@@ -50,6 +50,18 @@ export function splitEvaluator(
   };
 }
 
+/** The run summary's line of which mode made the negative views (V-Zero runs only). */
+function logNegativeModes(
+  config: TrainConfig,
+  records: readonly StepRecord[],
+  log: (line: string) => void,
+): void {
+  if (!records.some((r) => r.negativeModes)) return;
+  log(
+    `negative views as made (requested ${config.views.negative}): ${formatNegativeModes(addNegativeModes(records.map((r) => r.negativeModes)))}`,
+  );
+}
+
 /** `vzero train` with the student at a training service (models.student: tinker://...). */
 export async function runRemoteTrain(
   config: TrainConfig,
@@ -79,11 +91,7 @@ export async function runRemoteTrain(
       },
     });
     progress.stop();
-    if (result.records.some((r) => r.negativeModes)) {
-      options.log(
-        `negative views as made (requested ${config.views.negative}): ${formatNegativeModes(addNegativeModes(result.records.map((r) => r.negativeModes)))}`,
-      );
-    }
+    logNegativeModes(config, result.records, options.log);
     options.log(`curves: ${join(result.run.root, 'curves.png')} (and .svg, metrics.csv)`);
     return result;
   } finally {
@@ -140,11 +148,7 @@ export async function runTrain(
       },
     });
     progress.stop();
-    if (result.records.some((r) => r.negativeModes)) {
-      options.log(
-        `negative views as made (requested ${config.views.negative}): ${formatNegativeModes(addNegativeModes(result.records.map((r) => r.negativeModes)))}`,
-      );
-    }
+    logNegativeModes(config, result.records, options.log);
     options.log(
       `curves: ${join(result.run.root, 'curves.png')} (and .svg, metrics.csv); TensorBoard: tensorboard --logdir ${result.run.root}`,
     );
