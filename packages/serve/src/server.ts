@@ -71,6 +71,8 @@ export interface RunningServer {
   readonly policy: LocalPolicy;
   /** Requests being served now. */
   inFlight(): number;
+  /** Decoded image pixels reserved by requests now, against maxPendingPixels. */
+  pendingImagePixels(): number;
   /** Stops accepting, lets in-flight requests finish, then closes every connection. Idempotent. */
   close(): Promise<void>;
   /** Resolves once the server has closed (by close() or a signal). */
@@ -318,6 +320,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     modelName,
     policy,
     inFlight: () => active,
+    pendingImagePixels: () => engine.pendingPixels,
     close,
     closed,
   };

@@ -96,25 +96,33 @@ describe('serve limits', () => {
 
   it('counts decoded pixels across requests against a budget: a 503 instead of the memory, released after', async () => {
     const big = await solidDataUrl(64, [1, 2, 3]);
-    // Two requests' images fit the budget, not three.
-    const server = await start({ maxImagePixels: 64 * 64, maxPendingPixels: 2 * (64 * 64 + 8 * 8) });
-    const answers = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        post(`${server.url}/v1/completions`, completion([big, crop], { n: 8, max_tokens: 16, seed: 1 })),
-      ),
+    // The SVG's request fits the budget; a second request, however small its images, does not. An SVG holds the whole per-image limit until
+    // rendered, so a never-ending one holds its reservation for the time limit: the second request
+    // arrives while the first certainly holds its pixels, whatever the machine's speed.
+    const limit = 4000 * 4000; // the SVG's canvas: it is rendered, never refused for its size
+    const server = await start({
+      allowSvg: true,
+      imageTimeoutMs: 6000,
+      maxImagePixels: limit,
+      maxPendingPixels: limit + 8 * 8 + 100,
+    });
+    const holding = post(`${server.url}/v1/completions`, completion([svgUrl(BLUR_SVG), crop]));
+    const deadline = Date.now() + 5000;
+    while (server.pendingImagePixels() < limit && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(server.pendingImagePixels()).toBeGreaterThanOrEqual(limit);
+    const busy = await post(`${server.url}/v1/completions`, completion([big, crop]));
+    expect(busy.status).toBe(503);
+    expect(busy.json.error.message).toMatch(
+      new RegExp(`server busy: \\d+ decoded image pixels are held.*budget ${limit + 64 + 100}`),
     );
-    const statuses = answers.map((a) => a.status).sort();
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
-    const busy = answers.filter((a) => a.status === 503);
-    expect(busy.length).toBeGreaterThanOrEqual(1);
-    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
-    expect(busy[0]?.json.error.message).toMatch(
-      /server busy: \d+ decoded image pixels are held.*budget 8320/,
-    );
+    expect((await holding).status).toBe(503); // the SVG's time limit
     // Every reservation was given back: one request at a time is served again.
+    expect(server.pendingImagePixels()).toBe(0);
     for (let i = 0; i < 3; i++)
       expect((await post(`${server.url}/v1/completions`, completion([big, crop]))).status).toBe(200);
-  });
+    expect(server.pendingImagePixels()).toBe(0);
+  }, 30_000);
 
   it('refuses a 32 MB prompt by its length before tokenizing it, on every text route', async () => {
     const server = await start({ maxBodyBytes: 40 * 1024 * 1024 });
