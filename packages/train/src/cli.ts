@@ -377,7 +377,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--preset <name>',
-      `a shipped spec: paper-table (the default; about 30 min on 2 cores), long (its Base, OPD and V-Zero at 180 steps; about 20 min), stem, dense, perceivable, or smoke (minutes)`,
+      `a shipped spec: paper-table (the default: 180 steps; about 80 min on 2 cores), paper-table-60 (the same at 60 steps; about 30 min), stem, dense, perceivable, or smoke (minutes)`,
     )
     .option(
       '--spec <file>',

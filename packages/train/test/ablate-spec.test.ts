@@ -15,21 +15,23 @@ import { run } from './cli-run.js';
 
 describe('shipped spec files', () => {
   it('the presets are the files, named by them', () => {
-    expect(shippedSpecNames()).toEqual(['dense', 'long', 'paper-table', 'perceivable', 'smoke', 'stem']);
+    expect(shippedSpecNames()).toEqual(['dense', 'paper-table', 'paper-table-60', 'perceivable', 'smoke', 'stem']);
     expect(Object.keys(ABLATE_PRESETS).sort()).toEqual(shippedSpecNames());
     for (const name of shippedSpecNames()) expect(ablatePreset(name).name).toBe(name);
   });
 
-  it('long is the paper-table at more steps: the same worlds, starting models, training and arms', () => {
-    // Its results (docs/results/long.md) are read beside RESULTS.md as the same set-up, and its
-    // work folder makes the same starting models: a change to paper-table must be made to both.
-    const long = ablatePreset('long');
+  it("paper-table-60 is the paper-table at the paper's 60 steps: the same worlds, starting models, training and arms", () => {
+    // Its results are read beside RESULTS.md as the same set-up, and its work folder makes the same
+    // starting models: a change to paper-table must be made to both.
+    const short = ablatePreset('paper-table-60');
     const table = ablatePreset('paper-table');
-    expect(long.world).toEqual(table.world);
-    expect(long.models).toEqual(table.models);
-    expect(long.train).toEqual(table.train);
-    expect(long.arms).toEqual(table.arms.filter((a) => ['base', 'opd', 'vzero'].includes(a.id)));
-    expect(long.steps).toBe(3 * table.steps);
+    expect(short.world).toEqual(table.world);
+    expect(short.models).toEqual(table.models);
+    expect(short.train).toEqual(table.train);
+    expect(short.arms).toEqual(table.arms);
+    expect(short.seeds).toBe(table.seeds);
+    expect([table.steps, table.evalEvery]).toEqual([180, 60]);
+    expect([short.steps, short.evalEvery]).toEqual([60, 30]);
   });
 
   it.each(shippedSpecNames())(
@@ -61,7 +63,7 @@ describe('vzero ablate --spec', () => {
     expect(both.err).toMatch(/give --preset NAME or --spec FILE, not both/);
     const unknown = await run(['ablate', '--print-spec', 'paper']);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toMatch(/unknown key "paper" in --print-spec; known keys: dense, long, paper-table/);
+    expect(unknown.err).toMatch(/unknown key "paper" in --print-spec; known keys: dense, paper-table, paper-table-60/);
   });
 });
 
