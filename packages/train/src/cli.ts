@@ -393,6 +393,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       'confirm on fresh worlds and models (comparison seed k, pre-training k + 1); report: results/<preset>-world<k>.*',
       integerOption('--world-seed', 0, 'seeds are non-negative'),
     )
+    .option(
+      '--concurrency <k>',
+      'runs whose student is at a training service (models.student: tinker://...) that go at once; in-process runs go one at a time (default 1)',
+      integerOption('--concurrency', 1),
+    )
     .action(async () => {
       const { printSpec, ...opts } = optionsOf(ablate) as unknown as Parameters<
         typeof runAblateCommand

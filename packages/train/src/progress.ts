@@ -12,12 +12,14 @@ export function progressBars(stream: NodeJS.WriteStream = process.stderr): boole
   return stream.isTTY === true && process.env['CI'] !== 'true';
 }
 
+/** `lines`: plain lines even on a terminal (several tasks at once would fight for one bar's line). */
 export function createProgress(
   label: string,
   total: number,
   stream: NodeJS.WriteStream = process.stderr,
+  lines = false,
 ): Progress {
-  if (progressBars(stream)) {
+  if (!lines && progressBars(stream)) {
     const bar = new cliProgress.SingleBar(
       {
         format: `${label.padEnd(18)} [{bar}] {value}/{total} {eta_formatted} {info}`,

@@ -42,7 +42,10 @@ export interface SamplePrompts {
   readonly negativeMode: NegativeViewMode;
 }
 
-function slotSize(config: ModelConfig, role: 'full' | 'crop', who: string): number {
+/** What prompts need of a model: its image slots (role and size). */
+export type ImageSlots = Pick<ModelConfig, 'images'>;
+
+function slotSize(config: ImageSlots, role: 'full' | 'crop', who: string): number {
   const slot = config.images.find((s) => s.role === role);
   if (!slot) throw new Error(`${who} model has no ${role} image slot`);
   return slot.size;
@@ -58,8 +61,8 @@ export class PromptFactory {
   private readonly teacherCrop: number;
 
   constructor(
-    studentConfig: ModelConfig,
-    teacherConfig: ModelConfig | undefined,
+    studentConfig: ImageSlots,
+    teacherConfig: ImageSlots | undefined,
     private readonly settings: PromptSettings,
   ) {
     this.studentSize = slotSize(studentConfig, 'full', 'student');

@@ -1,9 +1,11 @@
 // What a training run reports: one record per step and per evaluation (the lines of
 // metrics.jsonl), the hooks that receive them, and what train() returns.
+import type { Policy } from '@vzero/core';
 import type { GateDiagnostics } from '@vzero/gate';
 import type { OpdLossMetrics } from '@vzero/opd-loss';
 import type { TrainConfig } from './config.js';
 import type { LoadedPolicy } from './models.js';
+import type { ImageSlots } from './prompts.js';
 import type { RunDir } from './run-dir.js';
 
 export interface TrainHooks {
@@ -15,8 +17,24 @@ export interface TrainHooks {
   /** Stops after the current step; a checkpoint is written so --resume continues from there. */
   readonly signal?: AbortSignal;
   /** Evaluates the student on a split (supplied by the app so this loop stays bench-agnostic). */
-  readonly evaluate?: (student: LoadedPolicy, split: string, step: number) => Promise<EvalRecord>;
+  readonly evaluate?: (student: EvalStudent, split: string, step: number) => Promise<EvalRecord>;
 }
+
+/** What an evaluation needs of the student, in-process or at a training service. */
+export interface EvalStudent {
+  readonly policy: Policy;
+  /** Its image slots, to build its prompts. */
+  readonly imageSlots: ImageSlots;
+  /** Whether its prompts carry encoded images (a service reads PNG) rather than tensors. */
+  readonly encodeImages: boolean;
+}
+
+/** The in-process student as an evaluation sees it. */
+export const localEvalStudent = (loaded: LoadedPolicy): EvalStudent => ({
+  policy: loaded.policy,
+  imageSlots: loaded.model.config,
+  encodeImages: false,
+});
 
 export interface StepRecord {
   readonly step: number;

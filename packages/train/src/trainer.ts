@@ -9,7 +9,7 @@ import type { TrainConfig } from './config.js';
 import { checkpoint, restore } from './checkpoint.js';
 import { batchIndices } from './data-order.js';
 import type { LoadedPolicy } from './models.js';
-import type { EvalRecord, StepRecord, TrainHooks, TrainResult } from './records.js';
+import { localEvalStudent, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from './records.js';
 import { resumeRun } from './resume.js';
 import { appendMetrics, prepareRunDir, readMetrics, type ResumeOptions, type RunDir } from './run-dir.js';
 import { setupRun } from './run-setup.js';
@@ -17,7 +17,7 @@ import { methodStep } from './steps/index.js';
 import { setupTensors } from './tensors.js';
 import { RunTracker } from './tracking/tracker.js';
 
-export type { EvalRecord, StepRecord, TrainHooks, TrainResult } from './records.js';
+export type { EvalRecord, EvalStudent, StepRecord, TrainHooks, TrainResult } from './records.js';
 
 /**
  * The run was stopped by its signal (SIGINT, SIGTERM) after a checkpoint of step `step`; no
@@ -80,7 +80,7 @@ async function trainLocked(
       if (!hooks.evaluate) return;
       for (const split of config.eval.splits) {
         if (only && !only.has(split)) continue;
-        const evaluated = await hooks.evaluate(student, split, step);
+        const evaluated = await hooks.evaluate(localEvalStudent(student), split, step);
         const record: EvalRecord = {
           ...evaluated,
           timestamp: evaluated.timestamp ?? new Date().toISOString(),
@@ -139,12 +139,12 @@ async function trainLocked(
 }
 
 /** Whether evaluations are due after step `step` (> 0): every eval.every steps, and at the last. */
-function evalDue(config: TrainConfig, step: number): boolean {
+export function evalDue(config: TrainConfig, step: number): boolean {
   return (config.eval.every > 0 && step % config.eval.every === 0) || step === config.steps;
 }
 
 /** The eval splits with no evaluation record of step `step` in the run's metrics. */
-async function missingEvals(run: RunDir, config: TrainConfig, step: number): Promise<Set<string>> {
+export async function missingEvals(run: RunDir, config: TrainConfig, step: number): Promise<Set<string>> {
   const have = new Set(
     (await readMetrics(run))
       .filter((r) => r['event'] === 'eval' && r['step'] === step)

@@ -3,6 +3,7 @@
 // and test-counter-prior, the step with the best val accuracy is selected, and the test numbers
 // of that step are reported. Finished runs are reused, so an interrupted ablation continues.
 import { existsSync } from 'node:fs';
+import pLimit from 'p-limit';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, deriveSeed, type LabelFreeSample } from '@vzero/core';
@@ -19,7 +20,10 @@ import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { PromptFactory } from '../prompts.js';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
-import { train, type EvalRecord, type StepRecord } from '../trainer.js';
+import { train, type EvalRecord, type EvalStudent, type StepRecord } from '../trainer.js';
+import { localEvalStudent } from '../records.js';
+import { isRemoteStudent } from '../remote/student.js';
+import { trainRemote } from '../remote/train.js';
 import { ablatePreset, type AblateArm, type AblatePreset } from './presets.js';
 import { pretrainRole } from './pretrain.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
@@ -52,6 +56,12 @@ export interface AblateOptions {
   readonly worldSeed?: number;
   /** The command line that made the report, as the report should quote it. */
   readonly command?: string;
+  /**
+   * Runs whose student is at a training service (models.student: tinker://...) that may go at
+   * once (default 1): their heavy work is at the service. In-process runs go one at a time
+   * whatever this is (they share this process's tensor engine). The report does not depend on it.
+   */
+  readonly concurrency?: number;
 }
 
 /**
@@ -80,6 +90,9 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
   const seeds = o.seeds ?? preset.seeds;
   if (!Number.isInteger(seeds) || seeds < 1)
     throw new InvalidInputError('--seeds', seeds, 'expected an integer >= 1');
+  const concurrency = o.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new InvalidInputError('--concurrency', concurrency, 'expected an integer >= 1');
   const setup = await setupTensors(log);
   await mkdir(o.out, { recursive: true });
 
@@ -136,18 +149,25 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
     `starting models: teacher test ${pct(startingTeacher.positive.test)} (negative view ${pct(startingTeacher.negative.test)}), student test ${pct(baseEval.test)}, counter-prior ${pct(baseEval['test-counter-prior'])}`,
   );
 
-  // 4. Every arm x seed.
-  const runs: RunResult[] = [];
+  // 4. Every arm x seed: in-process runs one at a time, remote ones up to `concurrency` at once;
+  // results keep the spec's order whatever order they finish in.
   const trained = preset.arms.filter((a) => a.method !== 'base');
-  const total = trained.length * seeds;
-  let done = 0;
-  for (const arm of trained) {
-    for (let seed = 0; seed < seeds; seed++) {
-      done++;
-      log(`run ${done}/${total}: ${arm.id} seed ${seed}`);
-      runs.push(await runArm(arm, seed, preset, { out: o.out, world, models, splits, baseEval }, log));
-    }
-  }
+  const jobs = trained.flatMap((arm) => Array.from({ length: seeds }, (_, seed) => ({ arm, seed })));
+  const remoteJobs = jobs.filter((j) => isRemoteArm(preset, j.arm)).length;
+  if (concurrency > 1 && remoteJobs === 0)
+    log(`--concurrency ${concurrency}: no arm's student is at a training service; runs go one at a time`);
+  const local = pLimit(1);
+  const remote = pLimit(concurrency);
+  const parallel = concurrency > 1 && remoteJobs > 1;
+  let begun = 0;
+  const runs: RunResult[] = await Promise.all(
+    jobs.map(({ arm, seed }) =>
+      (isRemoteArm(preset, arm) ? remote : local)(() => {
+        log(`run ${++begun}/${jobs.length}: ${arm.id} seed ${seed}`);
+        return runArm(arm, seed, preset, { out: o.out, world, models, splits, baseEval, parallel }, log);
+      }),
+    ),
+  );
 
   const report = summarise({
     preset,
@@ -185,6 +205,18 @@ interface RunContext {
   readonly models: { readonly student: string; readonly teacher: string };
   readonly splits: Record<EvalSplit, WorldLabelledSample[]>;
   readonly baseEval: Record<EvalSplit, EvalSummary>;
+  /** Other runs go at the same time: progress as plain lines (bars would fight for the line). */
+  readonly parallel: boolean;
+}
+
+/** The arm's training config keys, the spec's `train` with the arm's own merged over it. */
+const armTrain = (preset: AblatePreset, arm: AblateArm): TrainConfigInput =>
+  merge(preset.train, arm.train ?? {});
+
+/** Whether the arm's student is at a training service (its models.student is tinker://...). */
+function isRemoteArm(preset: AblatePreset, arm: AblateArm): boolean {
+  const student = armTrain(preset, arm).models?.student;
+  return typeof student === 'string' && isRemoteStudent({ models: { student } as never });
 }
 
 async function runArm(
@@ -197,14 +229,16 @@ async function runArm(
   const armId = arm.id;
   const dir = join(ctx.out, 'runs', `${armId}-seed${seed}`);
   const resultFile = join(dir, 'result.json');
-  const raw = merge(merge(preset.train, arm.train ?? {}), {
+  const remote = isRemoteArm(preset, arm);
+  const raw = merge(armTrain(preset, arm), {
     method: arm.method as TrainConfigInput['method'],
     seed,
     steps: preset.steps,
     out: dir,
     checkpointEvery: 0,
     data: { dir: ctx.world, split: 'train' },
-    models: ctx.models,
+    // A student at a training service stays there; the teacher is the ablation's.
+    models: remote ? { teacher: ctx.models.teacher } : ctx.models,
     eval: { splits: [...EVAL_SPLITS], every: preset.evalEvery },
   });
   // A finished run is reused only when it was made with the same training config, worlds and
@@ -237,16 +271,18 @@ async function runArm(
   >();
   const gateStats: StepRecord['gate'][] = [];
   const negativeModes: NegativeModeCounts[] = [];
-  const evaluate = async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
+  const evaluate = async (student: EvalStudent, split: string, step: number): Promise<EvalRecord> => {
     const s = split as EvalSplit;
+    // The local starting student is evaluated once for all runs; a service's, by each run.
     const summary =
-      step === 0
+      step === 0 && !remote
         ? ctx.baseEval[s]
         : await evalSplit(
             student,
             ctx.splits[s],
             'student',
             `eval ${armId} seed ${seed} ${s} (step ${step})`,
+            ctx.parallel,
           );
     const point = points.get(step) ?? { seconds: trainMs / 1000, acc: {}, correct: {} };
     point.acc[s] = summary.accuracy;
@@ -257,24 +293,23 @@ async function runArm(
     const { correct, ...numbers } = summary;
     return { event: 'eval', step, split, ...numbers };
   };
-  const progress = createProgress(`${armId} seed ${seed}`, preset.steps);
-  const result = await train(config, {
-    hooks: {
-      evaluate,
-      onStep: (r) => {
-        trainMs += r.time['total'] ?? 0;
-        if (r.gate) gateStats.push(r.gate);
-        if (r.negativeModes) negativeModes.push(r.negativeModes);
-        progress.update(r.step, { loss: r.loss });
-      },
-      onEval: (e) => {
-        if (e.step > 0)
-          log(`  ${armId} seed ${seed} step ${e.step} ${e.split}: ${(e.accuracy * 100).toFixed(1)}%`);
-      },
+  const progress = createProgress(`${armId} seed ${seed}`, preset.steps, process.stderr, ctx.parallel);
+  const hooks = {
+    evaluate,
+    onStep: (r: StepRecord) => {
+      trainMs += r.time['total'] ?? 0;
+      if (r.gate) gateStats.push(r.gate);
+      if (r.negativeModes) negativeModes.push(r.negativeModes);
+      progress.update(r.step, { loss: r.loss });
     },
-  });
+    onEval: (e: EvalRecord) => {
+      if (e.step > 0)
+        log(`  ${armId} seed ${seed} step ${e.step} ${e.split}: ${(e.accuracy * 100).toFixed(1)}%`);
+    },
+  };
+  if (remote) await trainRemote(config, { hooks });
+  else (await train(config, { hooks })).student.model.dispose();
   progress.stop();
-  result.student.model.dispose();
   const curve: CurvePoint[] = [...points.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([step, p]) => ({
@@ -373,25 +408,27 @@ async function evalAll(
   view: View,
 ): Promise<Record<EvalSplit, EvalSummary>> {
   const out: Partial<Record<EvalSplit, EvalSummary>> = {};
-  for (const s of EVAL_SPLITS) out[s] = await evalSplit(loaded, splits[s], view, `eval ${view} ${s}`);
+  for (const s of EVAL_SPLITS)
+    out[s] = await evalSplit(localEvalStudent(loaded), splits[s], view, `eval ${view} ${s}`);
   return out as Record<EvalSplit, EvalSummary>;
 }
 
 async function evalSplit(
-  loaded: LoadedPolicy,
+  loaded: EvalStudent,
   samples: readonly WorldLabelledSample[],
   view: View,
   label: string,
+  plain = false,
 ): Promise<EvalSummary> {
-  const config = loaded.model.config;
-  const factory = new PromptFactory(config, view === 'student' ? undefined : config, {
+  const slots = loaded.imageSlots;
+  const factory = new PromptFactory(slots, view === 'student' ? undefined : slots, {
     negative: 'outside-downsampled',
     factor: 2,
     padding: DEFAULT_CROP_PADDING,
     seed: deriveSeed(0, 'views'),
-    encode: false,
+    encode: loaded.encodeImages,
   });
-  const progress = createProgress(label, samples.length);
+  const progress = createProgress(label, samples.length, process.stderr, plain);
   try {
     return await evaluatePolicy(loaded.policy, samples, (s) => promptFor(s), {
       items: true,

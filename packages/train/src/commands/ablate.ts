@@ -1,4 +1,5 @@
-// `vzero ablate (--preset NAME | --spec FILE) [--out DIR] [--docs DIR] [--seeds N] [--steps N]`:
+// `vzero ablate (--preset NAME | --spec FILE) [--out DIR] [--docs DIR] [--seeds N] [--steps N]
+// [--concurrency K]`:
 // regenerates RESULTS.md and the JSON behind it. A preset is a shipped spec file
 // (packages/train/presets/NAME.yaml, printed by --print-spec NAME); --spec runs a user's. Only
 // the shipped paper-table writes into docs/ by default: any other report goes into the work
@@ -23,6 +24,8 @@ export interface AblateCommandOptions {
   readonly steps?: number;
   /** Confirm on fresh worlds: see AblateOptions.worldSeed. */
   readonly worldSeed?: number;
+  /** Runs with a student at a training service that go at once: see AblateOptions.concurrency. */
+  readonly concurrency?: number;
 }
 
 export const ABLATE_DEFAULTS = { preset: 'paper-table' };
@@ -66,6 +69,7 @@ export async function runAblateCommand(
       docs,
       ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
       ...(o.worldSeed !== undefined ? { worldSeed: o.worldSeed } : {}),
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
       command: ablateCommandLine(o, shipped),
     },
     log,

@@ -5,8 +5,14 @@ import { applyOverrides, parseTrainConfig, readConfigFile, type TrainConfig } fr
 import { evaluatePolicy } from '../evaluation.js';
 import { createProgress, progressBars, type Progress } from '../progress.js';
 import { PromptFactory } from '../prompts.js';
-import { train, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from '../trainer.js';
-import type { LoadedPolicy } from '../models.js';
+import {
+  train,
+  type EvalRecord,
+  type EvalStudent,
+  type StepRecord,
+  type TrainHooks,
+  type TrainResult,
+} from '../trainer.js';
 import { deriveSeed } from '@vzero/core';
 import { configWarnings } from '../sanity.js';
 import { formatResolvedConfig } from '../resolved-config.js';
@@ -33,15 +39,15 @@ export function splitEvaluator(
   config: TrainConfig,
   onProgress?: EvalProgress,
 ): NonNullable<TrainHooks['evaluate']> {
-  return async (student: LoadedPolicy, split: string, step: number): Promise<EvalRecord> => {
+  return async (student: EvalStudent, split: string, step: number): Promise<EvalRecord> => {
     const samples = await loadLabelled(config.data.dir, split);
     const limited = config.eval.limit > 0 ? samples.slice(0, config.eval.limit) : samples;
-    const factory = new PromptFactory(student.model.config, undefined, {
+    const factory = new PromptFactory(student.imageSlots, undefined, {
       negative: 'blank',
       factor: 2,
       padding: config.views.padding,
       seed: deriveSeed(config.seed, 'views'),
-      encode: false,
+      encode: student.encodeImages,
     });
     const summary = await evaluatePolicy(student.policy, limited, (s) => factory.student(s), {
       ...(onProgress ? { onProgress: (done: number) => onProgress(split, done, limited.length) } : {}),
@@ -62,34 +68,72 @@ function logNegativeModes(
   );
 }
 
-/** `vzero train` with the student at a training service (models.student: tinker://...). */
-export async function runRemoteTrain(
+interface RunOptions {
+  resume?: boolean;
+  allowConfigChange?: boolean;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * What `vzero train` shows while a run goes (the same for a student in-process or at a service):
+ * the resolved config and its warnings first, a bar over the steps, evaluations between steps.
+ */
+function commandHooks(
   config: TrainConfig,
-  options: {
-    resume?: boolean;
-    allowConfigChange?: boolean;
-    log: (line: string) => void;
-    signal?: AbortSignal;
-  },
-): Promise<RemoteTrainResult> {
+  options: RunOptions,
+  label: string,
+): {
+  hooks: TrainHooks;
+  resume: false | { allowConfigChange: boolean; log: (line: string) => void };
+  progress: Progress;
+} {
+  // What runs, every default filled in (also saved as config.json in the run folder).
   options.log(formatResolvedConfig('train', config));
   for (const w of configWarnings(config)) options.log(`warning: ${w}`);
-  const progress = createProgress(
+  const progress = createProgress(label, config.steps);
+  let lastStep = 0;
+  let evalLines: { key: string; progress: Progress } | undefined;
+  const hooks: TrainHooks = {
+    log: options.log,
+    // Evaluations run between steps: on a terminal the training bar shows how far the current
+    // one is (a second bar would fight it for the line); in a log, lines of their own.
+    evaluate: splitEvaluator(config, (split, done, total) => {
+      if (progressBars()) {
+        progress.update(lastStep, { eval: `${split} ${done}/${total}` });
+        return;
+      }
+      if (!evalLines || evalLines.key !== `${split}@${lastStep}`) {
+        evalLines = {
+          key: `${split}@${lastStep}`,
+          progress: createProgress(`eval ${split} (step ${lastStep})`, total),
+        };
+      }
+      evalLines.progress.update(done);
+    }),
+    onStep: (r) => {
+      lastStep = r.step;
+      progress.update(r.step, { loss: r.loss, ...(r.gate ? { 'w std': r.gate.weightStd } : {}) });
+    },
+    onEval: (e) =>
+      options.log(`eval step ${e.step} ${e.split}: accuracy ${(e.accuracy * 100).toFixed(1)}% (n ${e.n})`),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const resume = options.resume
+    ? { allowConfigChange: options.allowConfigChange ?? false, log: options.log }
+    : (false as const);
+  return { hooks, resume, progress };
+}
+
+/** `vzero train` with the student at a training service (models.student: tinker://...). */
+export async function runRemoteTrain(config: TrainConfig, options: RunOptions): Promise<RemoteTrainResult> {
+  const { hooks, resume, progress } = commandHooks(
+    config,
+    options,
     `train ${config.method} (student at ${config.tinker.baseUrl})`,
-    config.steps,
   );
   try {
-    const result = await trainRemote(config, {
-      resume: options.resume
-        ? { allowConfigChange: options.allowConfigChange ?? false, log: options.log }
-        : false,
-      hooks: {
-        log: options.log,
-        onStep: (r) =>
-          progress.update(r.step, { loss: r.loss, ...(r.gate ? { 'w std': r.gate.weightStd } : {}) }),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    });
+    const result = await trainRemote(config, { resume, hooks });
     progress.stop();
     logNegativeModes(config, result.records, options.log);
     options.log(`curves: ${join(result.run.root, 'curves.png')} (and .svg, metrics.csv)`);
@@ -99,54 +143,10 @@ export async function runRemoteTrain(
   }
 }
 
-export async function runTrain(
-  config: TrainConfig,
-  options: {
-    resume?: boolean;
-    allowConfigChange?: boolean;
-    log: (line: string) => void;
-    signal?: AbortSignal;
-  },
-): Promise<TrainResult> {
-  // What runs, every default filled in (also saved as config.json in the run folder).
-  options.log(formatResolvedConfig('train', config));
-  for (const w of configWarnings(config)) options.log(`warning: ${w}`);
-  const progress = createProgress(`train ${config.method}`, config.steps);
-  let lastStep = 0;
-  let evalLines: { key: string; progress: Progress } | undefined;
+export async function runTrain(config: TrainConfig, options: RunOptions): Promise<TrainResult> {
+  const { hooks, resume, progress } = commandHooks(config, options, `train ${config.method}`);
   try {
-    const result = await train(config, {
-      resume: options.resume
-        ? { allowConfigChange: options.allowConfigChange ?? false, log: options.log }
-        : false,
-      hooks: {
-        log: options.log,
-        // Evaluations run between steps: on a terminal the training bar shows how far the current
-        // one is (a second bar would fight it for the line); in a log, lines of their own.
-        evaluate: splitEvaluator(config, (split, done, total) => {
-          if (progressBars()) {
-            progress.update(lastStep, { eval: `${split} ${done}/${total}` });
-            return;
-          }
-          if (!evalLines || evalLines.key !== `${split}@${lastStep}`) {
-            evalLines = {
-              key: `${split}@${lastStep}`,
-              progress: createProgress(`eval ${split} (step ${lastStep})`, total),
-            };
-          }
-          evalLines.progress.update(done);
-        }),
-        onStep: (r) => {
-          lastStep = r.step;
-          progress.update(r.step, { loss: r.loss, ...(r.gate ? { 'w std': r.gate.weightStd } : {}) });
-        },
-        onEval: (e) =>
-          options.log(
-            `eval step ${e.step} ${e.split}: accuracy ${(e.accuracy * 100).toFixed(1)}% (n ${e.n})`,
-          ),
-        ...(options.signal ? { signal: options.signal } : {}),
-      },
-    });
+    const result = await train(config, { resume, hooks });
     progress.stop();
     logNegativeModes(config, result.records, options.log);
     options.log(

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deriveSeed, writeFileAtomic, type LabelFreeSample, type Policy } from '@vzero/core';
-import type { ModelConfig } from '@vzero/model';
 import { rolloutStats, sample } from '@vzero/rollout';
 import { replay } from '@vzero/teacher';
 import type { AdamParamsInput } from '@vzero/tinker';
@@ -17,8 +16,8 @@ import { loadLabelFree } from '@vzero/world';
 import type { TrainConfig } from '../config.js';
 import { batchIndices } from '../data-order.js';
 import { loadPolicy } from '../models.js';
-import { PromptFactory } from '../prompts.js';
-import type { StepRecord, TrainHooks } from '../records.js';
+import { PromptFactory, type ImageSlots } from '../prompts.js';
+import type { EvalRecord, EvalStudent, StepRecord, TrainHooks } from '../records.js';
 import {
   appendMetrics,
   prepareRunDir,
@@ -32,7 +31,7 @@ import { now, samplingOptions, throughput } from '../steps/context.js';
 import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
 import { RunTracker } from '../tracking/tracker.js';
-import { RunInterruptedError } from '../trainer.js';
+import { RunInterruptedError, evalDue, missingEvals } from '../trainer.js';
 import { remoteUpdate } from './update.js';
 import { RemoteStudent, TINKER_SCHEME, remoteTeacherRenderer } from './student.js';
 import { TinkerTeacherPolicy } from './teacher.js';
@@ -54,6 +53,8 @@ export interface RemoteTrainResult {
   readonly steps: number;
   readonly resumedFrom: number;
   readonly records: StepRecord[];
+  /** Evaluations of this invocation (hooks.evaluate given: before training, every eval.every steps, at the end). */
+  readonly evals: EvalRecord[];
   readonly run: RunDir;
   /** The service's state after the last step (tinker://.../weights/final): train on from it. */
   readonly finalState: string;
@@ -118,10 +119,10 @@ async function trainRemoteLocked(
           )
         : await connectTeacher(config, log));
     if (remoteTeacher) log(`teacher at ${config.tinker.baseUrl}: ${config.models.teacher}`);
-    const studentConfig = {
+    const studentSlots: ImageSlots = {
       images: [{ role: 'full', size: student.parts.imageSize }],
-    } as unknown as ModelConfig;
-    const prompts = new PromptFactory(studentConfig, local?.model.config ?? remoteTeacher?.modelConfig, {
+    };
+    const prompts = new PromptFactory(studentSlots, local?.model.config ?? remoteTeacher?.modelConfig, {
       negative: config.views.negative,
       factor: config.views.factor,
       padding: config.views.padding,
@@ -150,6 +151,46 @@ async function trainRemoteLocked(
     }
     const tracker = await RunTracker.open(run);
     const records: StepRecord[] = [];
+    const evals: EvalRecord[] = [];
+    const logRecord = async (record: StepRecord | EvalRecord) => {
+      await appendMetrics(run, record as unknown as Record<string, unknown>);
+      tracker.record(record as unknown as Record<string, unknown>);
+    };
+
+    // The sampler holds the weights after `samplerAt` updates; rollouts of step s need those after
+    // s - 1, an evaluation after step s those after s (saved once, used by both).
+    let samplerAt = -1;
+    const samplerAfter = async (updates: number) => {
+      if (samplerAt === updates) return;
+      await student.refreshSampler(`step-${updates + 1}`);
+      samplerAt = updates;
+    };
+    // The student as an evaluation sees it: the service's sampler, prompts with PNG images.
+    const evalStudent: EvalStudent = { policy: student.policy, imageSlots: studentSlots, encodeImages: true };
+    // The in-process trainer's schedule (trainer.ts): each of eval.splits, `only` the splits named.
+    const evaluate = async (at: number, only?: ReadonlySet<string>) => {
+      if (!hooks.evaluate) return;
+      await samplerAfter(at);
+      for (const split of config.eval.splits) {
+        if (only && !only.has(split)) continue;
+        const evaluated = await hooks.evaluate(evalStudent, split, at);
+        const record: EvalRecord = {
+          ...evaluated,
+          timestamp: evaluated.timestamp ?? new Date().toISOString(),
+        };
+        evals.push(record);
+        await logRecord(record);
+        hooks.onEval?.(record);
+      }
+    };
+    if (start === 0) await evaluate(0);
+    else if (hooks.evaluate && evalDue(config, start)) {
+      const missing = await missingEvals(run, config, start);
+      if (missing.size > 0) {
+        log(`resume: evaluating step ${start} again (${[...missing].join(', ')}), cut short before`);
+        await evaluate(start, missing);
+      }
+    }
     const save = async (step: number) => {
       const statePath = await student.saveState(`step-${step}`);
       const state: RemoteState = {
@@ -166,7 +207,7 @@ async function trainRemoteLocked(
       step++;
       const time: Record<string, number> = {};
       let t = now();
-      await student.refreshSampler(`step-${step}`);
+      await samplerAfter(step - 1);
       time['sampler'] = now() - t;
       const rows = batchIndices(data.length, config.optim.promptsPerStep, step, config.seed);
       const batch = rows.map((r) => data[r] as LabelFreeSample);
@@ -230,8 +271,7 @@ async function trainRemoteLocked(
         timestamp: new Date().toISOString(),
       };
       records.push(record);
-      await appendMetrics(run, record as unknown as Record<string, unknown>);
-      tracker.record(record as unknown as Record<string, unknown>);
+      await logRecord(record);
       hooks.onStep?.(record);
       const aborted = hooks.signal?.aborted ?? false;
       if (
@@ -245,7 +285,10 @@ async function trainRemoteLocked(
         await tracker.writeArtifacts();
         throw new RunInterruptedError(run.root, step, String(hooks.signal?.reason ?? 'aborted'));
       }
+      if (config.eval.every > 0 && step % config.eval.every === 0 && step !== config.steps)
+        await evaluate(step);
     }
+    if (step === config.steps && step > start) await evaluate(step);
     await tracker.writeArtifacts();
     const finalState = await student.saveState('final');
     const finalSampler = await student.refreshSampler('final');
@@ -255,7 +298,7 @@ async function trainRemoteLocked(
         '\n',
     );
     log(`student at the service: state ${finalState}, sampler ${finalSampler}`);
-    return { steps: step, resumedFrom: start, records, run, finalState, finalSampler };
+    return { steps: step, resumedFrom: start, records, evals, run, finalState, finalSampler };
   } finally {
     local?.model.dispose();
     student.close();
