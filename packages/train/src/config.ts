@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { GATE_PRESET_NAMES } from '@vzero/gate';
+import { GATE_PRESET_NAMES, gateConfig } from '@vzero/gate';
 import { AGGREGATIONS, ESTIMATORS, LOSS_MODES } from '@vzero/opd-loss';
 import { NEGATIVE_VIEW_MODES } from '@vzero/views';
 import { DEFAULT_CROP_PADDING } from './view-settings.js';
@@ -69,6 +69,12 @@ const gateSchema = z.strictObject({
    * the response's "answer" marker (located from the format, never from a label).
    */
   span: z.enum(['all', 'answer']).default('all'),
+  /**
+   * 'sequence': one weight per rollout from its mean contrast (the paper). 'token': each response
+   * token weighted by its own contrast, standardised over its group's tokens (docs/METHOD.md,
+   * "The token-level gate"; a toolkit variant).
+   */
+  level: z.enum(['sequence', 'token']).default('sequence'),
   alpha: nonNegative.optional(),
   gamma: nonNegative.optional(),
   wMin: z.number().optional(),
@@ -243,6 +249,21 @@ export const trainConfigSchema = z
           'a remote student needs its tokenizer: the served checkpoint folder (toolkit) or a tokenizer.json folder (qwen3-vl)',
         );
     }
+    // The gate's settings as the step will resolve them (preset, then overrides), checked now:
+    // a bad pair (wMin above wMax) is named before any model loads or rollout runs.
+    try {
+      const { preset, span: _span, level: _level, ...overrides } = c.gate;
+      gateConfig(preset, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      const key = error.field.replace(/^gate\./, '');
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', key],
+        input: error.value,
+        message: error.message.slice(error.message.indexOf(': ') + 2),
+      });
+    }
     const rows = c.rollout.n * c.optim.promptsPerStep;
     if (rows > MAX_ROLLOUT_ROWS)
       ctx.addIssue({
@@ -305,6 +326,16 @@ export function migrateSavedTrainConfig(saved: unknown): { config: unknown; noti
         ? "views.negative: 'random-positive'"
         : `views.negative: ${JSON.stringify(config.views['negative'])}`),
   };
+}
+
+/**
+ * A train config with every key it lacks filled in with its default. A config saved before a key
+ * existed (gate.level, optim.eps) gets the default, which is what that version did, so resuming it
+ * is not a config change. Anything that does not read as a train config is returned as it is.
+ */
+export function withTrainDefaults(saved: unknown): unknown {
+  const parsed = trainConfigSchema.safeParse(saved);
+  return parsed.success ? parsed.data : saved;
 }
 
 function shapeAt(path: readonly string[]): string[] {

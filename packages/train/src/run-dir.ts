@@ -9,7 +9,7 @@ import { appendFile, readFile, readdir, rename, rm, stat } from 'node:fs/promise
 import { join, relative } from 'node:path';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
 import { sha256 } from '@vzero/model';
-import { migrateSavedTrainConfig } from './config.js';
+import { migrateSavedTrainConfig, withTrainDefaults } from './config.js';
 import { assertOutputsApart, type PathUse } from './fs-safety.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 
@@ -231,8 +231,9 @@ async function configChanges(
   const migrated = migrateSavedTrainConfig(stored);
   if (migrated.notice) log?.(`${path}: ${migrated.notice}`);
   stored = migrated.config;
-  const a = flatten(stored);
-  const b = flatten(next);
+  // Keys added since the run was saved compare at their defaults (on both sides alike).
+  const a = flatten(withTrainDefaults(stored));
+  const b = flatten(withTrainDefaults(next));
   const out: ConfigChange[] = [];
   for (const key of new Set([...a.keys(), ...b.keys()])) {
     const from = a.get(key);

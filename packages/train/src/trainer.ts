@@ -9,7 +9,13 @@ import type { TrainConfig } from './config.js';
 import { checkpoint, restore } from './checkpoint.js';
 import { batchIndices } from './data-order.js';
 import type { LoadedPolicy } from './models.js';
-import { localEvalStudent, type EvalRecord, type StepRecord, type TrainHooks, type TrainResult } from './records.js';
+import {
+  localEvalStudent,
+  type EvalRecord,
+  type StepRecord,
+  type TrainHooks,
+  type TrainResult,
+} from './records.js';
 import { resumeRun } from './resume.js';
 import { appendMetrics, prepareRunDir, readMetrics, type ResumeOptions, type RunDir } from './run-dir.js';
 import { setupRun } from './run-setup.js';

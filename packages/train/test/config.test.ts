@@ -111,6 +111,15 @@ describe('config keys and sizes from a hostile user', () => {
     expect(parseTrainConfig({ rollout: { n: 1024 }, optim: { promptsPerStep: 16 } }).rollout.n).toBe(1024);
   });
 
+  it('checks the gate settings as the step resolves them, at validation (before any model loads)', () => {
+    expect(() => parseTrainConfig({ gate: { wMin: 3, wMax: 1 } })).toThrow(
+      /config\.gate\.wMin = 3: expected wMin <= wMax \(wMax = 1\)/,
+    );
+    // The preset's wMax (2) against an override's wMin.
+    expect(() => parseTrainConfig({ gate: { preset: 'paper', wMin: 2.5 } })).toThrow(/gate\.wMin = 2\.5/);
+    expect(parseTrainConfig({ gate: { wMin: 0.5, wMax: 1.5 } }).gate.wMax).toBe(1.5);
+  });
+
   it('rejects a split listed twice in eval.splits, naming it', () => {
     expect(() => parseTrainConfig({ eval: { splits: ['val', 'test', 'val'] } })).toThrow(
       /config\.eval\.splits\.2.*"val" is listed twice/,

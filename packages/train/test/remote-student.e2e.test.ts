@@ -130,6 +130,22 @@ describe('a remote student through the training API', () => {
     expect(diff).toBeLessThan(1e-5);
   });
 
+  it('reproduces the token-level gate (gate.level token: per-token weights through ppo)', async () => {
+    const token = { gate: { level: 'token' } };
+    const localOut = join(f.root, 'local-token');
+    const local = await train(parseTrainConfig(localConfig(localOut, token)));
+    local.student.model.dispose();
+    const remote = await trainRemote(parseTrainConfig(remoteConfig(join(f.root, 'remote-token'), token)));
+    expectSameSteps(local.records, remote.records);
+    const { diff, moved } = await weightDiff(
+      join(localOut, 'student'),
+      join(serviceRoot, remote.finalState.replace('tinker://', '')),
+      f.models.student,
+    );
+    expect(moved).toBeGreaterThan(1e-4);
+    expect(diff).toBeLessThan(1e-5);
+  });
+
   it('takes the teacher from the service too (prompt_logprobs of its base model), with the same run', async () => {
     const root = await mkdtemp(join(tmpdir(), 'vzero-service-teacher-'));
     const both = await createTinkerServer({

@@ -68,3 +68,25 @@ describe('run folder', () => {
     expect(await readMetrics(dir)).toEqual([{ step: 1 }, { step: 2 }, { event: 'eval' }]);
   });
 });
+
+describe('resuming a run saved by an older version', () => {
+  it('reads keys added since with their defaults (what that version did), not as changes', async () => {
+    const { parseTrainConfig } = await import('../src/config.js');
+    const root = join(await mkdtemp(join(tmpdir(), 'vzero-run-')), 'run');
+    const config = parseTrainConfig({
+      data: { dir: 'world' },
+      models: { student: 's', teacher: 't' },
+      out: root,
+    });
+    // Saved before gate.level existed.
+    const { level, ...olderGate } = config.gate;
+    expect(level).toBe('sequence');
+    const dir = await prepareRunDir(root, { ...config, gate: olderGate }, false);
+    await appendMetrics(dir, { step: 1, loss: 0.5 });
+    await expect(prepareRunDir(root, config, true)).resolves.toBeDefined();
+    // A real change is still one.
+    await expect(
+      prepareRunDir(root, { ...config, gate: { ...config.gate, level: 'token' } }, true),
+    ).rejects.toThrow(/gate\.level/);
+  });
+});

@@ -247,7 +247,7 @@ async function trainRemoteLocked(
         trajectories,
         promptById,
         scores,
-        weights,
+        gate?.tokenWeights ?? weights,
         lossConfig,
         config.optim.miniBatches,
         adam,

@@ -27,7 +27,7 @@ import { alignToTargets, type TrainingInput } from '@vzero/renderers';
 import { padTrajectories } from '@vzero/rollout';
 import type { AdamParamsInput, Datum } from '@vzero/tinker';
 import { splitRows } from '../mini-batch.js';
-import { packTeacherLogprobs } from '../steps/teacher-rows.js';
+import { packTeacherLogprobs, packTokenWeights } from '../steps/teacher-rows.js';
 import type { RemoteStudent } from './student.js';
 
 export interface RemoteUpdate {
@@ -46,7 +46,8 @@ export async function remoteUpdate(
   trajectories: readonly Trajectory[],
   promptById: ReadonlyMap<string, Prompt>,
   scores: readonly TeacherScores[],
-  weights: ArrayLike<number>,
+  /** Per trajectory: one gate weight, or (gate.level token) one per response token. */
+  weights: ArrayLike<number> | readonly Float64Array[],
   lossConfig: OpdLossConfig,
   miniBatches: number,
   adam: AdamParamsInput,
@@ -96,12 +97,17 @@ export async function remoteUpdate(
     // 2. The toolkit's loss at s (value and metrics) and its per-token numbers for the service.
     const teacher = packTeacherLogprobs(rows, T, scores);
     const rowOf = (x: Float32Array, b: number) => x.subarray(b * T, (b + 1) * T);
+    // Per-token weights (gate.level token) as [B, T] rows, else one number per row.
+    const tokenWeights =
+      typeof weights[0] === 'object'
+        ? packTokenWeights(rows, T, weights as readonly Float64Array[])
+        : undefined;
     const rowWeights = rows.map((r) => weights[r] as number);
     const lossInputs = {
       studentLogprobs: training.map((_t, b) => rowOf(current, b)),
       teacherLogprobs: training.map((_t, b) => rowOf(teacher, b)),
       mask: training.map((_t, b) => rowOf(padded.mask, b)),
-      weights: rowWeights,
+      weights: tokenWeights ? training.map((_t, b) => rowOf(tokenWeights, b)) : rowWeights,
     };
     // The inputs as tensors for @vzero/opd-loss (opdLossMetrics reads back in its own tidy).
     const inputs = {
@@ -109,7 +115,7 @@ export async function remoteUpdate(
       oldLogprobs: tf.tensor2d(padded.logprobs, [B, T]),
       teacherLogprobs: tf.tensor2d(teacher, [B, T]),
       mask: tf.tensor2d(padded.mask, [B, T]),
-      weights: tf.tensor1d(rowWeights),
+      weights: tokenWeights ? tf.tensor2d(tokenWeights, [B, T]) : tf.tensor1d(rowWeights),
     };
     let value: number;
     let m: OpdLossMetrics;

@@ -3,7 +3,7 @@
 // (and the negative view for the gate) -> gate weights -> the weighted OPD loss in mini-batches.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LabelFreeSample, Policy, Trajectory } from '@vzero/core';
-import { computeGate, gateConfig, type GateDiagnostics } from '@vzero/gate';
+import { computeGate, computeTokenGate, gateConfig, type GateDiagnostics } from '@vzero/gate';
 import { opdLoss, opdLossMetrics, type OpdLossInputs, type OpdLossMetrics } from '@vzero/opd-loss';
 import { rolloutStats, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
@@ -14,7 +14,7 @@ import type { StepResult } from '../records.js';
 import type { SamplePrompts } from '../prompts.js';
 import type { InspectBatch } from '../tracking/inspect-record.js';
 import { now, samplingOptions, throughput, type StepContext } from './context.js';
-import { packTeacherLogprobs, packTeacherTopK } from './teacher-rows.js';
+import { packTeacherLogprobs, packTeacherTopK, packTokenWeights } from './teacher-rows.js';
 
 export async function opdStep(
   ctx: StepContext,
@@ -62,7 +62,11 @@ export async function opdStep(
     const teacherLogprobs = hold(tf.tensor2d(packTeacherLogprobs(rows, T, scores), [B, T]));
     const mask = hold(tf.tensor2d(padded.mask, [B, T]));
     const oldLogprobs = hold(tf.tensor2d(padded.logprobs, [B, T]));
-    const rowWeights = hold(tf.tensor1d(rows.map((r) => weights[r] as number)));
+    const rowWeights = hold(
+      gate?.tokenWeights
+        ? tf.tensor2d(packTokenWeights(rows, T, gate.tokenWeights), [B, T])
+        : tf.tensor1d(rows.map((r) => weights[r] as number)),
+    );
     const teacherTopK = packed ? hold(tf.tensor3d(packed.logprobs, [B, T, packed.K])) : undefined;
     const topKIds = packed ? hold(tf.tensor3d(packed.ids, [B, T, packed.K], 'int32')) : undefined;
     const inputs = (forward: StudentForward): OpdLossInputs => ({
@@ -149,7 +153,10 @@ export function replayViews(
 }
 
 interface GateWeights {
+  /** Per rollout: its weight (sequence gate), or its tokens' mean weight (token gate). */
   readonly weights: Float64Array;
+  /** gate.level 'token': each rollout's per-token weights (0 at padding); what the loss reads. */
+  readonly tokenWeights?: Float64Array[];
   readonly diagnostics: GateDiagnostics;
   /** gate.span 'answer': rollouts without an answer span (scored on all their tokens). */
   readonly spanFallbacks: number | undefined;
@@ -164,21 +171,51 @@ export function gateWeights(
   decode: (ids: readonly number[]) => string,
 ): GateWeights {
   const masks = gateMasks(config, trajectories, decode);
-  const g = computeGate(
-    trajectories.map((tr, i) => ({
-      group: tr.groupId,
-      positive: scores[i]?.positive as Float32Array,
-      negative: scores[i]?.negative as Float32Array,
-      mask: masks.masks[i] as ArrayLike<number>,
-    })),
-    gateConfig(config.gate.preset, gateOverrides(config)),
-  );
+  const sequences = trajectories.map((tr, i) => ({
+    group: tr.groupId,
+    positive: scores[i]?.positive as Float32Array,
+    negative: scores[i]?.negative as Float32Array,
+    mask: masks.masks[i] as ArrayLike<number>,
+  }));
+  const settings = gateConfig(config.gate.preset, gateOverrides(config));
+  if (config.gate.level === 'token') {
+    const g = computeTokenGate(sequences, settings);
+    // Outside the scored span (gate.span answer) a token keeps weight 1: the gate reweights the
+    // tokens it reads and leaves the rest as OPD has them.
+    const tokenWeights = g.weights.map((w, i) => {
+      const read = masks.masks[i] as ArrayLike<number>;
+      const real = trajectories[i]?.mask as ArrayLike<number>;
+      return Float64Array.from(w, (x, k) => (read[k] === 1 ? x : real[k] === 1 ? 1 : 0));
+    });
+    const meanOver = (xs: readonly Float64Array[]) =>
+      Float64Array.from(xs, (x, i) => meanAt(x, masks.masks[i] as ArrayLike<number>));
+    return {
+      weights: meanOver(tokenWeights),
+      tokenWeights,
+      diagnostics: g.diagnostics,
+      spanFallbacks: masks.fallbacks,
+      inspect: { scores: meanOver(g.scores), advantages: meanOver(g.advantages), masks: masks.masks },
+    };
+  }
+  const g = computeGate(sequences, settings);
   return {
     weights: g.weights,
     diagnostics: g.diagnostics,
     spanFallbacks: masks.fallbacks,
     inspect: { scores: g.scores, advantages: g.advantages, masks: masks.masks },
   };
+}
+
+/** Mean of x over the positions where mask is 1 (0 when there are none). */
+function meanAt(x: ArrayLike<number>, mask: ArrayLike<number>): number {
+  let sum = 0;
+  let n = 0;
+  for (let k = 0; k < x.length; k++)
+    if (mask[k] === 1) {
+      sum += x[k] as number;
+      n++;
+    }
+  return n > 0 ? sum / n : 0;
 }
 
 /** The tokens each rollout's gate score reads: all real tokens, or the answer span (gate.span). */

@@ -40,3 +40,14 @@ export function packTeacherTopK(
   });
   return { ids, logprobs, K };
 }
+
+/** The rows' per-token weights as [rows.length, T] (row-major; 0 past each row's length). */
+export function packTokenWeights(
+  rows: readonly number[],
+  T: number,
+  tokenWeights: readonly Float64Array[],
+): Float32Array {
+  const out = new Float32Array(rows.length * T);
+  rows.forEach((r, b) => out.set((tokenWeights[r] as Float64Array).subarray(0, T), b * T));
+  return out;
+}
