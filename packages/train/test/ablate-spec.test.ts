@@ -10,12 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ABLATE_PRESETS, ablatePreset } from '../src/ablate/presets.js';
+import { comparisonPairs } from '../src/ablate/compare.js';
 import { loadAblateSpec, parseAblateSpec, shippedSpecFile, shippedSpecNames } from '../src/ablate/spec.js';
 import { run } from './cli-run.js';
 
 describe('shipped spec files', () => {
   it('the presets are the files, named by them', () => {
-    expect(shippedSpecNames()).toEqual(['dense', 'paper-table', 'paper-table-60', 'perceivable', 'smoke', 'stem']);
+    expect(shippedSpecNames()).toEqual([
+      'dense',
+      'paper-table',
+      'paper-table-60',
+      'perceivable',
+      'smoke',
+      'stem',
+    ]);
     expect(Object.keys(ABLATE_PRESETS).sort()).toEqual(shippedSpecNames());
     for (const name of shippedSpecNames()) expect(ablatePreset(name).name).toBe(name);
   });
@@ -63,7 +71,9 @@ describe('vzero ablate --spec', () => {
     expect(both.err).toMatch(/give --preset NAME or --spec FILE, not both/);
     const unknown = await run(['ablate', '--print-spec', 'paper']);
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toMatch(/unknown key "paper" in --print-spec; known keys: dense, paper-table, paper-table-60/);
+    expect(unknown.err).toMatch(
+      /unknown key "paper" in --print-spec; known keys: dense, paper-table, paper-table-60/,
+    );
   });
 });
 
@@ -108,6 +118,39 @@ describe('a spec with a mistake fails before anything runs, naming it', () => {
       /my\.yaml: arms\.3\.train\.views\.negative = "randomPositive": /,
     );
     expect(fails((s) => (s['arms'][1].id = 'base'))).toThrow(/my\.yaml: arms\.1\.id = "base": appears twice/);
+    expect(
+      fails(
+        (s) =>
+          (s['comparisons'] = [
+            ['vzero', 'opd'],
+            ['vzero', 'vzero-alpha1'],
+          ]),
+      ),
+    ).toThrow(
+      /my\.yaml: comparisons\.1\.1 = "vzero-alpha1": not an arm of this spec \(arms: base, opd, rand, vzero/,
+    );
+    expect(fails((s) => (s['comparisons'] = [['opd', 'opd']]))).toThrow(
+      /comparisons\.0 = .*compares an arm with itself/,
+    );
+  });
+
+  it("comparisons: the paper's pairs by default, and every other arm against V-Zero, OPD and Base", () => {
+    const table = ablatePreset('smoke');
+    const arms = [...table.arms, { id: 'vzero-alpha1', label: 'V-Zero, alpha 1', method: 'vzero' as const }];
+    const pairs = comparisonPairs(arms);
+    expect(pairs).toEqual(
+      expect.arrayContaining([
+        ['vzero', 'opd'],
+        ['vzero', 'base'],
+      ]),
+    );
+    expect(pairs.filter(([a]) => a === 'vzero-alpha1')).toEqual([
+      ['vzero-alpha1', 'vzero'],
+      ['vzero-alpha1', 'opd'],
+      ['vzero-alpha1', 'base'],
+    ]);
+    // Declared pairs replace the defaults.
+    expect(comparisonPairs(arms, [['vzero-alpha1', 'rand']])).toEqual([['vzero-alpha1', 'rand']]);
   });
 
   it('a file that is not there or not YAML is named', () => {

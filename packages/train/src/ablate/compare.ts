@@ -76,15 +76,35 @@ function difference(a: readonly CurvePoint[], b: readonly CurvePoint[], split: S
   return { bootstrap, seeds };
 }
 
+/**
+ * The pairs a spec reports: its own `comparisons`, else the paper's pairs and every arm they do
+ * not name against Base, OPD and V-Zero (so a new arm always gets its paired intervals).
+ */
+export function comparisonPairs(
+  arms: readonly AblateArm[],
+  declared?: readonly (readonly [ArmId, ArmId])[],
+): (readonly [ArmId, ArmId])[] {
+  if (declared) return [...declared];
+  const named = new Set(COMPARISONS.flat());
+  const ids = new Set(arms.map((a) => a.id));
+  const extra = arms
+    .filter((a) => !named.has(a.id))
+    .flatMap((a) =>
+      (['vzero', 'opd', 'base'] as const).filter((b) => ids.has(b)).map((b) => [a.id, b] as const),
+    );
+  return [...COMPARISONS, ...extra];
+}
+
 /** Every listed comparison whose two arms both have results (with equal seed counts). */
 export function compareArms(
   runs: readonly RunResult[],
   base: { readonly test: EvalSummary; readonly 'test-counter-prior': EvalSummary },
   arms: readonly AblateArm[],
+  declared?: readonly (readonly [ArmId, ArmId])[],
 ): Comparison[] {
   const out: Comparison[] = [];
   const labels = new Map(arms.map((arm) => [arm.id, arm.label]));
-  for (const [a, b] of COMPARISONS) {
+  for (const [a, b] of comparisonPairs(arms, declared)) {
     if (!labels.has(a) || !labels.has(b)) continue;
     const pa = selectedPoints(a, runs, base);
     const pb = selectedPoints(b, runs, base);

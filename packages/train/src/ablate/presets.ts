@@ -54,6 +54,11 @@ export interface AblatePreset {
   readonly evalEvery: number;
   readonly seeds: number;
   readonly arms: readonly AblateArm[];
+  /**
+   * Paired comparisons to report (A minus B, by arm id). Default: the paper's pairs among the
+   * arms present (compare.ts, COMPARISONS), and every other arm against Base, OPD and V-Zero.
+   */
+  readonly comparisons?: readonly (readonly [ArmId, ArmId])[];
 }
 
 /** A shipped preset: the spec file packages/train/presets/<name>.yaml, validated. */

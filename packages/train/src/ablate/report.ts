@@ -170,7 +170,12 @@ export function summarise(input: Omit<AblateReport, 'arms' | 'comparisons'>): Ab
       ...(modes.length ? { negativeModes: addNegativeModes(modes) } : {}),
     });
   }
-  const comparisons = compareArms(input.runs, input.starting.student, input.preset.arms);
+  const comparisons = compareArms(
+    input.runs,
+    input.starting.student,
+    input.preset.arms,
+    input.preset.comparisons,
+  );
   return { ...input, arms, comparisons };
 }
 

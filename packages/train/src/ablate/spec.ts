@@ -103,6 +103,8 @@ export const ablateSpecSchema = z
     evalEvery: int(1),
     seeds: int(1),
     arms: z.array(armSchema).min(1),
+    /** Paired comparisons (A minus B, arm ids); default: the paper's and each other arm's (compare.ts). */
+    comparisons: z.array(z.tuple([z.string(), z.string()])).optional(),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
@@ -116,6 +118,24 @@ export const ablateSpecSchema = z
           path: ['arms', i, 'method'],
           input: arm.method,
           message: 'the arm "base" (and only it) has method base: the starting student, untrained',
+        });
+    });
+    spec.comparisons?.forEach((pair, i) => {
+      pair.forEach((id, j) => {
+        if (!seen.has(id))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['comparisons', i, j],
+            input: id,
+            message: `not an arm of this spec (arms: ${[...seen].join(', ')})`,
+          });
+      });
+      if (pair[0] === pair[1])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['comparisons', i],
+          input: pair,
+          message: 'compares an arm with itself',
         });
     });
   });
