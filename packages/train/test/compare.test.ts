@@ -66,6 +66,27 @@ describe('vzero compare on two tiny real runs', () => {
     expect(md).toContain(
       `-> **${((ra?.evals['val']?.last.accuracy as number) * 100).toFixed(1)}%** (step 3;`,
     );
+    // Both evaluated the same 3 val questions: opd-b minus vzero-a, paired over them. The
+    // bootstrap's mean is the observed difference; by hand from the per-question results.
+    const { paired } = JSON.parse(await readFile(join(out, 'comparison.json'), 'utf8')) as {
+      paired: {
+        run: string;
+        split: string;
+        difference: { mean: number; interval: { lo: number; hi: number } };
+      }[];
+    };
+    const ca = ra?.evals['val']?.last.correct as string;
+    const cb = rb?.evals['val']?.last.correct as string;
+    expect(ca).toMatch(/^[01]{3}$/);
+    const ones = (c: string) => [...c].filter((x) => x === '1').length;
+    expect(paired).toHaveLength(1);
+    expect(paired[0]).toMatchObject({ run: 'opd-b', split: 'val' });
+    expect(paired[0]?.difference.mean).toBeCloseTo((ones(cb) - ones(ca)) / 3, 12);
+    expect(paired[0]?.difference.interval.lo).toBeLessThanOrEqual(paired[0]?.difference.mean as number);
+    expect(md).toContain('Paired difference from vzero-a at the last evaluations, on the same questions');
+    expect(md).toMatch(/\| opd-b \| [+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\]/);
+    // The CSV leaves the per-question string out.
+    expect(await readFile(join(a, 'metrics.csv'), 'utf8')).not.toMatch(/\bcorrect\b/);
 
     const svg = await readFile(join(out, 'curves.svg'), 'utf8');
     expect(svg).toContain('vzero-a');

@@ -1,14 +1,24 @@
 // `vzero compare RUN_A RUN_B ... [--out DIR]`: runs side by side. A table (markdown and JSON)
 // of what each run was (method, steps, key settings) and what it measured (loss and gate over
 // its last steps, evaluation accuracy per split with 95% Wilson intervals), the runs' curves
-// overlaid (SVG and PNG), and per evaluation split a bar chart through @vzero/bench's
-// writeComparison. Reads only metrics.jsonl and config.json: no model is loaded.
+// overlaid (SVG and PNG), per evaluation split a bar chart through @vzero/bench's
+// writeComparison, and each run's paired difference from the first run on the questions both
+// answered (a bootstrap over those questions). Reads only metrics.jsonl and config.json: no
+// model is loaded.
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
-import { wilsonInterval, writeComparison, type AccuracyCell, type Report } from '@vzero/bench';
+import {
+  pairedBootstrap,
+  wilsonInterval,
+  writeComparison,
+  type AccuracyCell,
+  type PairedDifference,
+  type Report,
+} from '@vzero/bench';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
 import { migrateSavedTrainConfig } from '../config.js';
+import { correctRow } from '../evaluation.js';
 import { assertOutputsApart } from '../fs-safety.js';
 import { readMetrics, runDir } from '../run-dir.js';
 import { comparisonPanels, curvesSvg, writeSvgAndPng, COLOURS } from '../tracking/curves.js';
@@ -29,6 +39,15 @@ export interface EvalAt {
   readonly n: number;
   readonly unanswered?: number;
   readonly ci95: { readonly lo: number; readonly hi: number };
+  /** Per question, '1' right and '0' not, in the split's order (evaluations that recorded it). */
+  readonly correct?: string;
+}
+
+/** A run's last evaluation on a split minus the first run's, paired over the same questions. */
+export interface PairedToFirst {
+  readonly run: string;
+  readonly split: string;
+  readonly difference: PairedDifference;
 }
 
 export interface RunSummary {
@@ -50,6 +69,8 @@ export interface Comparison {
   readonly runs: readonly RunSummary[];
   /** How many final steps the `last` means cover. */
   readonly lastSteps: number;
+  /** Paired differences from the first run (where both evaluated the same questions). */
+  readonly paired: readonly PairedToFirst[];
   readonly markdown: string;
   readonly files: Record<string, string>;
 }
@@ -169,11 +190,12 @@ function isSyntax(error: unknown): error is SyntaxError {
 }
 
 function evalAt(r: MetricsRecord): EvalAt | undefined {
-  const { step, accuracy, n, unanswered } = r as {
+  const { step, accuracy, n, unanswered, correct } = r as {
     step?: unknown;
     accuracy?: unknown;
     n?: unknown;
     unanswered?: unknown;
+    correct?: unknown;
   };
   if (typeof step !== 'number' || typeof accuracy !== 'number' || typeof n !== 'number') return undefined;
   return {
@@ -181,6 +203,7 @@ function evalAt(r: MetricsRecord): EvalAt | undefined {
     accuracy,
     n,
     ...(typeof unanswered === 'number' ? { unanswered } : {}),
+    ...(typeof correct === 'string' && correct.length === n ? { correct } : {}),
     ci95: wilsonInterval(Math.round(accuracy * n), n),
   };
 }
@@ -189,7 +212,36 @@ const pct = (x: number) => (100 * x).toFixed(1);
 const cellOf = (v: unknown) => (v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
 const escapeCell = (s: string) => s.replaceAll('|', '\\|');
 
-export function comparisonMarkdown(runs: readonly RunSummary[], lastSteps: number): string {
+/**
+ * Each run's last evaluation minus the first run's, per split, paired over questions: only where
+ * both recorded per-question results on the same questions (the same data.dir, split and count;
+ * evaluation takes a split's questions in file order, so these fix the questions).
+ */
+export function pairedToFirst(runs: readonly RunSummary[]): PairedToFirst[] {
+  const [first, ...rest] = runs;
+  if (!first) return [];
+  const out: PairedToFirst[] = [];
+  for (const run of rest) {
+    if (JSON.stringify(run.settings['data.dir']) !== JSON.stringify(first.settings['data.dir'])) continue;
+    for (const [split, e] of Object.entries(run.evals)) {
+      const a = e.last.correct;
+      const b = first.evals[split]?.last.correct;
+      if (a === undefined || b === undefined || a.length !== b.length) continue;
+      out.push({
+        run: run.label,
+        split,
+        difference: pairedBootstrap([correctRow(a)], [correctRow(b)], { replicates: 2000, seed: 0 }),
+      });
+    }
+  }
+  return out;
+}
+
+export function comparisonMarkdown(
+  runs: readonly RunSummary[],
+  lastSteps: number,
+  paired: readonly PairedToFirst[] = [],
+): string {
   const lines = ['# Run comparison', ''];
   const head = (cols: string[]) => {
     lines.push(
@@ -239,6 +291,24 @@ export function comparisonMarkdown(runs: readonly RunSummary[], lastSteps: numbe
         const e = r.evals[s];
         if (!e) return '–';
         return `${pct(e.first.accuracy)}% (step ${e.first.step}) -> **${pct(e.last.accuracy)}%** (step ${e.last.step}; ${pct(e.last.ci95.lo)}–${pct(e.last.ci95.hi)}, n=${e.last.n})`;
+      });
+      lines.push(`| ${[r.label, ...cells].map(escapeCell).join(' | ')} |`);
+    }
+  }
+  if (paired.length > 0) {
+    const pairedSplits = [...new Set(paired.map((p) => p.split))];
+    lines.push(
+      '',
+      `Paired difference from ${runs[0]?.label} at the last evaluations, on the same questions (points; 95% bootstrap interval over the questions; * where it excludes 0):`,
+      '',
+    );
+    head(['run', ...pairedSplits]);
+    for (const r of runs.slice(1)) {
+      const cells = pairedSplits.map((s) => {
+        const d = paired.find((p) => p.run === r.label && p.split === s)?.difference;
+        if (!d) return '–';
+        const signed = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+        return `${signed(d.mean)} [${signed(d.interval.lo)}, ${signed(d.interval.hi)}]${d.measurable ? ' *' : ''}`;
       });
       lines.push(`| ${[r.label, ...cells].map(escapeCell).join(' | ')} |`);
     }
@@ -303,13 +373,14 @@ export async function runCompare(
   }
   const runs = read.map((r) => r.summary);
   await ensureWritableDir(out, '--out');
-  const markdown = comparisonMarkdown(runs, lastSteps);
+  const paired = pairedToFirst(runs);
+  const markdown = comparisonMarkdown(runs, lastSteps, paired);
   const files: Record<string, string> = {
     markdown: join(out, 'comparison.md'),
     json: join(out, 'comparison.json'),
   };
   await writeFileAtomic(files['markdown'] as string, markdown);
-  await writeFileAtomic(files['json'] as string, JSON.stringify({ lastSteps, runs }, null, 2) + '\n');
+  await writeFileAtomic(files['json'] as string, JSON.stringify({ lastSteps, runs, paired }, null, 2) + '\n');
   const curves = await writeSvgAndPng(
     out,
     'curves',
@@ -332,5 +403,5 @@ export async function runCompare(
     files[`accuracy:${split}`] = written.png;
   }
   log(`compare: ${runs.length} runs -> ${out}`);
-  return { runs, lastSteps, markdown, files };
+  return { runs, lastSteps, paired, markdown, files };
 }

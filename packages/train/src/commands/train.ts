@@ -49,7 +49,9 @@ export function splitEvaluator(
       seed: deriveSeed(config.seed, 'views'),
       encode: student.encodeImages,
     });
+    // Per-question results (`correct`) go with the record: `vzero compare` pairs runs on them.
     const summary = await evaluatePolicy(student.policy, limited, (s) => factory.student(s), {
+      items: true,
       ...(onProgress ? { onProgress: (done: number) => onProgress(split, done, limited.length) } : {}),
     });
     return { event: 'eval', step, split, ...summary };

@@ -81,6 +81,9 @@ export function metricsCsv(records: readonly MetricsRecord[]): string {
   const flat = records.map((r) => flattenRecord(r));
   const columns = ['event', 'step', 'timestamp', 'split'];
   const seen = new Set(columns);
+  // Per-question results (an evaluation's `correct`, one character per question) stay in
+  // metrics.jsonl: a spreadsheet would read "0110" as a number.
+  seen.add('correct');
   for (const f of flat)
     for (const k of f.keys())
       if (!seen.has(k)) {
