@@ -398,6 +398,11 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       'runs whose student is at a training service (models.student: tinker://...) that go at once; in-process runs go one at a time (default 1)',
       integerOption('--concurrency', 1),
     )
+    .option(
+      '--jobs <n>',
+      'in-process runs at once, each in a process of its own (default 1); one run keeps about one core busy, so 2 on a 2-core machine roughly halves the time; the numbers do not depend on it',
+      integerOption('--jobs', 1),
+    )
     .action(async () => {
       const { printSpec, ...opts } = optionsOf(ablate) as unknown as Parameters<
         typeof runAblateCommand

@@ -28,6 +28,7 @@ import { ablatePreset, type AblateArm, type AblatePreset } from './presets.js';
 import { pretrainRole } from './pretrain.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
 import { renderMarkdown } from './markdown.js';
+import { runArmInProcess, stopRunProcesses } from './worker-client.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 import { addNegativeModes, type NegativeModeCounts } from '../tracking/negative-modes.js';
 
@@ -62,6 +63,12 @@ export interface AblateOptions {
    * whatever this is (they share this process's tensor engine). The report does not depend on it.
    */
   readonly concurrency?: number;
+  /**
+   * In-process runs that may go at once, each in a process of its own (default 1: one at a time,
+   * in this process). A run's numbers do not depend on it; on a 2-core machine 2 roughly halves
+   * the time, since one run keeps about one core busy.
+   */
+  readonly jobs?: number;
 }
 
 /**
@@ -93,6 +100,9 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
   const concurrency = o.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new InvalidInputError('--concurrency', concurrency, 'expected an integer >= 1');
+  const jobs = o.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new InvalidInputError('--jobs', jobs, 'expected an integer >= 1');
   const setup = await setupTensors(log);
   await mkdir(o.out, { recursive: true });
 
@@ -149,25 +159,36 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
     `starting models: teacher test ${pct(startingTeacher.positive.test)} (negative view ${pct(startingTeacher.negative.test)}), student test ${pct(baseEval.test)}, counter-prior ${pct(baseEval['test-counter-prior'])}`,
   );
 
-  // 4. Every arm x seed: in-process runs one at a time, remote ones up to `concurrency` at once;
-  // results keep the spec's order whatever order they finish in.
+  // 4. Every arm x seed: in-process runs `jobs` at a time (more than one: each in a process of its
+  // own), remote ones up to `concurrency` at once; results keep the spec's order whatever order
+  // they finish in.
   const trained = preset.arms.filter((a) => a.method !== 'base');
-  const jobs = trained.flatMap((arm) => Array.from({ length: seeds }, (_, seed) => ({ arm, seed })));
-  const remoteJobs = jobs.filter((j) => isRemoteArm(preset, j.arm)).length;
+  const planned = trained.flatMap((arm) => Array.from({ length: seeds }, (_, seed) => ({ arm, seed })));
+  const remoteJobs = planned.filter((j) => isRemoteArm(preset, j.arm)).length;
   if (concurrency > 1 && remoteJobs === 0)
     log(`--concurrency ${concurrency}: no arm's student is at a training service; runs go one at a time`);
-  const local = pLimit(1);
+  const local = pLimit(jobs);
   const remote = pLimit(concurrency);
-  const parallel = concurrency > 1 && remoteJobs > 1;
+  const parallel = (concurrency > 1 && remoteJobs > 1) || jobs > 1;
+  const ctx: RunContext = { out: o.out, world, models, splits, baseEval, parallel };
   let begun = 0;
+  // One failed run ends the ablation: the runs still going in processes of their own stop too.
   const runs: RunResult[] = await Promise.all(
-    jobs.map(({ arm, seed }) =>
-      (isRemoteArm(preset, arm) ? remote : local)(() => {
-        log(`run ${++begun}/${jobs.length}: ${arm.id} seed ${seed}`);
-        return runArm(arm, seed, preset, { out: o.out, world, models, splits, baseEval, parallel }, log);
-      }),
-    ),
-  );
+    planned.map(({ arm, seed }) => {
+      const isRemote = isRemoteArm(preset, arm);
+      return (isRemote ? remote : local)(async () => {
+        log(`run ${++begun}/${planned.length}: ${arm.id} seed ${seed}`);
+        if (isRemote || jobs === 1) return runArm(arm, seed, preset, ctx, log);
+        // A finished run is read here; only a run to make costs a process.
+        return (
+          (await finishedRun(arm, seed, preset, ctx, log)) ?? runArmInProcess(arm, seed, preset, ctx, log)
+        );
+      });
+    }),
+  ).catch((error: unknown) => {
+    stopRunProcesses();
+    throw error;
+  });
 
   const report = summarise({
     preset,
@@ -199,7 +220,7 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
   return { report, json, markdown };
 }
 
-interface RunContext {
+export interface RunContext {
   readonly out: string;
   readonly world: string;
   readonly models: { readonly student: string; readonly teacher: string };
@@ -219,16 +240,9 @@ function isRemoteArm(preset: AblatePreset, arm: AblateArm): boolean {
   return typeof student === 'string' && isRemoteStudent({ models: { student } as never });
 }
 
-async function runArm(
-  arm: AblateArm,
-  seed: number,
-  preset: AblatePreset,
-  ctx: RunContext,
-  log: (line: string) => void,
-): Promise<RunResult> {
-  const armId = arm.id;
-  const dir = join(ctx.out, 'runs', `${armId}-seed${seed}`);
-  const resultFile = join(dir, 'result.json');
+/** A run's folder, training config and reuse key. */
+function runPlan(arm: AblateArm, seed: number, preset: AblatePreset, ctx: RunContext) {
+  const dir = join(ctx.out, 'runs', `${arm.id}-seed${seed}`);
   const remote = isRemoteArm(preset, arm);
   const raw = merge(armTrain(preset, arm), {
     method: arm.method as TrainConfigInput['method'],
@@ -242,24 +256,48 @@ async function runArm(
     eval: { splits: [...EVAL_SPLITS], every: preset.evalEvery },
   });
   // A finished run is reused only when it was made with the same training config, worlds and
-  // starting-model specs (a changed preset reruns it). Results written before the key existed
-  // are reused with a note.
+  // starting-model specs (a changed preset reruns it).
   const key = JSON.stringify({
     raw,
     world: preset.world,
     models: preset.models,
     evalEvery: preset.evalEvery,
   });
-  if (existsSync(resultFile)) {
-    const done = JSON.parse(await readFile(resultFile, 'utf8')) as RunResult;
-    if (done.key === undefined || done.key === key) {
-      log(
-        `  reusing ${resultFile}${done.key === undefined ? ' (written before runs recorded their settings: not checked)' : ''}`,
-      );
-      return done;
-    }
-    log(`  ${resultFile} was made with other settings: running again`);
+  return { dir, resultFile: join(dir, 'result.json'), remote, raw, key };
+}
+
+/** The run's result when it is already made with these settings (results written before runs recorded their settings are reused with a note). */
+async function finishedRun(
+  arm: AblateArm,
+  seed: number,
+  preset: AblatePreset,
+  ctx: RunContext,
+  log: (line: string) => void,
+): Promise<RunResult | undefined> {
+  const { resultFile, key } = runPlan(arm, seed, preset, ctx);
+  if (!existsSync(resultFile)) return undefined;
+  const done = JSON.parse(await readFile(resultFile, 'utf8')) as RunResult;
+  if (done.key === undefined || done.key === key) {
+    log(
+      `  reusing ${resultFile}${done.key === undefined ? ' (written before runs recorded their settings: not checked)' : ''}`,
+    );
+    return done;
   }
+  log(`  ${resultFile} was made with other settings: running again`);
+  return undefined;
+}
+
+export async function runArm(
+  arm: AblateArm,
+  seed: number,
+  preset: AblatePreset,
+  ctx: RunContext,
+  log: (line: string) => void,
+): Promise<RunResult> {
+  const armId = arm.id;
+  const { dir, resultFile, remote, raw, key } = runPlan(arm, seed, preset, ctx);
+  const done = await finishedRun(arm, seed, preset, ctx, log);
+  if (done) return done;
   await rm(dir, { recursive: true, force: true });
   const config = parseTrainConfig(raw, `preset ${preset.name} arm ${armId}`);
 

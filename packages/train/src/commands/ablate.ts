@@ -1,5 +1,5 @@
 // `vzero ablate (--preset NAME | --spec FILE) [--out DIR] [--docs DIR] [--seeds N] [--steps N]
-// [--concurrency K]`:
+// [--concurrency K] [--jobs N]`:
 // regenerates RESULTS.md and the JSON behind it. A preset is a shipped spec file
 // (packages/train/presets/NAME.yaml, printed by --print-spec NAME); --spec runs a user's. Only
 // the shipped paper-table writes into docs/ by default: any other report goes into the work
@@ -26,6 +26,8 @@ export interface AblateCommandOptions {
   readonly worldSeed?: number;
   /** Runs with a student at a training service that go at once: see AblateOptions.concurrency. */
   readonly concurrency?: number;
+  /** In-process runs at once, each in its own process: see AblateOptions.jobs. */
+  readonly jobs?: number;
 }
 
 export const ABLATE_DEFAULTS = { preset: 'paper-table' };
@@ -70,6 +72,7 @@ export async function runAblateCommand(
       ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
       ...(o.worldSeed !== undefined ? { worldSeed: o.worldSeed } : {}),
       ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+      ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
       command: ablateCommandLine(o, shipped),
     },
     log,
