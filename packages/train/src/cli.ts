@@ -69,7 +69,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   const program = new Command('vzero')
     .description('V-Zero: answer-label-free on-policy distillation with contrastive evidence gating')
     .version(toolkitVersion(), '-V, --version', 'print the version of @vzero/train')
-    .showHelpAfterError()
+    // A typo gets commander's suggestion and a pointer to the help, not the whole help text.
+    .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
   program

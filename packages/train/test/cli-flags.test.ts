@@ -65,6 +65,18 @@ describe('one flag vocabulary', () => {
       /--data = undefined: is required \(on the command line, or as "data:" in --config\)/,
     );
   });
+
+  it('a typo gets the suggestion and a pointer to --help, not the whole help', async () => {
+    const command = await run(['trian']);
+    expect(command.code).toBe(1);
+    expect(command.err).toMatch(
+      /unknown command 'trian'\n\(Did you mean train\?\)\n\(add --help for usage\)/,
+    );
+    const option = await run(['ablate', '--job', '2']);
+    expect(option.code).toBe(1);
+    expect(option.err).toMatch(/unknown option '--job'\n\(Did you mean --jobs\?\)\n\(add --help for usage\)/);
+    for (const r of [command, option]) expect(r.err).not.toMatch(/Usage:/);
+  });
 });
 
 describe('--config FILE', () => {
