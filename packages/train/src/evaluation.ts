@@ -15,6 +15,25 @@ export interface EvalSummary {
   readonly correct?: string;
 }
 
+/**
+ * Accuracy on the questions whose scene goes against the world's prior (facts.followsPrior
+ * false, a colour other than the shape's usual one), read from a `correct` string over
+ * `samples`; undefined when none of them is such a question.
+ */
+export function counterPriorAccuracy(
+  samples: readonly { readonly facts?: { readonly followsPrior?: boolean } }[],
+  correct: string,
+): { readonly accuracy: number; readonly n: number } | undefined {
+  let n = 0;
+  let right = 0;
+  samples.forEach((s, i) => {
+    if (s.facts?.followsPrior !== false) return;
+    n++;
+    if (correct[i] === '1') right++;
+  });
+  return n > 0 ? { accuracy: right / n, n } : undefined;
+}
+
 /** A `correct` string as one row of 0/1 scores (the input of paired comparisons). */
 export function correctRow(correct: string): Uint8Array {
   return Uint8Array.from(correct, (c) => (c === '1' ? 1 : 0));

@@ -6,6 +6,7 @@
 import type { WorldConfig } from '@vzero/world';
 import type { Method, TrainConfigInput } from '../config.js';
 import type { PretrainSpec } from './pretrain.js';
+import type { TeacherCheck } from './starting-check.js';
 import { loadAblateSpec, shippedSpecFile, shippedSpecNames } from './spec.js';
 
 /** One compared method: a training method plus the config keys that make it this arm. */
@@ -59,6 +60,8 @@ export interface AblatePreset {
    * arms present (compare.ts, COMPARISONS), and every other arm against Base, OPD and V-Zero.
    */
   readonly comparisons?: readonly (readonly [ArmId, ArmId])[];
+  /** Conditions on the starting models, checked on val before any arm runs (./starting-check.ts). */
+  readonly checks?: { readonly teacher?: TeacherCheck };
 }
 
 /** A shipped preset: the spec file packages/train/presets/<name>.yaml, validated. */

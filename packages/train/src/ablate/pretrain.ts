@@ -4,9 +4,8 @@
 // pretrained models and happens on a world of its own, never on the evaluation splits.
 import type { ModelConfig, ModelPresetName } from '@vzero/model';
 import type { WorldConfig } from '@vzero/world';
-import type { EvalSummary } from '../evaluation.js';
 import { InvalidInputError } from '@vzero/core';
-import { runPretrain } from '../commands/pretrain.js';
+import { runPretrain, type PretrainEval } from '../commands/pretrain.js';
 
 export interface PretrainSpec {
   /** Model preset the overrides apply to ('tiny', 'student' or 'teacher'). */
@@ -30,7 +29,7 @@ export interface PretrainSpec {
 
 export interface PretrainedModel {
   readonly dir: string;
-  readonly val: EvalSummary;
+  readonly val: PretrainEval;
   readonly seconds: number;
 }
 

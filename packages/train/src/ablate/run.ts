@@ -26,6 +26,7 @@ import { isRemoteStudent } from '../remote/student.js';
 import { trainRemote } from '../remote/train.js';
 import { ablatePreset, type AblateArm, type AblatePreset } from './presets.js';
 import { pretrainRole } from './pretrain.js';
+import { checkStartingTeacher } from './starting-check.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
 import { renderMarkdown } from './markdown.js';
 import { runArmInProcess, stopRunProcesses } from './worker-client.js';
@@ -133,11 +134,17 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
       });
       if (existsSync(stamp) && (await readFile(stamp, 'utf8')) === spec) {
         log(`${role}: reusing ${models[role]}`);
-        continue;
+      } else {
+        await rm(models[role], { recursive: true, force: true });
+        await pretrainRole(role, preset.models[role], worlds[role], models[role], 0, log, worlds.warmup);
+        await writeFile(stamp, spec);
       }
-      await rm(models[role], { recursive: true, force: true });
-      await pretrainRole(role, preset.models[role], worlds[role], models[role], 0, log, worlds.warmup);
-      await writeFile(stamp, spec);
+      // Checked on reuse too: the bar may be new, or stricter, since the model was made.
+      const check = role === 'teacher' ? preset.checks?.teacher : undefined;
+      if (check) {
+        await checkStartingTeacher(models.teacher, preset.models.teacher, worlds.teacher, 0, check, log);
+        await writeFile(stamp, spec);
+      }
     }
   }
 

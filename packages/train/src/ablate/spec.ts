@@ -105,6 +105,18 @@ export const ablateSpecSchema = z
     arms: z.array(armSchema).min(1),
     /** Paired comparisons (A minus B, arm ids); default: the paper's and each other arm's (compare.ts). */
     comparisons: z.array(z.tuple([z.string(), z.string()])).optional(),
+    /** Conditions on the starting models, checked on val before any arm runs. */
+    checks: z
+      .strictObject({
+        teacher: z
+          .strictObject({
+            minCounterPrior: z.number().min(0).max(1),
+            extraSteps: int(1),
+            maxExtensions: int(0),
+          })
+          .optional(),
+      })
+      .optional(),
   })
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();

@@ -21,6 +21,7 @@ import { runTrain } from './train.js';
 import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
+import { checkStartingTeacher } from '../ablate/starting-check.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',
@@ -107,6 +108,12 @@ export async function runDemo(o: DemoOptions, log: (line: string) => void): Prom
     await rm(models[role], { recursive: true, force: true });
     await pretrainRole(role, spec, worlds[role], models[role], o.seed, log, worlds.warmup);
     await writeFileAtomic(stamp, made);
+  }
+  // The starting teacher must read the crop on its val questions against the prior (checked on
+  // val, never on the test splits); below the bar it is pre-trained longer, or the demo stops.
+  const check = o.scale === undefined ? preset.checks?.teacher : undefined;
+  if (check) {
+    await checkStartingTeacher(models.teacher, preset.models.teacher, worlds.teacher, o.seed, check, log);
   }
 
   log('3/4 evaluate the starting models');

@@ -27,7 +27,12 @@ import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { promptsForModel } from '../prompts.js';
 import { pretrainExamples } from '../pretrain-examples.js';
-import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { counterPriorAccuracy, evaluatePolicy, type EvalSummary } from '../evaluation.js';
+
+/** The eval split's accuracy, and on its questions against the prior (when it has some). */
+export type PretrainEval = EvalSummary & {
+  readonly counterPrior?: { readonly accuracy: number; readonly n: number };
+};
 import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 
 export interface PretrainCommandOptions {
@@ -72,7 +77,7 @@ export interface PretrainCommandResult {
   readonly role: 'teacher' | 'student';
   readonly out: string;
   readonly finalLoss: number;
-  readonly eval: EvalSummary;
+  readonly eval: PretrainEval;
   readonly seconds: number;
   /** Of `seconds`, the optimizer steps alone (no data loading, no evaluation). */
   readonly trainSeconds: number;
@@ -169,11 +174,17 @@ export async function runPretrain(
     const evalProgress = createProgress(`eval ${o.evalSplit}`, limited.length);
     // Room for the longest reference response (plain bytes spell one in ~60 tokens).
     const longest = examples.reduce((m, e) => Math.max(m, tokenizer.encode(e.response).length + 1), 0);
-    const summary = await evaluatePolicy(policy, limited, promptFor, {
+    const scored = await evaluatePolicy(policy, limited, promptFor, {
       maxTokens: Math.max(16, longest + 2),
+      items: true,
       onProgress: (done) => evalProgress.update(done),
     });
     evalProgress.stop();
+    // The questions against the prior apart: the starting-model conditions are read there.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { correct, ...overall } = scored;
+    const counterPrior = counterPriorAccuracy(limited, correct ?? '');
+    const summary: PretrainEval = { ...overall, ...(counterPrior ? { counterPrior } : {}) };
     const seconds = (performance.now() - started) / 1000;
     const finalLoss =
       result.losses.slice(-20).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(20, result.losses.length));
@@ -200,7 +211,7 @@ export async function runPretrain(
     );
     await swapInFolder(staging, o.out);
     log(
-      `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
+      `${role}: ${o.evalSplit} accuracy ${(summary.accuracy * 100).toFixed(1)}% (n ${summary.n}${counterPrior ? `; against the prior ${(counterPrior.accuracy * 100).toFixed(1)}%, n ${counterPrior.n}` : ''}), final loss ${finalLoss.toFixed(3)}, ${seconds.toFixed(0)} s -> ${o.out}`,
     );
     return { role, out: o.out, finalLoss, eval: summary, seconds, trainSeconds: result.elapsedMs / 1000 };
   } catch (error) {
