@@ -181,7 +181,6 @@ export async function runPretrain(
     });
     evalProgress.stop();
     // The questions against the prior apart: the starting-model conditions are read there.
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { correct, ...overall } = scored;
     const counterPrior = counterPriorAccuracy(limited, correct ?? '');
     const summary: PretrainEval = { ...overall, ...(counterPrior ? { counterPrior } : {}) };
