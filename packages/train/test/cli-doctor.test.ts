@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { run } from './cli-run.js';
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('vzero doctor', () => {
   it('reports node, the backend chosen and why, and sharp/libvips', async () => {
@@ -19,6 +23,12 @@ describe('vzero doctor', () => {
       expect(report.nativeKernels.gemm.reason.length).toBeGreaterThan(0);
       expect(text.out).toMatch(/^gemm {8}(built-in|OpenBLAS)/m);
     }
+  });
+
+  it('--json parses as the README documents it: `pnpm -s vzero doctor --json` (no pnpm banner)', () => {
+    const r = spawnSync('pnpm', ['-s', 'vzero', 'doctor', '--json'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).node).toBe(process.version);
   });
 
   it('fails clearly on an unknown command', async () => {
