@@ -192,8 +192,8 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
         );
       });
     }),
-  ).catch((error: unknown) => {
-    stopRunProcesses();
+  ).catch(async (error: unknown) => {
+    await stopRunProcesses();
     throw error;
   });
 

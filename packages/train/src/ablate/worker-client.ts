@@ -26,12 +26,16 @@ const WORKER = fileURLToPath(
   new URL(`./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
 );
 
-/** Run processes alive now (stopped when the ablation fails or is interrupted). */
-const children = new Set<ChildProcess>();
+/** Run processes alive now, with their exits (stopped when the ablation fails). */
+const children = new Map<ChildProcess, Promise<unknown>>();
 
-/** Stops every run process still going (their runs are made again next time). */
-export function stopRunProcesses(): void {
-  for (const child of children) child.kill('SIGTERM');
+/**
+ * Stops every run process still going and waits for them to exit, so that nothing writes into
+ * the work folder once the ablation has returned (their runs are made again next time).
+ */
+export async function stopRunProcesses(): Promise<void> {
+  for (const child of children.keys()) child.kill('SIGTERM');
+  await Promise.all(children.values());
 }
 
 export class RunProcessError extends VZeroError {
@@ -67,7 +71,14 @@ export async function runArmInProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VZERO_BACKEND: tf.getBackend() },
   });
-  children.add(child);
+  const exited = new Promise<[number | null, string | null]>((ok, fail) => {
+    child.on('error', fail);
+    child.on('close', (c, s) => ok([c, s]));
+  });
+  children.set(
+    child,
+    exited.catch(() => undefined),
+  );
   let tail = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     process.stderr.write(chunk);
@@ -75,11 +86,7 @@ export async function runArmInProcess(
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   lines.on('line', (line) => log(line));
-  const [code, signal] = await new Promise<[number | null, string | null]>((ok, fail) => {
-    child.on('error', fail);
-    child.on('close', (c, s) => ok([c, s]));
-  });
-  children.delete(child);
+  const [code, signal] = await exited.finally(() => children.delete(child));
   await rm(jobFile, { force: true });
   if (code !== 0) {
     const last = tail.trim().split('\n').slice(-8).join('\n');
