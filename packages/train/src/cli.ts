@@ -401,7 +401,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     )
     .option(
       '--jobs <n>',
-      'in-process runs at once, each in a process of its own (default 1); one run keeps about one core busy, so 2 on a 2-core machine roughly halves the time; the numbers do not depend on it',
+      'in-process runs at once, each in a process of its own (default 1); for machines with more cores than one run uses (on 2 cores it measured no faster: docs/PERFORMANCE.md); the numbers do not depend on it',
       integerOption('--jobs', 1),
     )
     .action(async () => {

@@ -66,8 +66,9 @@ export interface AblateOptions {
   readonly concurrency?: number;
   /**
    * In-process runs that may go at once, each in a process of its own (default 1: one at a time,
-   * in this process). A run's numbers do not depend on it; on a 2-core machine 2 roughly halves
-   * the time, since one run keeps about one core busy.
+   * in this process). A run's numbers do not depend on it. It pays where there are more cores
+   * than one run's kernels use (they take every core by default): on 2 cores, --jobs 2 measured
+   * 1.00-1.11x (docs/PERFORMANCE.md, "Ablation runs at once").
    */
   readonly jobs?: number;
 }
