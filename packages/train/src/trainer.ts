@@ -17,7 +17,8 @@ import {
   type TrainResult,
 } from './records.js';
 import { resumeRun } from './resume.js';
-import { appendMetrics, prepareRunDir, readMetrics, type ResumeOptions, type RunDir } from './run-dir.js';
+import { appendMetrics, prepareRunDir, type ResumeOptions, type RunDir } from './run-dir.js';
+import { evalSchedule } from './eval-schedule.js';
 import { setupRun } from './run-setup.js';
 import { methodStep } from './steps/index.js';
 import { setupTensors } from './tensors.js';
@@ -75,38 +76,19 @@ async function trainLocked(
     await ctx.inspect?.truncate(start);
     const method = await methodStep(config);
     const records: StepRecord[] = [];
-    const evals: EvalRecord[] = [];
     const logRecord = async (record: StepRecord | EvalRecord) => {
       await appendMetrics(run, record as unknown as Record<string, unknown>);
       tracker.record(record as unknown as Record<string, unknown>);
     };
-    // Each of eval.splits through the app's evaluator (none given: no evaluation); `only`
-    // limits it to the splits named.
-    const evaluate = async (step: number, only?: ReadonlySet<string>) => {
-      if (!hooks.evaluate) return;
-      for (const split of config.eval.splits) {
-        if (only && !only.has(split)) continue;
-        const evaluated = await hooks.evaluate(localEvalStudent(student), split, step);
-        const record: EvalRecord = {
-          ...evaluated,
-          timestamp: evaluated.timestamp ?? new Date().toISOString(),
-        };
-        evals.push(record);
-        await logRecord(record);
-        hooks.onEval?.(record);
-      }
-    };
-
-    if (start === 0) await evaluate(0);
-    else if (hooks.evaluate && evalDue(config, start)) {
-      // A run stopped between the checkpoint of step `start` and that step's evaluation: run the
-      // evaluations the metrics lack, so curves, TensorBoard and checkpointBest see them.
-      const missing = await missingEvals(run, config, start);
-      if (missing.size > 0) {
-        log(`resume: evaluating step ${start} again (${[...missing].join(', ')}), cut short before`);
-        await evaluate(start, missing);
-      }
-    }
+    const schedule = evalSchedule({
+      config,
+      run,
+      hooks,
+      log,
+      logRecord,
+      studentAt: () => Promise.resolve(localEvalStudent(student)),
+    });
+    await schedule.atStart(start);
     let step = start;
     while (step < config.steps) {
       step++;
@@ -128,35 +110,19 @@ async function trainLocked(
         await tracker.writeArtifacts();
         throw new RunInterruptedError(run.root, step, abortReason(hooks.signal));
       }
-      if (config.eval.every > 0 && step % config.eval.every === 0 && step !== config.steps)
-        await evaluate(step);
+      await schedule.afterStep(step);
     }
-    if (step === config.steps && step > start) await evaluate(step);
+    await schedule.atEnd(step, start);
     await tracker.writeArtifacts();
     if (hooks.signal?.aborted) throw new RunInterruptedError(run.root, step, abortReason(hooks.signal));
     await saveFinalStudent(run, student, step, config.method);
-    return { steps: step, resumedFrom: start, records, evals, run, student };
+    return { steps: step, resumedFrom: start, records, evals: schedule.evals, run, student };
   } catch (error) {
     student.model.dispose();
     throw error;
   } finally {
     setup.release();
   }
-}
-
-/** Whether evaluations are due after step `step` (> 0): every eval.every steps, and at the last. */
-export function evalDue(config: TrainConfig, step: number): boolean {
-  return (config.eval.every > 0 && step % config.eval.every === 0) || step === config.steps;
-}
-
-/** The eval splits with no evaluation record of step `step` in the run's metrics. */
-export async function missingEvals(run: RunDir, config: TrainConfig, step: number): Promise<Set<string>> {
-  const have = new Set(
-    (await readMetrics(run))
-      .filter((r) => r['event'] === 'eval' && r['step'] === step)
-      .map((r) => String(r['split'])),
-  );
-  return new Set(config.eval.splits.filter((s) => !have.has(s)));
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

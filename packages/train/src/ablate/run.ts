@@ -189,7 +189,8 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
         if (isRemote || jobs === 1) return runArm(arm, seed, preset, ctx, log);
         // A finished run is read here; only a run to make costs a process.
         return (
-          (await finishedRun(arm, seed, preset, ctx, log)) ?? runArmInProcess(arm, seed, preset, ctx, log)
+          (await finishedRun(runPlan(arm, seed, preset, ctx), log)) ??
+          runArmInProcess(arm, seed, preset, ctx, log)
         );
       });
     }),
@@ -276,13 +277,9 @@ function runPlan(arm: AblateArm, seed: number, preset: AblatePreset, ctx: RunCon
 
 /** The run's result when it is already made with these settings (results written before runs recorded their settings are reused with a note). */
 async function finishedRun(
-  arm: AblateArm,
-  seed: number,
-  preset: AblatePreset,
-  ctx: RunContext,
+  { resultFile, key }: Pick<ReturnType<typeof runPlan>, 'resultFile' | 'key'>,
   log: (line: string) => void,
 ): Promise<RunResult | undefined> {
-  const { resultFile, key } = runPlan(arm, seed, preset, ctx);
   if (!existsSync(resultFile)) return undefined;
   const done = JSON.parse(await readFile(resultFile, 'utf8')) as RunResult;
   if (done.key === undefined || done.key === key) {
@@ -303,8 +300,9 @@ export async function runArm(
   log: (line: string) => void,
 ): Promise<RunResult> {
   const armId = arm.id;
-  const { dir, resultFile, remote, raw, key } = runPlan(arm, seed, preset, ctx);
-  const done = await finishedRun(arm, seed, preset, ctx, log);
+  const plan = runPlan(arm, seed, preset, ctx);
+  const { dir, resultFile, remote, raw, key } = plan;
+  const done = await finishedRun(plan, log);
   if (done) return done;
   await rm(dir, { recursive: true, force: true });
   const config = parseTrainConfig(raw, `preset ${preset.name} arm ${armId}`);

@@ -31,7 +31,8 @@ import { now, samplingOptions, throughput } from '../steps/context.js';
 import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
 import { RunTracker } from '../tracking/tracker.js';
-import { RunInterruptedError, evalDue, missingEvals } from '../trainer.js';
+import { RunInterruptedError } from '../trainer.js';
+import { evalSchedule } from '../eval-schedule.js';
 import { remoteUpdate } from './update.js';
 import { RemoteStudent, TINKER_SCHEME, remoteTeacherRenderer } from './student.js';
 import { TinkerTeacherPolicy } from './teacher.js';
@@ -151,7 +152,6 @@ async function trainRemoteLocked(
     }
     const tracker = await RunTracker.open(run);
     const records: StepRecord[] = [];
-    const evals: EvalRecord[] = [];
     const logRecord = async (record: StepRecord | EvalRecord) => {
       await appendMetrics(run, record as unknown as Record<string, unknown>);
       tracker.record(record as unknown as Record<string, unknown>);
@@ -167,30 +167,18 @@ async function trainRemoteLocked(
     };
     // The student as an evaluation sees it: the service's sampler, prompts with PNG images.
     const evalStudent: EvalStudent = { policy: student.policy, imageSlots: studentSlots, encodeImages: true };
-    // The in-process trainer's schedule (trainer.ts): each of eval.splits, `only` the splits named.
-    const evaluate = async (at: number, only?: ReadonlySet<string>) => {
-      if (!hooks.evaluate) return;
-      await samplerAfter(at);
-      for (const split of config.eval.splits) {
-        if (only && !only.has(split)) continue;
-        const evaluated = await hooks.evaluate(evalStudent, split, at);
-        const record: EvalRecord = {
-          ...evaluated,
-          timestamp: evaluated.timestamp ?? new Date().toISOString(),
-        };
-        evals.push(record);
-        await logRecord(record);
-        hooks.onEval?.(record);
-      }
-    };
-    if (start === 0) await evaluate(0);
-    else if (hooks.evaluate && evalDue(config, start)) {
-      const missing = await missingEvals(run, config, start);
-      if (missing.size > 0) {
-        log(`resume: evaluating step ${start} again (${[...missing].join(', ')}), cut short before`);
-        await evaluate(start, missing);
-      }
-    }
+    const schedule = evalSchedule({
+      config,
+      run,
+      hooks,
+      log,
+      logRecord,
+      studentAt: async (step) => {
+        await samplerAfter(step);
+        return evalStudent;
+      },
+    });
+    await schedule.atStart(start);
     const save = async (step: number) => {
       const statePath = await student.saveState(`step-${step}`);
       const state: RemoteState = {
@@ -285,10 +273,9 @@ async function trainRemoteLocked(
         await tracker.writeArtifacts();
         throw new RunInterruptedError(run.root, step, String(hooks.signal?.reason ?? 'aborted'));
       }
-      if (config.eval.every > 0 && step % config.eval.every === 0 && step !== config.steps)
-        await evaluate(step);
+      await schedule.afterStep(step);
     }
-    if (step === config.steps && step > start) await evaluate(step);
+    await schedule.atEnd(step, start);
     await tracker.writeArtifacts();
     const finalState = await student.saveState('final');
     const finalSampler = await student.refreshSampler('final');
@@ -298,7 +285,7 @@ async function trainRemoteLocked(
         '\n',
     );
     log(`student at the service: state ${finalState}, sampler ${finalSampler}`);
-    return { steps: step, resumedFrom: start, records, evals, run, finalState, finalSampler };
+    return { steps: step, resumedFrom: start, records, evals: schedule.evals, run, finalState, finalSampler };
   } finally {
     local?.model.dispose();
     student.close();
