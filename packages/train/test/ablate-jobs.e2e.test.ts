@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ablatePreset, type AblatePreset } from '../src/ablate/presets.js';
 import { runAblate } from '../src/ablate/run.js';
 import type { AblateReport } from '../src/ablate/report.js';
+import { outcome } from './ablate-outcome.js';
 import { makeFixture, type Fixture } from './fixture.js';
 
 let f: Fixture;
@@ -32,22 +33,6 @@ const ablate = async (name: string, jobs: number, preset = spec()) => {
   );
   return { report, lines };
 };
-
-/** What a report says of its runs, without the timings. */
-const outcome = (r: AblateReport) =>
-  r.runs.map((run) => ({
-    arm: run.arm,
-    seed: run.seed,
-    curve: run.curve.map(({ step, val, test, counterPrior, correct }) => ({
-      step,
-      val,
-      test,
-      counterPrior,
-      correct,
-    })),
-    gate: run.gate,
-    negativeModes: run.negativeModes,
-  }));
 
 describe('vzero ablate --jobs', () => {
   it('makes the report of one run at a time, with runs in processes of their own', async () => {

@@ -10,7 +10,7 @@ import { ToolkitTinkerBackend } from '@vzero/serve';
 import { createTinkerServer, type TinkerServer } from '@vzero/tinker';
 import { ablatePreset, type AblatePreset } from '../src/ablate/presets.js';
 import { runAblate } from '../src/ablate/run.js';
-import type { AblateReport } from '../src/ablate/report.js';
+import { outcome } from './ablate-outcome.js';
 import { makeFixture, type Fixture } from './fixture.js';
 
 let f: Fixture;
@@ -65,22 +65,6 @@ const ablate = async (name: string, remote: boolean, concurrency?: number) => {
   );
   return { report, lines };
 };
-
-/** What a report says of its runs, without the timings. */
-const outcome = (r: AblateReport) =>
-  r.runs.map((run) => ({
-    arm: run.arm,
-    seed: run.seed,
-    curve: run.curve.map(({ step, val, test, counterPrior, correct }) => ({
-      step,
-      val,
-      test,
-      counterPrior,
-      correct,
-    })),
-    gate: run.gate,
-    negativeModes: run.negativeModes,
-  }));
 
 describe('vzero ablate with the student at a training service', () => {
   it('runs remote arms K at once, with the report of one at a time and of the in-process ablation', async () => {
