@@ -49,9 +49,21 @@ export interface WorldConfig {
    */
   readonly pairGapMax: number;
   /**
+   * Smallest free horizontal space between the two objects of a spatial question, in pixels;
+   * 0 = the old rule, max(targetSizeMax, gap). A smaller gap (with pairRiseMax) keeps the pair's
+   * union box, and so the positive crop, well inside the canvas.
+   */
+  readonly pairGapMin: number;
+  /**
+   * Largest vertical offset between the top edges of a spatial pair, in pixels; 0 = anywhere.
+   * Two objects at unrelated heights make the union box (the crop) nearly as tall as the canvas.
+   */
+  readonly pairRiseMax: number;
+  /**
    * Spatial questions name each object's colour with its shape ("is the red triangle on the left
    * or right of the blue circle ?"; the two colours always differ), so the pair can be found by
-   * colour as well as by shape.
+   * colour as well as by shape. No distractor then has either named colour, so each word of the
+   * question picks out one object.
    */
   readonly spatialColours: boolean;
 }
@@ -78,6 +90,8 @@ export const DEFAULT_WORLD_CONFIG: WorldConfig = Object.freeze({
   }),
   gap: 2,
   pairGapMax: 0,
+  pairGapMin: 0,
+  pairRiseMax: 0,
   spatialColours: false,
 });
 
@@ -86,7 +100,14 @@ export function resolveWorldConfig(overrides?: Partial<WorldConfig>): WorldConfi
   const c = resolveConfig(DEFAULT_WORLD_CONFIG, overrides, 'world');
   assertPositiveInteger('world.width', c.width);
   assertPositiveInteger('world.height', c.height);
-  for (const key of ['distractorsMin', 'distractorsMax', 'gap', 'pairGapMax'] as const) {
+  for (const key of [
+    'distractorsMin',
+    'distractorsMax',
+    'gap',
+    'pairGapMax',
+    'pairGapMin',
+    'pairRiseMax',
+  ] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 0) {
       throw new InvalidInputError(`world.${key}`, c[key], 'expected an integer >= 0');
     }
@@ -125,12 +146,22 @@ export function resolveWorldConfig(overrides?: Partial<WorldConfig>): WorldConfi
       `canvas ${c.width}x${c.height} too small for the object sizes`,
     );
   }
-  if (c.pairGapMax > 0 && c.pairGapMax < Math.max(c.targetSizeMax, c.gap)) {
+  if (c.pairGapMin === 0 && c.pairGapMax > 0 && c.pairGapMax < Math.max(c.targetSizeMax, c.gap)) {
     throw new InvalidInputError(
       'world.pairGapMax',
       c.pairGapMax,
-      `must be 0 (anywhere) or >= the pair's minimum separation max(targetSizeMax, gap) = ${Math.max(c.targetSizeMax, c.gap)}`,
+      `must be 0 (anywhere) or >= the pair's minimum separation max(targetSizeMax, gap) = ${Math.max(c.targetSizeMax, c.gap)} (or set pairGapMin)`,
     );
+  }
+  if (c.pairGapMin > 0 && c.pairGapMin < Math.max(c.gap, 1)) {
+    throw new InvalidInputError(
+      'world.pairGapMin',
+      c.pairGapMin,
+      `must be 0 (the default separation) or >= gap (${c.gap}) and >= 1`,
+    );
+  }
+  if (c.pairGapMin > 0 && c.pairGapMax > 0 && c.pairGapMax < c.pairGapMin) {
+    throw new InvalidInputError('world.pairGapMax', c.pairGapMax, `must be >= pairGapMin (${c.pairGapMin})`);
   }
   if (typeof c.spatialColours !== 'boolean') {
     throw new InvalidInputError('world.spatialColours', c.spatialColours, 'expected true or false');

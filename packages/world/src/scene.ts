@@ -121,8 +121,17 @@ export function sampleScene(rng: Rng, config: WorldConfig, split: Split): Scene 
     facts = { kind: 'attribute', shape, colour, usualColour: usual, followsPrior: colour === usual };
   }
 
-  // Distractors never share a target's shape, so the target's description stays unique.
+  // Distractors never share a target's shape, so the target's description stays unique; where a
+  // spatial question names colours, no distractor has one of them either, so the colour alone
+  // also picks out each named object.
   const targetShapes = new Set(objects.map((o) => o.shape));
+  const namedColours = new Set(
+    facts.kind === 'spatial' && facts.colours ? [facts.colours.subject, facts.colours.reference] : [],
+  );
+  const distractorColour = (shape: Shape): Colour => {
+    const colour = colourFor(shape);
+    return namedColours.has(colour) ? rng.pick(COLOURS.filter((c) => !namedColours.has(c))) : colour;
+  };
   const distractorShapes = SHAPES.filter((s) => !targetShapes.has(s));
   const count = rng.int(config.distractorsMin, config.distractorsMax + 1);
   for (let i = 0; i < count; i++) {
@@ -130,7 +139,7 @@ export function sampleScene(rng: Rng, config: WorldConfig, split: Split): Scene 
     const size = rng.int(config.distractorSizeMin, config.distractorSizeMax + 1);
     const box = placeBox(rng, config, size, placed, 30);
     if (!box) continue; // crowded canvas: fewer distractors rather than overlaps
-    objects.push({ shape, colour: colourFor(shape), box, role: 'distractor' });
+    objects.push({ shape, colour: distractorColour(shape), box, role: 'distractor' });
     placed.push(box);
   }
 
@@ -212,14 +221,21 @@ function placePair(rng: Rng, config: WorldConfig): [Box, Box] {
   const m = config.gap;
   const a = rng.int(config.targetSizeMin, config.targetSizeMax + 1);
   const b = rng.int(config.targetSizeMin, config.targetSizeMax + 1);
-  const sep = Math.max(config.targetSizeMax, config.gap);
+  const sep = config.pairGapMin > 0 ? config.pairGapMin : Math.max(config.targetSizeMax, config.gap);
   const leftX = rng.int(m, config.width - m - a - sep - b + 1);
   const farthest = config.width - m - b;
   // pairGapMax bounds the free space between the two (0: anywhere right of the left object).
   const rightMax = config.pairGapMax > 0 ? Math.min(farthest, leftX + a + config.pairGapMax) : farthest;
   const rightX = rng.int(leftX + a + sep, rightMax + 1);
   const ya = rng.int(m, config.height - m - a + 1);
-  const yb = rng.int(m, config.height - m - b + 1);
+  // pairRiseMax bounds the vertical offset of the two (0: each anywhere in the canvas's height).
+  const yb =
+    config.pairRiseMax > 0
+      ? rng.int(
+          Math.max(m, ya - config.pairRiseMax),
+          Math.min(config.height - m - b, ya + config.pairRiseMax) + 1,
+        )
+      : rng.int(m, config.height - m - b + 1);
   return [
     { x0: leftX, y0: ya, x1: leftX + a, y1: ya + a },
     { x0: rightX, y0: yb, x1: rightX + b, y1: yb + b },

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, UnknownKeyError, withoutAnswer } from '@vzero/core';
+import { InvalidInputError, UnknownKeyError, withoutAnswer, type Box } from '@vzero/core';
 import {
   COLOUR_RGB,
   COLOURS,
@@ -130,6 +131,93 @@ describe('generated images', () => {
     }
     expect(widest).toBeGreaterThan(48); // the bound is not vacuous
     expect(() => resolveWorldConfig({ ...close, pairGapMax: 20 })).toThrow(/world\.pairGapMax/);
+  });
+
+  it('keeps a spatial pair within [pairGapMin, pairGapMax] apart and pairRiseMax apart in height', () => {
+    const compact = resolveWorldConfig({
+      width: 256,
+      height: 192,
+      targetSizeMin: 40,
+      targetSizeMax: 56,
+      spatialFraction: 1,
+      pairGapMin: 12,
+      pairGapMax: 24,
+      pairRiseMax: 16,
+    });
+    let smallest = Infinity;
+    let largest = 0;
+    let widestRise = 0;
+    for (let i = 0; i < 200; i++) {
+      const scene = sceneFor(5, 'train', i, compact);
+      const [s, r] = scene.boxes as [Box, Box];
+      const [a, b] = s.x0 < r.x0 ? [s, r] : [r, s];
+      const free = b.x0 - a.x1;
+      expect(free).toBeGreaterThanOrEqual(12);
+      expect(free).toBeLessThanOrEqual(24);
+      expect(Math.abs(a.y0 - b.y0)).toBeLessThanOrEqual(16);
+      for (const box of [a, b]) {
+        expect(box.x0).toBeGreaterThanOrEqual(0);
+        expect(box.y0).toBeGreaterThanOrEqual(0);
+        expect(box.x1).toBeLessThanOrEqual(256);
+        expect(box.y1).toBeLessThanOrEqual(192);
+      }
+      smallest = Math.min(smallest, free);
+      largest = Math.max(largest, free);
+      widestRise = Math.max(widestRise, Math.abs(a.y0 - b.y0));
+    }
+    // the bounds are reached, not vacuous
+    expect(smallest).toBeLessThanOrEqual(14);
+    expect(largest).toBeGreaterThanOrEqual(22);
+    expect(widestRise).toBeGreaterThanOrEqual(12);
+    expect(() => resolveWorldConfig({ pairGapMin: 30, pairGapMax: 20 })).toThrow(/world\.pairGapMax/);
+    expect(() => resolveWorldConfig({ gap: 4, pairGapMin: 2 })).toThrow(/world\.pairGapMin/);
+    expect(() => resolveWorldConfig({ pairRiseMax: -1 })).toThrow(/world\.pairRiseMax/);
+  });
+
+  it('gives no distractor a colour the spatial question names, so each named word picks one object', () => {
+    const base = { width: 256, height: 192, targetSizeMin: 40, targetSizeMax: 56, spatialFraction: 1 };
+    const sharing = (config: ReturnType<typeof resolveWorldConfig>): number => {
+      let shared = 0;
+      for (let i = 0; i < 200; i++) {
+        const scene = sceneFor(8, 'train', i, config);
+        const named = new Set(scene.objects.filter((o) => o.role === 'target').map((o) => o.colour));
+        if (scene.objects.some((o) => o.role === 'distractor' && named.has(o.colour))) shared++;
+      }
+      return shared;
+    };
+    expect(sharing(resolveWorldConfig({ ...base, spatialColours: true }))).toBe(0);
+    // without named colours a distractor often shares one (the rule is not vacuous)
+    expect(sharing(resolveWorldConfig({ ...base, spatialColours: false }))).toBeGreaterThan(60);
+  });
+
+  it('makes the same scenes as before the spatial-pair settings existed, when they are left at 0', () => {
+    // Digests of 200 scenes per config, computed with the code before pairGapMin, pairRiseMax and
+    // the named-colour rule were added: existing worlds (and every result made on them) are unchanged.
+    const paper = {
+      width: 256,
+      height: 192,
+      targetSizeMin: 40,
+      targetSizeMax: 56,
+      distractorSizeMin: 24,
+      distractorSizeMax: 56,
+      distractorsMin: 3,
+      distractorsMax: 6,
+      pairGapMax: 56,
+      spatialColours: true,
+      spatialFraction: 0,
+    };
+    const digest = (overrides: Parameters<typeof resolveWorldConfig>[0]): string => {
+      const config = resolveWorldConfig(overrides);
+      const h = createHash('sha256');
+      for (const split of ['train', 'val', 'test', 'test-counter-prior'] as const)
+        for (let i = 0; i < 50; i++) h.update(JSON.stringify(sceneFor(3, split, i, config)));
+      return h.digest('hex');
+    };
+    expect(digest({})).toBe('efe9d7e09f056ae55f1b16271f17ec479c23b247f69a325fbe9b578da1a98588');
+    expect(digest(paper)).toBe('653f8c1d5ed4db7b89d3d7f83692b29f5f098bb200e8a3c6845288078aea3814');
+    expect(digest({ ...paper, spatialFraction: 0.5, spatialColours: false })).toBe(
+      '0dc17775802336c1a10ad80c98151f45efb92fdafe2d2c5abe8d4fd12eb3726c',
+    );
   });
 
   it('names both colours of a spatial pair with spatialColours, and they differ', () => {

@@ -11,6 +11,7 @@ import {
   generateWorld,
   loadLabelled,
   resolveWorldConfig,
+  type WorldConfig,
   type Split,
   type WorldLabelledSample,
 } from '@vzero/world';
@@ -434,7 +435,10 @@ export async function ensureWorld(
         config?: unknown;
       };
       // Reused only when made with the same size, seed and settings (a changed preset regenerates).
-      const sameConfig = JSON.stringify(made.config) === JSON.stringify(resolveWorldConfig(config));
+      // Both sides resolved: a world made before a setting existed was made with its default.
+      const sameConfig =
+        JSON.stringify(resolveWorldConfig(made.config as Partial<WorldConfig>)) ===
+        JSON.stringify(resolveWorldConfig(config));
       if (made.n === n && made.seed === seed && sameConfig) continue;
     }
     await rm(join(dir, split), { recursive: true, force: true });
