@@ -43,6 +43,12 @@ export interface BackendReport {
   readonly attempts: readonly BackendAttempt[];
 }
 
+/**
+ * Environment variables by name, as `process.env` holds them. A structural type, so that the
+ * declarations need no Node typings (`process.env` is assignable to it).
+ */
+export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
+
 let current: BackendReport | undefined;
 let pending: Promise<BackendReport> | undefined;
 
@@ -57,7 +63,7 @@ export function backendReport(): BackendReport | undefined {
  * forced backend that fails to load is an error, never a silent fallback.
  */
 export async function selectBackend(
-  options: { readonly prefer?: BackendName; readonly env?: NodeJS.ProcessEnv } = {},
+  options: { readonly prefer?: BackendName; readonly env?: EnvironmentVariables } = {},
 ): Promise<BackendReport> {
   const env = options.env ?? process.env;
   const fromEnv = env[BACKEND_ENV];

@@ -39,13 +39,28 @@ export class FileSystemError extends VZeroError {
   }
 }
 
+/**
+ * A system error of Node's (what `fs` and `net` throw): the fields the toolkit reads, declared
+ * here so that the declarations need no Node typings (Node's ErrnoException with a code and a
+ * syscall is one).
+ */
+export interface SystemError extends Error {
+  /** The errno code, e.g. "ENOSPC". */
+  readonly code: string;
+  /** The system call that failed, e.g. "open". */
+  readonly syscall: string;
+  readonly errno?: number | undefined;
+  readonly path?: string | undefined;
+}
+
 /** True for Node's system errors (they carry an errno code such as ENOSPC and a syscall). */
-export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+export function isSystemError(error: unknown): error is SystemError {
+  const e = error as { code?: unknown; syscall?: unknown };
   return (
     error instanceof Error &&
-    typeof (error as NodeJS.ErrnoException).code === 'string' &&
-    /^E[A-Z0-9]+$/.test((error as NodeJS.ErrnoException).code as string) &&
-    typeof (error as NodeJS.ErrnoException).syscall === 'string'
+    typeof e.code === 'string' &&
+    /^E[A-Z0-9]+$/.test(e.code) &&
+    typeof e.syscall === 'string'
   );
 }
 
