@@ -412,18 +412,31 @@ async function remoteModel(
   };
 }
 
+/**
+ * Neither of two alternative options was given, and one of them is required. An
+ * InvalidInputError whose `field` names both ("--checkpoint | --url") and whose message says so.
+ */
+export class OneOfRequiredError extends InvalidInputError {
+  readonly fields: readonly string[];
+  constructor(fields: readonly string[], hint: string) {
+    super(fields.join(' | '), undefined, hint);
+    this.message = `one of ${fields.join(' or ')} is required: ${hint}`;
+    this.fields = fields;
+  }
+}
+
 export async function runEval(o: EvalCommandOptions, log: (line: string) => void): Promise<Report> {
+  const urls = o.url ?? [];
+  // What to evaluate is checked before anything is printed: the error is the whole output.
+  if (o.checkpoint === undefined && urls.length === 0) {
+    throw new OneOfRequiredError(
+      ['--checkpoint', '--url'],
+      'give --checkpoint DIR to evaluate a local model, or --url URL (repeatable) for a served one',
+    );
+  }
   log(formatResolvedConfig('eval', o));
   if (!(Number.isInteger(o.limit) && o.limit >= 0))
     throw new InvalidInputError('--limit', o.limit, 'expected an integer >= 0 (0 means all)');
-  const urls = o.url ?? [];
-  if (o.checkpoint === undefined && urls.length === 0) {
-    throw new InvalidInputError(
-      '--checkpoint',
-      'missing',
-      'say what to evaluate: --checkpoint DIR (a local model) or --url URL (a server)',
-    );
-  }
   if (o.checkpoint !== undefined && urls.length > 0) {
     throw new InvalidInputError(
       '--checkpoint',
