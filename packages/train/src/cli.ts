@@ -304,7 +304,10 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       'base URL of an OpenAI-compatible server; repeat for replicas of one model (API key from --api-key-env)',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .option('--model <name>', 'served model name (default: the first the server lists)')
+    .option(
+      '--model <name>',
+      'served model name (what vzero serve --model named it; default: the first the server lists)',
+    )
     .option('--api-key-env <var>', "environment variable holding the server's API key", 'VZERO_API_KEY')
     .option(
       '--prompt-format <f>',
@@ -420,13 +423,16 @@ export function buildProgram(io: CliIo = defaultIo): Command {
     });
   withConfigFile(ablate);
 
-  program
+  const serve = program
     .command('serve')
     .description('serve a checkpoint over the OpenAI-compatible subset the remote Policy uses')
     .requiredOption('--checkpoint <dir>', 'model checkpoint folder')
     .option('--host <addr>', 'address to bind (loopback by default)', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', integerOption('--port', 0), 8000)
-    .option('--model-name <name>', 'served model name (default: the folder name)')
+    .option(
+      '--model <name>',
+      'served model name, what clients send as "model" (vzero eval --model, models.student: tinker://NAME); default: the folder name',
+    )
     .option(
       '--image-timeout <ms>',
       'milliseconds one image may take to decode (longer is a 503)',
@@ -460,7 +466,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         checkpoint: string;
         host: string;
         port: number;
-        modelName?: string;
+        model?: string;
         imageTimeout: number;
         maxImagePixels?: number;
         allowSvg?: boolean;
@@ -469,7 +475,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
       }) => {
         await setupTensors((l) => io.stderr(l + '\n'));
         if (opts.api === 'tinker') {
-          const name = opts.modelName ?? basename(resolve(opts.checkpoint));
+          const name = opts.model ?? basename(resolve(opts.checkpoint));
           const service = await startTinkerService({
             baseModels: { [name]: opts.checkpoint },
             root: opts.stateDir,
@@ -489,7 +495,7 @@ export function buildProgram(io: CliIo = defaultIo): Command {
           imageTimeoutMs: opts.imageTimeout,
           ...(opts.maxImagePixels !== undefined ? { maxImagePixels: opts.maxImagePixels } : {}),
           ...(opts.allowSvg ? { allowSvg: true } : {}),
-          ...(opts.modelName ? { modelName: opts.modelName } : {}),
+          ...(opts.model ? { modelName: opts.model } : {}),
           ...(process.env['VZERO_API_KEY'] ? { apiKey: process.env['VZERO_API_KEY'] } : {}),
           handleSignals: true,
           logger: (l) => io.stderr(l + '\n'),
@@ -501,6 +507,8 @@ export function buildProgram(io: CliIo = defaultIo): Command {
         setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
       },
     );
+  // One name for the served model's name across commands: eval has always said --model.
+  deprecatedAlias(serve, '--model-name <name>', 'model', warn);
 
   const demo = program
     .command('demo')

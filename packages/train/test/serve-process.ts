@@ -21,7 +21,13 @@ export interface ServeProcess {
 
 export async function serveProcess(
   checkpoint: string,
-  options: { readonly port?: number; readonly env?: NodeJS.ProcessEnv; readonly startMs?: number } = {},
+  options: {
+    readonly port?: number;
+    readonly env?: NodeJS.ProcessEnv;
+    readonly startMs?: number;
+    /** More `vzero serve` arguments (e.g. ['--model', 'NAME']). */
+    readonly args?: readonly string[];
+  } = {},
 ): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
@@ -36,6 +42,7 @@ export async function serveProcess(
       '127.0.0.1',
       '--port',
       String(options.port ?? 0),
+      ...(options.args ?? []),
     ],
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
