@@ -5,7 +5,7 @@
 import { pairedBootstrap, seedDifference, type PairedDifference } from '@vzero/bench';
 import { correctRow, type EvalSummary } from '../evaluation.js';
 import type { AblateArm, ArmId } from './presets.js';
-import { selectOnVal, type CurvePoint, type RunResult } from './report.js';
+import { selectOnVal, type CurvePoint, type RunResult } from './run-result.js';
 
 /** The pairs the reading reports, when both arms ran (A minus B). */
 export const COMPARISONS: readonly (readonly [ArmId, ArmId])[] = [
