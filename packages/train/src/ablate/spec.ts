@@ -3,19 +3,79 @@
 // such files in packages/train/presets/; `vzero ablate --print-spec NAME` prints one to start
 // from, `--spec FILE` runs a user's. A file is validated with zod before anything runs: an
 // unknown key is named with its path (and the keys known there), a bad value with its path and
-// value. What is returned is the file's own object (key order kept, no defaults added), so that
-// the ablation's reuse of finished runs, keyed on these settings, sees exactly what was written.
+// value. A spec may build on another with `extends: NAME-OR-PATH` and give only what differs
+// (resolveExtends, below; the rules are in packages/train/README.md, "Ablations as files"). What is
+// returned is the file's own object, or for an extending spec the merged one (key order kept, no
+// defaults added), so that the ablation's reuse of finished runs, keyed on these settings, sees
+// exactly what was written; the work folder's spec.yaml is that resolved spec.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { DEFAULT_WORLD_CONFIG, resolveWorldConfig } from '@vzero/world';
+import { DEFAULT_WORLD_CONFIG, resolveWorldConfig, type WorldConfig } from '@vzero/world';
 import { MODEL_PRESETS, resolveModelConfig, type ModelPresetName } from '@vzero/model';
 import { METHODS, trainConfigSchema } from '../config.js';
 import { parseWithSchema } from '../validate.js';
-import type { AblatePreset } from './presets.js';
+import type { Method, TrainConfigInput } from '../config.js';
+import type { PretrainSpec } from './pretrain.js';
+import type { TeacherCheck } from './starting-check.js';
+
+/** One compared method: a training method plus the config keys that make it this arm. */
+export interface AblateArm {
+  readonly id: string;
+  readonly label: string;
+  /** 'base' evaluates the starting student without training. */
+  readonly method: Method | 'base';
+  readonly train?: TrainConfigInput;
+}
+
+/** An arm's id: names its runs (runs/<id>-seed<k>); 'base' is the starting student, untrained. */
+export type ArmId = string;
+
+export interface AblatePreset {
+  readonly name: string;
+  readonly description: string;
+  readonly world: {
+    /** WorldConfig overrides shared by both worlds. */
+    readonly config: Partial<WorldConfig>;
+    /**
+     * Further overrides for the teacher's own pre-training world (e.g. weaker priors, so that
+     * the teacher learns to read the crop rather than lean on the prior); the student's
+     * pre-training world and the comparison use `config` alone.
+     */
+    readonly teacherConfig?: Partial<WorldConfig>;
+    /** Further overrides for the student's own pre-training world (its last phase). */
+    readonly studentConfig?: Partial<WorldConfig>;
+    /** Labelled world the starting models are pre-trained on (seed `pretrainSeed`). */
+    readonly pretrain: { readonly train: number; readonly val: number };
+    readonly pretrainSeed: number;
+    /** World of the comparison (seed `seed`): label-free train data, val for choosing, test splits. */
+    readonly main: {
+      readonly train: number;
+      readonly val: number;
+      readonly test: number;
+      readonly 'test-counter-prior': number;
+    };
+    readonly seed: number;
+  };
+  readonly models: { readonly teacher: PretrainSpec; readonly student: PretrainSpec };
+  /** Training config shared by every arm (method, seed, out, data and models are set per run). */
+  readonly train: TrainConfigInput;
+  readonly steps: number;
+  /** Evaluate every N steps (val for choosing the checkpoint; test splits reported at that step). */
+  readonly evalEvery: number;
+  readonly seeds: number;
+  readonly arms: readonly AblateArm[];
+  /**
+   * Paired comparisons to report (A minus B, by arm id). Default: the paper's pairs among the
+   * arms present (compare.ts, COMPARISONS), and every other arm against Base, OPD and V-Zero.
+   */
+  readonly comparisons?: readonly (readonly [ArmId, ArmId])[];
+  /** Conditions on the starting models, checked on val before any arm runs (./starting-check.ts). */
+  readonly checks?: { readonly teacher?: TeacherCheck };
+}
 
 /** Where the shipped spec files are (packages/train/presets, from src/ablate or dist/ablate). */
 export const SHIPPED_SPEC_DIR = fileURLToPath(new URL('../../presets/', import.meta.url));
@@ -152,35 +212,176 @@ export const ablateSpecSchema = z
     });
   });
 
-/** Validates a spec object; returns it as written (see the header). */
-export function parseAblateSpec(raw: unknown, where: string): AblatePreset {
-  parseWithSchema(ablateSpecSchema, raw, where);
-  return raw as AblatePreset;
-}
+/** The key by which a spec builds on another (see resolveExtends). */
+const EXTENDS = 'extends';
 
-/** Reads and validates a spec file (YAML, or JSON by its extension). */
-export function loadAblateSpec(file: string): AblatePreset {
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Reads a spec file (YAML, or JSON by its extension); `field` names it in the errors. */
+function readSpecFile(file: string, field: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new InvalidInputError(
-      '--spec',
+      field,
       file,
       `cannot read the file (${(error as NodeJS.ErrnoException).code})`,
     );
   }
-  let raw: unknown;
   try {
-    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
     throw new InvalidInputError(
-      '--spec',
+      field,
       file,
       `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
     );
   }
-  return parseAblateSpec(raw, file);
+}
+
+/**
+ * The file a spec's `extends` names: a value with a "/" or ending in .yaml, .yml or .json is a
+ * path relative to the folder of the spec that says it; any other value is a shipped preset.
+ */
+function extendedFile(value: unknown, where: string, dir: string): string {
+  const field = `${where}: ${EXTENDS}`;
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidInputError(field, value, 'expected a shipped preset name or a path to a spec file');
+  return resolve(/[\\/]|\.(ya?ml|json)$/.test(value) ? resolve(dir, value) : shippedSpecFile(value, field));
+}
+
+/** A spec file as a cycle names it: a shipped preset by its name, any other by its path. */
+const specLabel = (file: string) =>
+  dirname(file) === resolve(SHIPPED_SPEC_DIR) ? basename(file).replace(/\.yaml$/, '') : file;
+
+/**
+ * A spec with its `extends` applied: the spec it names (itself resolved first) with this spec's
+ * keys merged over it (mergeOver), the key `extends` dropped. `chain` holds the files on the way
+ * here, so that a spec that comes back to itself is named with the whole cycle.
+ */
+function resolveExtends(raw: unknown, where: string, dir: string, chain: readonly string[]): unknown {
+  if (!isObject(raw) || !Object.hasOwn(raw, EXTENDS)) return raw;
+  const { [EXTENDS]: value, ...own } = raw;
+  const file = extendedFile(value, where, dir);
+  if (chain.includes(file))
+    throw new InvalidInputError(
+      `${where}: ${EXTENDS}`,
+      value,
+      `the specs extend each other in a cycle: ${[...chain, file].map(specLabel).join(' -> ')}`,
+    );
+  // Its own name, because the name is the work folder (runs/ablate/<name>): under the base's
+  // name its runs, made with other settings, would replace the base's.
+  if (own['name'] === undefined)
+    throw new InvalidInputError(
+      `${where}: name`,
+      undefined,
+      'a spec that extends another gives its own name (it names the work folder and the report)',
+    );
+  const base = resolveExtends(readSpecFile(file, `${where}: ${EXTENDS}`), file, dirname(file), [
+    ...chain,
+    file,
+  ]);
+  if (isObject(base) && base['name'] === own['name'])
+    throw new InvalidInputError(
+      `${where}: name`,
+      own['name'],
+      `is the name of the spec it extends (${specLabel(file)}); give it its own (it names the work folder)`,
+    );
+  return mergeOver(base, own, where, []);
+}
+
+/**
+ * `over` merged over `base`: objects key by key, recursively (the base's keys in its order, then
+ * keys only `over` has; a key set to null is removed); anything else (a list, a number, a string)
+ * replaces the base's value whole. The one exception is `arms` given as a mapping (editArms).
+ */
+function mergeOver(base: unknown, over: unknown, where: string, path: readonly string[]): unknown {
+  if (path.length === 1 && path[0] === 'arms' && isObject(over)) return editArms(base, over, where);
+  if (!isObject(over)) return over;
+  const from = isObject(base) ? base : {};
+  const out: Obj = {};
+  for (const [key, value] of Object.entries(from)) {
+    if (!Object.hasOwn(over, key)) out[key] = value;
+    else if (over[key] !== null) out[key] = mergeOver(value, over[key], where, [...path, key]);
+  }
+  for (const [key, value] of Object.entries(over)) {
+    if (Object.hasOwn(from, key)) continue;
+    if (value === null)
+      throw new InvalidInputError(
+        `${where}: ${[...path, key].join('.')}`,
+        null,
+        'removes a key that the spec it extends does not have',
+      );
+    out[key] = mergeOver(undefined, value, where, [...path, key]);
+  }
+  return out;
+}
+
+/**
+ * The base's arms edited by id (`arms` given as a mapping instead of a list): `id: null` removes
+ * that arm, `id: {...}` merges over the arm with that id (which keeps its place), or adds a new
+ * arm with that id at the end.
+ */
+function editArms(base: unknown, edits: Obj, where: string): unknown[] {
+  if (!Array.isArray(base))
+    throw new InvalidInputError(
+      `${where}: arms`,
+      edits,
+      'edits arms by id, but the spec it extends has no list of arms',
+    );
+  const arms: unknown[] = [...base];
+  const idOf = (arm: unknown) => (isObject(arm) ? arm['id'] : undefined);
+  for (const [id, edit] of Object.entries(edits)) {
+    const at = `${where}: arms.${id}`;
+    const i = arms.findIndex((arm) => idOf(arm) === id);
+    if (edit === null) {
+      if (i < 0)
+        throw new InvalidInputError(
+          at,
+          null,
+          `removes an arm that the spec it extends does not have (arms: ${arms.map(idOf).join(', ')})`,
+        );
+      arms.splice(i, 1);
+    } else if (!isObject(edit)) {
+      throw new InvalidInputError(
+        at,
+        edit,
+        "expected the arm's keys to change or add (label, method, train), or null to remove it",
+      );
+    } else if (edit['id'] !== undefined && edit['id'] !== id) {
+      throw new InvalidInputError(`${at}.id`, edit['id'], `differs from the arm's key ("${id}")`);
+    } else if (i >= 0) {
+      arms[i] = mergeOver(arms[i], edit, where, ['arms', id]);
+    } else {
+      arms.push(mergeOver(undefined, { id, ...edit }, where, ['arms', id]));
+    }
+  }
+  return arms;
+}
+
+/** Resolves `extends` and validates the whole spec; returns it (see the header). */
+function checkSpec(raw: unknown, where: string, dir: string, chain: readonly string[]): AblatePreset {
+  const spec = resolveExtends(raw, where, dir, chain);
+  // Errors name paths in the spec as resolved, which for an extending spec says so.
+  const label = spec === raw ? where : `${where} (extends ${String((raw as Obj)[EXTENDS])})`;
+  parseWithSchema(ablateSpecSchema, spec, label);
+  return spec as AblatePreset;
+}
+
+/**
+ * Validates a spec object (its `extends` resolved first: a path in it is relative to `dir`);
+ * returns it as written, or as resolved (see the header).
+ */
+export function parseAblateSpec(raw: unknown, where: string, dir = process.cwd()): AblatePreset {
+  return checkSpec(raw, where, dir, []);
+}
+
+/** Reads and validates a spec file (YAML, or JSON by its extension), its `extends` resolved. */
+export function loadAblateSpec(file: string): AblatePreset {
+  const path = resolve(file);
+  return checkSpec(readSpecFile(file, '--spec'), file, dirname(path), [path]);
 }
 
 /** Names of the shipped specs (presets/<name>.yaml). */
