@@ -296,6 +296,10 @@ describe('a spec that extends another', () => {
     expect(JSON.stringify(loadAblateSpec(join(out, 'spec.yaml')))).toBe(JSON.stringify(loadAblateSpec(file)));
     expect(r.report.arms.map((a) => a.arm)).toEqual(['base', 'vzero']);
     expect(r.report.runs.map((x) => `${x.arm} ${x.seed}`)).toEqual(['vzero 0']);
+    // Its report in its work folder: no paper ablation, and its only link is the JSON it wrote.
+    const md = await readFile(r.markdown, 'utf8');
+    expect(md).not.toMatch(/## (Gate ablation|Group size)/);
+    expect([...md.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1])).toEqual(['results/tiny.json']);
     expect(existsSync(join(out, 'results', 'tiny.json'))).toBe(true);
     const again = await runAblateCommand({ spec: join(out, 'spec.yaml'), out }, () => {});
     expect(again.report.runs.map((x) => x.curve)).toEqual(r.report.runs.map((x) => x.curve));

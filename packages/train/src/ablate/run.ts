@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InvalidInputError, deriveSeed, type LabelFreeSample } from '@vzero/core';
 import {
   generateWorld,
@@ -29,7 +29,7 @@ import { ablatePreset, type AblateArm, type AblatePreset } from './presets.js';
 import { pretrainRole } from './pretrain.js';
 import { checkStartingTeacher } from './starting-check.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
-import { renderMarkdown } from './markdown.js';
+import { linkableFrom, renderMarkdown } from './markdown.js';
 import { runArmInProcess, stopRunProcesses } from './worker-client.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 import { addNegativeModes, type NegativeModeCounts } from '../tracking/negative-modes.js';
@@ -224,7 +224,12 @@ export async function runAblate(o: AblateOptions, log: (line: string) => void): 
   const confirmations = confirming ? [] : await readConfirmations(join(o.docs, 'results'), preset.name);
   await writeFile(
     markdown,
-    renderMarkdown(report, confirming ? `${stem}.json` : `results/${stem}.json`, confirmations),
+    renderMarkdown(
+      report,
+      confirming ? `${stem}.json` : `results/${stem}.json`,
+      confirmations,
+      linkableFrom(dirname(markdown)),
+    ),
   );
   log(`ablate ${preset.name}: ${report.minutes.toFixed(1)} min; ${markdown}, ${json}`);
   return { report, json, markdown };
