@@ -1,18 +1,32 @@
 // The training app's config: one typed schema with documented defaults (like TRL's *_config
 // files). User config is validated at the boundary; an unknown key is an error naming the key.
+// The sections every method shares are here; the method names, and each method's own section
+// (V-Zero's `gate`), come from the method registry (methods/), so a registered method's section
+// is validated with the rest.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { GATE_PRESET_NAMES, gateConfig } from '@vzero/gate';
 import { AGGREGATIONS, ESTIMATORS, LOSS_MODES } from '@vzero/opd-loss';
 import { NEGATIVE_VIEW_MODES } from '@vzero/views';
+import { BUILTIN_METHODS, registeredMethods, registryVersion } from './methods/registry.js';
+import type { AnyMethodSpec, ConfigIssue } from './methods/spec.js';
 import { DEFAULT_CROP_PADDING } from './view-settings.js';
 
-export const METHODS = ['vzero', 'opd', 'sft', 'grpo'] as const;
-export type Method = (typeof METHODS)[number];
+type BuiltinMethod = (typeof BUILTIN_METHODS)[number];
 
-// The option lists of views, loss and gate are those of the packages that implement them.
+/** The built-in methods' names (methods/registry.ts); registered ones are in methodNames(). */
+export const METHODS = BUILTIN_METHODS.map((m) => m.name) as unknown as NamesOf<typeof BUILTIN_METHODS>;
+type NamesOf<T extends readonly unknown[]> = {
+  readonly [I in keyof T]: T[I] extends { readonly name: infer N } ? N : never;
+};
+/** A built-in method's name. */
+export type Method = BuiltinMethod['name'];
+/** The name of any method: a built-in one or one registered at run time (registerMethod). */
+export type MethodName = Method | (string & Record<never, never>);
+
+// The option lists of views and loss are those of the packages that implement them (the gate's:
+// methods/opd.ts).
 /** The modes of views.negative: @vzero/views' list (with 'random-positive', the "Rand." ablation). */
 export { NEGATIVE_VIEW_MODES };
 /** @deprecated Renamed NEGATIVE_VIEW_MODES. */
@@ -60,26 +74,6 @@ const rolloutSchema = z.strictObject({
   topP: z.number().gt(0).max(1).default(1),
   topK: int(0).default(0),
   maxTokens: int(1).default(12),
-});
-
-const gateSchema = z.strictObject({
-  preset: z.enum(GATE_PRESET_NAMES).default('reference'),
-  /**
-   * Tokens the gate scores: 'all' response tokens (the paper), or only the 'answer' span after
-   * the response's "answer" marker (located from the format, never from a label).
-   */
-  span: z.enum(['all', 'answer']).default('all'),
-  /**
-   * 'sequence': one weight per rollout from its mean contrast (the paper). 'token': each response
-   * token weighted by its own contrast, standardised over its group's tokens (docs/METHOD.md,
-   * "The token-level gate"; a toolkit variant).
-   */
-  level: z.enum(['sequence', 'token']).default('sequence'),
-  alpha: nonNegative.optional(),
-  gamma: nonNegative.optional(),
-  wMin: z.number().optional(),
-  wMax: z.number().optional(),
-  eps: positive.optional(),
 });
 
 const lossSchema = z.strictObject({
@@ -201,35 +195,65 @@ const inspectSchema = z.strictObject({
   keep: int(1).default(20),
 });
 
-export const trainConfigSchema = z
-  .strictObject({
-    method: z.enum(METHODS).default('vzero'),
-    seed: int(0).default(0),
-    steps: int(1).default(20),
-    /** Run folder: resolved config, metrics.jsonl, checkpoints. */
-    out: z.string().default('runs/train'),
-    checkpointEvery: int(0).default(10),
-    /** Checkpoints kept: the newest N (0 = all), plus the best by checkpointBest. */
-    checkpointKeep: int(0).default(3),
-    /** Also keep the checkpoint with the lowest step loss, the best accuracy on eval.splits[0], or none. */
-    checkpointBest: z.enum(['loss', 'accuracy', 'none']).default('loss'),
-    data: dataSchema.prefault({}),
-    models: modelsSchema.prefault({}),
-    tinker: tinkerSchema.prefault({}),
-    views: viewsSchema.prefault({}),
-    rollout: rolloutSchema.prefault({}),
-    gate: gateSchema.prefault({}),
-    loss: lossSchema.prefault({}),
-    optim: optimSchema.prefault({}),
-    eval: evalSchema.prefault({}),
-    inspect: inspectSchema.prefault({}),
-  })
-  .superRefine((c, ctx) => {
+/** The sections before the methods' own (the resolved config keeps this order). */
+const SHARED_HEAD = {
+  seed: int(0).default(0),
+  steps: int(1).default(20),
+  /** Run folder: resolved config, metrics.jsonl, checkpoints. */
+  out: z.string().default('runs/train'),
+  checkpointEvery: int(0).default(10),
+  /** Checkpoints kept: the newest N (0 = all), plus the best by checkpointBest. */
+  checkpointKeep: int(0).default(3),
+  /** Also keep the checkpoint with the lowest step loss, the best accuracy on eval.splits[0], or none. */
+  checkpointBest: z.enum(['loss', 'accuracy', 'none']).default('loss'),
+  data: dataSchema.prefault({}),
+  models: modelsSchema.prefault({}),
+  tinker: tinkerSchema.prefault({}),
+  views: viewsSchema.prefault({}),
+  rollout: rolloutSchema.prefault({}),
+};
+
+/** The sections after the methods' own. */
+const SHARED_TAIL = {
+  loss: lossSchema.prefault({}),
+  optim: optimSchema.prefault({}),
+  eval: evalSchema.prefault({}),
+  inspect: inspectSchema.prefault({}),
+};
+
+/** Top-level keys of the config that no method's section may take. */
+export const SHARED_CONFIG_KEYS: readonly string[] = [
+  'method',
+  ...Object.keys(SHARED_HEAD),
+  ...Object.keys(SHARED_TAIL),
+];
+
+type SectionOf<M extends BuiltinMethod> = NonNullable<M['config']>;
+/** The built-in methods' sections, typed: { gate: V-Zero's gate schema }. */
+type BuiltinSections = {
+  [M in BuiltinMethod as SectionOf<M>['key']]: z.ZodPrefault<SectionOf<M>['schema']>;
+};
+
+/** Each method's section, keyed by its config key, filled in with its defaults when absent. */
+function methodSections(methods: readonly AnyMethodSpec[]): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    methods.flatMap((m) => (m.config ? [[m.config.key, m.config.schema.prefault({})] as const] : [])),
+  );
+}
+
+/**
+ * Checks across sections, derived from the methods: a remote student trains only with a method
+ * that has a remote trainer; each method's section check runs (whatever method is chosen, as
+ * every section is validated); and one step's rollouts must fit.
+ */
+function checksAcross(methods: readonly AnyMethodSpec[]) {
+  const remote = methods.filter((m) => m.remote !== undefined).map((m) => m.name);
+  return (c: TrainConfig, ctx: z.RefinementCtx): void => {
+    const no: ConfigIssue = (path, message, input) =>
+      ctx.addIssue({ code: 'custom', path: [...path], message, ...(input !== undefined ? { input } : {}) });
     if (c.models.student.startsWith('tinker://')) {
-      const no = (path: (string | number)[], message: string) =>
-        ctx.addIssue({ code: 'custom', path, message });
-      if (c.method !== 'vzero' && c.method !== 'opd')
-        no(['method'], 'a remote student (tinker://) trains with vzero or opd');
+      if (!remote.includes(c.method))
+        no(['method'], `a remote student (tinker://) trains with ${remote.join(' or ')}`);
       if (c.models.selfTeacher !== 'off')
         no(['models', 'selfTeacher'], 'a remote student has no local weights to copy');
       if (c.loss.estimator === 'forward-kl-topk')
@@ -249,21 +273,7 @@ export const trainConfigSchema = z
           'a remote student needs its tokenizer: the served checkpoint folder (toolkit) or a tokenizer.json folder (qwen3-vl)',
         );
     }
-    // The gate's settings as the step will resolve them (preset, then overrides), checked now:
-    // a bad pair (wMin above wMax) is named before any model loads or rollout runs.
-    try {
-      const { preset, span: _span, level: _level, ...overrides } = c.gate;
-      gateConfig(preset, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      const key = error.field.replace(/^gate\./, '');
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate', key],
-        input: error.value,
-        message: error.message.slice(error.message.indexOf(': ') + 2),
-      });
-    }
+    for (const m of methods) m.config?.check?.(c, no);
     const rows = c.rollout.n * c.optim.promptsPerStep;
     if (rows > MAX_ROLLOUT_ROWS)
       ctx.addIssue({
@@ -271,10 +281,60 @@ export const trainConfigSchema = z
         path: ['rollout', 'n'],
         message: `rollout.n x optim.promptsPerStep is ${rows} rollouts per step; at most ${MAX_ROLLOUT_ROWS} fit one step`,
       });
-  });
+  };
+}
 
-export type TrainConfig = z.infer<typeof trainConfigSchema>;
-export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+/**
+ * The train config's schema with the built-in methods: what the config's type is inferred from.
+ * Once further methods are registered, parsing goes through currentTrainConfigSchema().
+ */
+export const trainConfigSchema = z
+  .strictObject({
+    method: z.enum(METHODS).default('vzero'),
+    ...SHARED_HEAD,
+    ...(methodSections(BUILTIN_METHODS) as BuiltinSections),
+    ...SHARED_TAIL,
+  })
+  .superRefine((c, ctx) => checksAcross(BUILTIN_METHODS)(c, ctx));
+
+/** The schema for a list of methods (their names, their sections after `rollout`, their checks). */
+function trainConfigSchemaFor(methods: readonly AnyMethodSpec[]) {
+  const names = methods.map((m) => m.name) as [string, ...string[]];
+  return z
+    .strictObject({
+      method: z.enum(names).default('vzero'),
+      ...SHARED_HEAD,
+      ...methodSections(methods),
+      ...SHARED_TAIL,
+    })
+    .superRefine((c, ctx) => checksAcross(methods)(c as TrainConfig, ctx));
+}
+
+let registeredSchema: { readonly version: number; readonly schema: unknown } | undefined;
+
+/**
+ * The train config's schema with every registered method: trainConfigSchema itself while only
+ * the built-in methods are registered. Typed as trainConfigSchema: a registered method's section
+ * is an extra key its own step reads (as its `settings`).
+ */
+export function currentTrainConfigSchema(): typeof trainConfigSchema {
+  const methods = registeredMethods();
+  if (methods.length === BUILTIN_METHODS.length) return trainConfigSchema;
+  if (registeredSchema?.version !== registryVersion())
+    registeredSchema = { version: registryVersion(), schema: trainConfigSchemaFor(methods) };
+  return registeredSchema.schema as typeof trainConfigSchema;
+}
+
+/** The schema of the config with `extra` registered too (registerMethod checks a spec with it). */
+export function trainConfigSchemaWith(extra: AnyMethodSpec): z.ZodType {
+  return trainConfigSchemaFor([...registeredMethods(), extra]);
+}
+
+/** A validated train config (every default filled in). */
+export type TrainConfig = Omit<z.infer<typeof trainConfigSchema>, 'method'> & { method: MethodName };
+export type TrainConfigInput = Omit<z.input<typeof trainConfigSchema>, 'method'> & {
+  method?: MethodName | undefined;
+};
 
 /** Validates a raw config object; unknown keys and bad values become typed errors naming the key. */
 export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
@@ -287,16 +347,31 @@ export function parseTrainConfig(raw: unknown, where = 'config'): TrainConfig {
         '(random crops for both views is now a negative mode of its own)',
     );
   }
-  const result = trainConfigSchema.safeParse(raw ?? {});
+  const result = currentTrainConfigSchema().safeParse(raw ?? {});
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw new InvalidInputError(where, raw, 'invalid config');
+  throw configError(result.error.issues, raw, where);
+}
+
+/**
+ * Checks a config object as parseTrainConfig does (every section, the registered methods' too),
+ * throwing the same typed errors; train() calls it before it loads anything, so a config built
+ * in code rather than parsed is held to the same rules.
+ */
+export function checkTrainConfig(config: TrainConfig, where = 'config'): void {
+  const result = currentTrainConfigSchema().safeParse(config);
+  if (!result.success) throw configError(result.error.issues, config, where);
+}
+
+/** The typed error of a config's first issue: the key that is unknown, or the value that is bad. */
+function configError(issues: readonly z.core.$ZodIssue[], raw: unknown, where: string): Error {
+  const issue = issues[0];
+  if (!issue) return new InvalidInputError(where, raw, 'invalid config');
   const path = [where, ...issue.path.map(String)].join('.');
   if (issue.code === 'unrecognized_keys') {
     const parentShape = shapeAt(issue.path.map(String));
-    throw new UnknownKeyError(path, issue.keys[0] ?? '?', parentShape);
+    return new UnknownKeyError(path, issue.keys[0] ?? '?', parentShape);
   }
-  throw new InvalidInputError(path, valueAt(raw, issue.path.map(String)), issue.message);
+  return new InvalidInputError(path, valueAt(raw, issue.path.map(String)), issue.message);
 }
 
 /** The value of the retired views.randomPositive key, or undefined when the config has none. */
@@ -334,13 +409,13 @@ export function migrateSavedTrainConfig(saved: unknown): { config: unknown; noti
  * is not a config change. Anything that does not read as a train config is returned as it is.
  */
 export function withTrainDefaults(saved: unknown): unknown {
-  const parsed = trainConfigSchema.safeParse(saved);
+  const parsed = currentTrainConfigSchema().safeParse(saved);
   return parsed.success ? parsed.data : saved;
 }
 
 function shapeAt(path: readonly string[]): string[] {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let shape: any = trainConfigSchema.shape;
+  let shape: any = currentTrainConfigSchema().shape;
   for (const key of path) {
     let inner = shape?.[key];
     while (inner && !inner.shape && inner.def?.innerType) inner = inner.def.innerType;

@@ -4,13 +4,38 @@ export {
   NEGATIVE_MODES,
   NEGATIVE_VIEW_MODES,
   applyOverrides,
+  checkTrainConfig,
+  currentTrainConfigSchema,
   parseTrainConfig,
   readConfigFile,
   trainConfigSchema,
   type Method,
+  type MethodName,
   type TrainConfig,
   type TrainConfigInput,
 } from './config.js';
+export {
+  BUILTIN_METHODS,
+  defineMethod,
+  findMethod,
+  methodNames,
+  methodNeedsTeacher,
+  methodSpec,
+  readsNegativeView,
+  registerMethod,
+  registeredMethods,
+  unregisterMethod,
+  type AnyMethodSpec,
+  type ConfigIssue,
+  type DataKind,
+  type MethodSection,
+  type MethodSpec,
+  type SampleOf,
+  type TeacherView,
+} from './methods/index.js';
+export { samplingOptions, studentPrompts, throughput, type StepContext } from './steps/context.js';
+export { updateInMiniBatches, type MiniBatch, type ObjectiveOf, type StudentForward } from './mini-batch.js';
+export type { StepResult } from './records.js';
 export {
   train,
   RunInterruptedError,

@@ -11,6 +11,7 @@ import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomi
 import { sha256 } from '@vzero/model';
 import { migrateSavedTrainConfig, withTrainDefaults } from './config.js';
 import { assertOutputsApart, type PathUse } from './fs-safety.js';
+import { methodNeedsTeacher } from './methods/index.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 
 export { RUN_LOCK_FILE, RunLockedError, acquireRunLock, type LockHolder, type RunLock } from './run-lock.js';
@@ -90,8 +91,7 @@ export function runInputs(config: unknown): PathUse[] {
   const c = (config ?? {}) as RunConfigView;
   const inputs: PathUse[] = [];
   if (typeof c.models?.student === 'string') inputs.push({ field: 'models.student', path: c.models.student });
-  const needsTeacher = c.method === 'vzero' || c.method === 'opd';
-  if (needsTeacher && !c.models?.teacherUrl && typeof c.models?.teacher === 'string')
+  if (methodNeedsTeacher(c.method) && !c.models?.teacherUrl && typeof c.models?.teacher === 'string')
     inputs.push({ field: 'models.teacher', path: c.models.teacher });
   if (typeof c.data?.dir === 'string') inputs.push({ field: 'data.dir', path: c.data.dir });
   return inputs;

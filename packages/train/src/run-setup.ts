@@ -1,9 +1,11 @@
-// What a training run works with, built from its config: the student, the teacher (a local
-// checkpoint, the student's own weights, or a server), the optimizer, the loss settings and the
-// prompt views. release() frees what the run does not hand back (all but the student).
+// What a training run works with, built from its config: the student, the teacher when the
+// method needs one (methods/: a local checkpoint, the student's own weights, or a server), the
+// optimizer, the loss settings and the prompt views. release() frees what the run does not hand
+// back (all but the student).
 import { deriveSeed, type Policy } from '@vzero/core';
 import { opdLossConfig, type OpdLossConfig } from '@vzero/opd-loss';
 import type { TrainConfig } from './config.js';
+import { methodSpec } from './methods/index.js';
 import { loadPolicy, type LoadedPolicy } from './models.js';
 import { AdamW, type AdamWConfig } from './optim.js';
 import { PromptFactory } from './prompts.js';
@@ -49,7 +51,7 @@ export async function setupRun(
   log: (line: string) => void,
 ): Promise<RunSetup> {
   const student = await loadPolicy(config.models.student, 'models.student', 'student');
-  const needsTeacher = config.method === 'vzero' || config.method === 'opd';
+  const needsTeacher = methodSpec(config.method).teacher !== undefined;
   const self =
     needsTeacher && config.models.selfTeacher !== 'off'
       ? await SelfTeacher.load(config.models.student, config.models.selfTeacher, config.models.selfTeacherEma)

@@ -1,11 +1,11 @@
-// The training loop: each step runs the method's step (steps/: rollout -> teacher replay ->
-// gate -> loss -> AdamW for V-Zero and OPD; the SFT and GRPO baselines), logs its record,
-// checkpoints and evaluates on schedule. Metrics go to metrics.jsonl, checkpoints are atomic,
+// The training loop: each step runs the method's step (methods/, through the registry: rollout
+// -> teacher replay -> gate -> loss -> AdamW for V-Zero and OPD; the SFT and GRPO baselines; any
+// registered method), logs its record, checkpoints and evaluates on schedule. Metrics go to metrics.jsonl, checkpoints are atomic,
 // and a resumed run reproduces the uninterrupted one (the data and seeds of step s depend only on s).
 import { join } from 'node:path';
 import { VZeroError } from '@vzero/core';
 import { saveCheckpoint as saveModel } from '@vzero/model';
-import type { TrainConfig } from './config.js';
+import { checkTrainConfig, type TrainConfig } from './config.js';
 import { checkpoint, restore } from './checkpoint.js';
 import { batchIndices } from './data-order.js';
 import type { LoadedPolicy } from './models.js';
@@ -47,6 +47,8 @@ export async function train(
   config: TrainConfig,
   options: { resume?: boolean | ResumeOptions; hooks?: TrainHooks } = {},
 ): Promise<TrainResult> {
+  // Every section (each registered method's too) is checked before anything is loaded or written.
+  checkTrainConfig(config);
   const hooks = options.hooks ?? {};
   const log = hooks.log ?? (() => {});
   await setupTensors(log);

@@ -1,6 +1,7 @@
 // V-Zero and OPD with the student at a training service: the in-process trainer's step with
-// the service in place of the local model. Views, rollouts' seeds, teacher replay, the gate and
-// the loss are the toolkit's own (the same functions as steps/opd.ts); the student's
+// the service in place of the local model; it runs the methods whose spec names it (`remote:
+// 'opd'`, methods/). Views, rollouts' seeds, teacher replay, the gate and the loss are the
+// toolkit's own (the same functions as methods/opd.ts); the student's
 // forward/backward passes and Adam steps run at the service (remote/update.ts), and rollouts
 // come from its sampler after each save_weights_for_sampler. The run folder holds metrics,
 // curves and remote-state.json: the service's saved state (a tinker:// path) at the last
@@ -8,12 +9,18 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deriveSeed, writeFileAtomic, type LabelFreeSample, type Policy } from '@vzero/core';
+import {
+  InvalidInputError,
+  deriveSeed,
+  writeFileAtomic,
+  type LabelFreeSample,
+  type Policy,
+} from '@vzero/core';
 import { rolloutStats, sample } from '@vzero/rollout';
 import { replay } from '@vzero/teacher';
 import type { AdamParamsInput } from '@vzero/tinker';
 import { loadLabelFree } from '@vzero/world';
-import type { TrainConfig } from '../config.js';
+import { checkTrainConfig, type TrainConfig } from '../config.js';
 import { batchIndices } from '../data-order.js';
 import { loadPolicy } from '../models.js';
 import { PromptFactory, type ImageSlots } from '../prompts.js';
@@ -26,7 +33,8 @@ import {
   type RunDir,
 } from '../run-dir.js';
 import { trainLossConfig } from '../run-setup.js';
-import { gateWeights, meanMetrics, replayViews } from '../steps/opd.js';
+import { methodSpec, readsNegativeView, registeredMethods } from '../methods/index.js';
+import { gateWeights, meanMetrics, replayViews } from '../methods/opd.js';
 import { now, samplingOptions, throughput } from '../steps/context.js';
 import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
@@ -79,6 +87,16 @@ export async function trainRemote(
   config: TrainConfig,
   options: { resume?: boolean | ResumeOptions; hooks?: TrainHooks } = {},
 ): Promise<RemoteTrainResult> {
+  checkTrainConfig(config);
+  const method = methodSpec(config.method);
+  if (method.remote !== 'opd') {
+    const remote = registeredMethods().filter((m) => m.remote === 'opd');
+    throw new InvalidInputError(
+      'method',
+      config.method,
+      `a student at a training service trains with ${remote.map((m) => m.name).join(' or ')}`,
+    );
+  }
   const hooks = options.hooks ?? {};
   const log = hooks.log ?? (() => {});
   await setupTensors(log);
@@ -101,7 +119,7 @@ async function trainRemoteLocked(
   const samples = await loadLabelFree(config.data.dir, config.data.split);
   const data: LabelFreeSample[] = config.data.limit > 0 ? samples.slice(0, config.data.limit) : samples;
   const student = await RemoteStudent.connect(config, log);
-  const gated = config.method === 'vzero';
+  const gated = readsNegativeView(methodSpec(config.method));
   const remoteTeacher = isTinkerPath(config.models.teacher)
     ? await remoteTeacherRenderer(config, student.parts)
     : undefined;

@@ -1,15 +1,13 @@
-// Each training method's step with the split it trains on. The label-free methods (V-Zero,
-// OPD) load manifests only: the labels file of the training split is never read, and their step
-// takes LabelFreeSample, a type with no answer in it. SFT and GRPO are the label-using baselines.
-import { match } from 'ts-pattern';
+// A method's step over its training split, as the registry describes the method (methods/): a
+// label-free method loads manifests only (the labels file of the training split is never read,
+// and its step takes LabelFreeSample, a type with no answer in it); a labelled one (the SFT and
+// GRPO baselines) loads the answers too. The step also gets its method's config section.
 import type { LabelFreeSample } from '@vzero/core';
 import { loadLabelFree, loadLabelled, type WorldLabelledSample } from '@vzero/world';
 import type { TrainConfig } from '../config.js';
+import { methodSpec } from '../methods/index.js';
 import type { StepResult } from '../records.js';
 import type { StepContext } from './context.js';
-import { grpoStep } from './grpo.js';
-import { opdStep } from './opd.js';
-import { sftStep } from './sft.js';
 
 export interface MethodStep {
   /** Samples in the training split (after data.limit). */
@@ -20,11 +18,13 @@ export interface MethodStep {
 
 /** config.method's step, over its training split (loaded here). */
 export async function methodStep(config: TrainConfig): Promise<MethodStep> {
-  return match(config.method)
-    .with('vzero', 'opd', async () => over(await loadLabelFreeSplit(config), opdStep))
-    .with('sft', async () => over(await loadLabelledSplit(config), sftStep))
-    .with('grpo', async () => over(await loadLabelledSplit(config), grpoStep))
-    .exhaustive();
+  const spec = methodSpec(config.method);
+  const settings: unknown = spec.config ? (config as Record<string, unknown>)[spec.config.key] : undefined;
+  const step = (ctx: StepContext, s: number, samples: readonly (LabelFreeSample | WorldLabelledSample)[]) =>
+    spec.step(ctx, s, samples, settings);
+  return spec.data === 'label-free'
+    ? over(await loadLabelFreeSplit(config), step)
+    : over(await loadLabelledSplit(config), step);
 }
 
 function over<S>(

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { referenceResponse, type WorldLabelledSample } from '@vzero/world';
 import type { StepResult } from '../records.js';
-import { now, studentPrompts, throughput, type StepContext } from './context.js';
+import { now, studentPrompts, throughput, type StepContext } from '../steps/context.js';
+import type { MethodSpec } from './spec.js';
 
 export async function sftStep(
   ctx: StepContext,
@@ -40,3 +41,11 @@ export async function sftStep(
     tokensPerSecond: throughput(time, tokens),
   };
 }
+
+/** Supervised fine-tuning on the reference responses (a label-using baseline). */
+export const sftMethod: MethodSpec<'sft', 'labelled', never> = {
+  name: 'sft',
+  description: 'supervised fine-tuning on the reference responses (a baseline; reads the answers)',
+  data: 'labelled',
+  step: sftStep,
+};

@@ -1,9 +1,17 @@
-// The V-Zero step (gated on-policy distillation) and plain OPD (every weight 1): the only step
-// that runs on label-free samples. Student rollouts -> teacher replay under the positive view
-// (and the negative view for the gate) -> gate weights -> the weighted OPD loss in mini-batches.
+// V-Zero (gated on-policy distillation) and plain OPD (every weight 1): one step with a flag,
+// `gated`, so one module with two methods. They run on label-free samples only. Student rollouts
+// -> teacher replay under the positive view (and the negative view for the gate) -> gate weights
+// -> the weighted OPD loss in mini-batches. V-Zero owns the config's `gate` section.
 import * as tf from '@tensorflow/tfjs-core';
-import type { LabelFreeSample, Policy, Trajectory } from '@vzero/core';
-import { computeGate, computeTokenGate, gateConfig, type GateDiagnostics } from '@vzero/gate';
+import { z } from 'zod';
+import { InvalidInputError, type LabelFreeSample, type Policy, type Trajectory } from '@vzero/core';
+import {
+  GATE_PRESET_NAMES,
+  computeGate,
+  computeTokenGate,
+  gateConfig,
+  type GateDiagnostics,
+} from '@vzero/gate';
 import { opdLoss, opdLossMetrics, type OpdLossInputs, type OpdLossMetrics } from '@vzero/opd-loss';
 import { rolloutStats, sample } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
@@ -13,17 +21,19 @@ import { updateInMiniBatches, type ObjectiveOf, type StudentForward } from '../m
 import type { StepResult } from '../records.js';
 import type { SamplePrompts } from '../prompts.js';
 import type { InspectBatch } from '../tracking/inspect-record.js';
-import { now, samplingOptions, throughput, type StepContext } from './context.js';
-import { packTeacherLogprobs, packTeacherTopK, packTokenWeights } from './teacher-rows.js';
+import { now, samplingOptions, throughput, type StepContext } from '../steps/context.js';
+import { packTeacherLogprobs, packTeacherTopK, packTokenWeights } from '../steps/teacher-rows.js';
+import type { ConfigIssue, MethodSpec } from './spec.js';
 
+/** One V-Zero step (`gated`: the teacher also replays the negative view) or plain OPD step. */
 export async function opdStep(
   ctx: StepContext,
   step: number,
   samples: readonly LabelFreeSample[],
+  gated: boolean,
 ): Promise<StepResult> {
   const { config, student } = ctx;
   const teacher = ctx.teacher as Policy;
-  const gated = config.method === 'vzero';
   const time: Record<string, number> = {};
   let t = now();
   const built = await Promise.all(samples.map((s) => ctx.prompts.forSample(s)));
@@ -252,3 +262,69 @@ export function meanMetrics(ms: readonly OpdLossMetrics[]): OpdLossMetrics {
     for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v / ms.length;
   return out as unknown as OpdLossMetrics;
 }
+
+const nonNegative = z.number().min(0);
+
+/** V-Zero's section of the train config: the contrastive evidence gate (docs/METHOD.md). */
+export const gateSectionSchema = z.strictObject({
+  preset: z.enum(GATE_PRESET_NAMES).default('reference'),
+  /**
+   * Tokens the gate scores: 'all' response tokens (the paper), or only the 'answer' span after
+   * the response's "answer" marker (located from the format, never from a label).
+   */
+  span: z.enum(['all', 'answer']).default('all'),
+  /**
+   * 'sequence': one weight per rollout from its mean contrast (the paper). 'token': each response
+   * token weighted by its own contrast, standardised over its group's tokens (docs/METHOD.md,
+   * "The token-level gate"; a toolkit variant).
+   */
+  level: z.enum(['sequence', 'token']).default('sequence'),
+  alpha: nonNegative.optional(),
+  gamma: nonNegative.optional(),
+  wMin: z.number().optional(),
+  wMax: z.number().optional(),
+  eps: z.number().positive().optional(),
+});
+
+/**
+ * The gate's settings as the step will resolve them (preset, then overrides), checked when the
+ * config is read: a bad pair (wMin above wMax) is named before any model loads or rollout runs.
+ */
+function checkGate(config: TrainConfig, issue: ConfigIssue): void {
+  try {
+    const { preset, span: _span, level: _level, ...overrides } = config.gate;
+    gateConfig(preset, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    const key = error.field.replace(/^gate\./, '');
+    issue(['gate', key], error.message.slice(error.message.indexOf(': ') + 2), error.value);
+  }
+}
+
+/** V-Zero: OPD with each rollout weighted by the contrastive evidence gate. */
+export const vzeroMethod: MethodSpec<'vzero', 'label-free', 'gate', typeof gateSectionSchema> = {
+  name: 'vzero',
+  description: 'V-Zero: on-policy distillation weighted by the contrastive evidence gate (label-free)',
+  data: 'label-free',
+  teacher: { views: ['positive', 'negative'] },
+  config: { key: 'gate', schema: gateSectionSchema, check: checkGate },
+  remote: 'opd',
+  warnings: (config) =>
+    config.rollout.n === 1
+      ? [
+          'rollout.n = 1 with method vzero: the gate normalises each rollout against its own group, so with ' +
+            'one rollout per prompt every weight is 1 and V-Zero is plain OPD; use rollout.n >= 2 (the paper: 8)',
+        ]
+      : [],
+  step: (ctx, step, samples) => opdStep(ctx, step, samples, true),
+};
+
+/** Plain on-policy distillation: every rollout weight 1, no negative replay. */
+export const opdMethod: MethodSpec<'opd', 'label-free', never> = {
+  name: 'opd',
+  description: 'on-policy distillation with every weight 1 (label-free; no negative view)',
+  data: 'label-free',
+  teacher: { views: ['positive'] },
+  remote: 'opd',
+  step: (ctx, step, samples) => opdStep(ctx, step, samples, false),
+};

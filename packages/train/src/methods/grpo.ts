@@ -6,7 +6,8 @@ import { rolloutStats, sample } from '@vzero/rollout';
 import { groupAdvantages, grpoLoss, rewardOf } from '../grpo.js';
 import { updateInMiniBatches } from '../mini-batch.js';
 import type { StepResult } from '../records.js';
-import { now, samplingOptions, studentPrompts, throughput, type StepContext } from './context.js';
+import { now, samplingOptions, studentPrompts, throughput, type StepContext } from '../steps/context.js';
+import type { MethodSpec } from './spec.js';
 
 export async function grpoStep(
   ctx: StepContext,
@@ -53,3 +54,17 @@ export async function grpoStep(
     tokensPerSecond: throughput(time, stats.tokens),
   };
 }
+
+/** GRPO with a verifiable reward from the answers (a label-using baseline). */
+export const grpoMethod: MethodSpec<'grpo', 'labelled', never> = {
+  name: 'grpo',
+  description: 'GRPO with a reward from the answers (a baseline; reads the answers)',
+  data: 'labelled',
+  warnings: (config) =>
+    config.rollout.n === 1
+      ? [
+          'rollout.n = 1 with method grpo: a group of one has zero advantage, so the policy never moves; use rollout.n >= 2',
+        ]
+      : [],
+  step: grpoStep,
+};
