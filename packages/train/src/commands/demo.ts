@@ -6,19 +6,19 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
-import { parseTrainConfig } from '../config.js';
+import { parseTrainConfig, type TrainConfig } from '../config.js';
 import { correctRow, evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { formatDifference } from '../ablate/markdown.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { promptsForModel } from '../prompts.js';
 import { pairedBootstrap, type PairedDifference } from '@vzero/bench';
 import { ensurePretrainWorlds, ensureWorld } from '../ablate/run.js';
-import { ablatePreset } from '../ablate/presets.js';
+import { ablatePreset, type AblatePreset } from '../ablate/presets.js';
 import { pretrainRole } from '../ablate/pretrain.js';
-import { createProgress } from '../progress.js';
-import { setupTensors } from '../tensors.js';
+import { createProgress, createStagedProgress, type StageSpec } from '../progress.js';
+import { setupTensors, type TensorSetup } from '../tensors.js';
 import { runTrain } from './train.js';
-import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
+import { RESOLVED_CONFIG_FILE, saveResolvedConfig } from '../resolved-config.js';
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 import { checkStartingTeacher } from '../ablate/starting-check.js';
@@ -57,93 +57,219 @@ export interface DemoOptions {
   };
 }
 
+/** The demo's stages, in order. */
+const STAGES = {
+  worlds: 'worlds',
+  teacher: 'pretrain the teacher',
+  student: 'pretrain the student',
+  check: 'check the teacher',
+  before: 'evaluate the starting models',
+  train: 'V-Zero training',
+  after: 'evaluate the trained student',
+} as const;
+
+const isEval = (label: string) => label.startsWith('eval ');
+
+/**
+ * The demo's stages, with the work each does when nothing is reused. Seconds per unit are the
+ * README's measured run's stage times (a 2-core machine at load 8-11, read from its work folder's
+ * file times; docs/PERFORMANCE.md): worlds 237 s for 7912 images, the teacher 398 s for 1200
+ * steps, the student 309 s for 1500, the starting evaluations 23 s for 1600 questions, the 180
+ * V-Zero steps 166 s, the last evaluation 17 s for 800 questions. They weight the overall bar;
+ * its time left comes from the pace measured as the demo goes.
+ */
+export function demoStages(
+  o: Pick<DemoOptions, 'steps' | 'scale'>,
+  preset: AblatePreset,
+  checksTeacher: boolean,
+): StageSpec[] {
+  const scale = { pretrainWorld: DEMO_DEFAULTS.pretrainWorld, world: DEMO_DEFAULTS.world, ...o.scale };
+  const pretrainWorlds = 1 + (preset.world.teacherConfig ? 1 : 0) + (preset.models.student.warmup ? 1 : 0);
+  const perWorld = scale.pretrainWorld.train + scale.pretrainWorld.val;
+  const questions = EVAL_SPLITS.reduce((a, s) => a + scale.world[s], 0);
+  const steps = (role: 'teacher' | 'student', override: number | undefined) => {
+    const m = preset.models[role];
+    return (override ?? m.steps) + (m.warmup ? (override ?? m.warmup.steps) : 0);
+  };
+  const pretrain = (label: string) => label.startsWith('pretrain ');
+  return [
+    {
+      name: STAGES.worlds,
+      units: pretrainWorlds * perWorld + Object.values(scale.world).reduce((a, n) => a + n, 0),
+      secondsPerUnit: 0.03,
+    },
+    {
+      name: STAGES.teacher,
+      units: steps('teacher', scale.teacherSteps),
+      secondsPerUnit: 0.33,
+      counts: pretrain,
+    },
+    {
+      name: STAGES.student,
+      units: steps('student', scale.studentSteps),
+      secondsPerUnit: 0.21,
+      counts: pretrain,
+    },
+    ...(checksTeacher
+      ? [{ name: STAGES.check, units: scale.pretrainWorld.val, secondsPerUnit: 0.02, counts: isEval }]
+      : []),
+    { name: STAGES.before, units: 2 * questions, secondsPerUnit: 0.015 },
+    { name: STAGES.train, units: o.steps, secondsPerUnit: 0.92, counts: (l) => l.startsWith('train ') },
+    { name: STAGES.after, units: questions, secondsPerUnit: 0.02 },
+  ];
+}
+
+/** One line on the tensor backend; `vzero doctor` has the details (every backend tried, why). */
+export function formatBackendLine(setup: TensorSetup): string {
+  const n = setup.native;
+  const native = n.available
+    ? `native kernels on (${n.blas?.library ?? 'BLAS'}, ${n.threads ?? 1} threads)`
+    : 'native kernels off';
+  return `tensor backend ${setup.backend.chosen}, ${native}; vzero doctor says why and what else was tried`;
+}
+
 export async function runDemo(o: DemoOptions, log: (line: string) => void): Promise<string> {
   const started = performance.now();
   const preset = ablatePreset(DEMO_DEFAULTS.preset);
   const scale = { pretrainWorld: DEMO_DEFAULTS.pretrainWorld, world: DEMO_DEFAULTS.world, ...o.scale };
   // The options as --config reads them (test scales are not options).
   const options = { out: o.out, steps: o.steps, seed: o.seed, ...(o.fresh ? { fresh: true } : {}) };
-  log(formatResolvedConfig('demo', options));
-  await setupTensors(log);
+  log(formatBackendLine(await setupTensors()));
   if (o.fresh) await discardDemoFolder(o.out);
   await ensureWritableDir(o.out, '--out');
-  await saveResolvedConfig(o.out, options);
+  const configFile = await saveResolvedConfig(o.out, options);
+  log(
+    `options saved in ${configFile} (--config reads them back); each stage saves its own beside its output`,
+  );
   const worldDir = join(o.out, 'world');
   const models = { teacher: join(o.out, 'models', 'teacher'), student: join(o.out, 'models', 'student') };
-
-  log(
-    `1/4 worlds -> ${o.out}: pre-training worlds (seed ${o.seed + 1}) and ${worldDir} (V-Zero and evaluation)`,
-  );
-  const sized = { ...preset, world: { ...preset.world, pretrain: scale.pretrainWorld } };
-  const worlds = await ensurePretrainWorlds(o.out, sized, o.seed + 1);
-  await ensureWorld(worldDir, scale.world, o.seed, preset.world.config);
-
-  for (const role of ['teacher', 'student'] as const) {
-    const steps = role === 'teacher' ? scale.teacherSteps : scale.studentSteps;
-    const base = preset.models[role];
-    // Test scales shrink the warm-up with the main phase.
-    const spec = {
-      ...base,
-      ...(steps !== undefined ? { steps } : {}),
-      ...(steps !== undefined && base.warmup ? { warmup: { ...base.warmup, steps } } : {}),
-    };
-    // Reused only when made from the same spec and, for the teacher, the same crops.
-    const stamp = join(models[role], 'demo-spec.json');
-    const made = JSON.stringify({
-      spec,
-      seed: o.seed,
-      ...(role === 'teacher'
-        ? { views: { padding: DEFAULT_CROP_PADDING, fallback: NEGATIVE_VIEW_FALLBACKS } }
-        : {}),
-    });
-    if (
-      existsSync(join(models[role], 'accuracy.json')) &&
-      existsSync(stamp) &&
-      (await readFile(stamp, 'utf8')) === made
-    ) {
-      log(`2/4 ${role}: reusing ${models[role]}`);
-      continue;
-    }
-    log(`2/4 pretrain ${role} -> ${models[role]}`);
-    await rm(models[role], { recursive: true, force: true });
-    await pretrainRole(role, spec, worlds[role], models[role], o.seed, log, worlds.warmup);
-    await writeFileAtomic(stamp, made);
-  }
   // The starting teacher must read the crop on its val questions against the prior (checked on
   // val, never on the test splits); below the bar it is pre-trained longer, or the demo stops.
   const check = o.scale === undefined ? preset.checks?.teacher : undefined;
-  if (check) {
-    await checkStartingTeacher(models.teacher, preset.models.teacher, worlds.teacher, o.seed, check, log);
+
+  const progress = createStagedProgress('demo', demoStages(o, preset, check !== undefined), { log });
+  // The stages' own logs, less what the demo says once: each stage's resolved config (saved
+  // beside its output) and the training's negative-view summary (in the report below).
+  const say = (line: string) => {
+    if (line.startsWith('resolved config (') || line.startsWith('negative views as made')) return;
+    progress.log(line);
+  };
+  try {
+    const worlds = await progress.stage(STAGES.worlds, async () => {
+      say(`pre-training worlds (seed ${o.seed + 1}) and ${worldDir} (V-Zero and evaluation, seed ${o.seed})`);
+      const sized = { ...preset, world: { ...preset.world, pretrain: scale.pretrainWorld } };
+      const made = await ensurePretrainWorlds(o.out, sized, o.seed + 1);
+      await ensureWorld(worldDir, scale.world, o.seed, preset.world.config);
+      return made;
+    });
+
+    for (const role of ['teacher', 'student'] as const) {
+      await progress.stage(role === 'teacher' ? STAGES.teacher : STAGES.student, async () => {
+        const steps = role === 'teacher' ? scale.teacherSteps : scale.studentSteps;
+        const base = preset.models[role];
+        // Test scales shrink the warm-up with the main phase.
+        const spec = {
+          ...base,
+          ...(steps !== undefined ? { steps } : {}),
+          ...(steps !== undefined && base.warmup ? { warmup: { ...base.warmup, steps } } : {}),
+        };
+        // Reused only when made from the same spec and, for the teacher, the same crops.
+        const stamp = join(models[role], 'demo-spec.json');
+        const made = JSON.stringify({
+          spec,
+          seed: o.seed,
+          ...(role === 'teacher'
+            ? { views: { padding: DEFAULT_CROP_PADDING, fallback: NEGATIVE_VIEW_FALLBACKS } }
+            : {}),
+        });
+        if (
+          existsSync(join(models[role], 'accuracy.json')) &&
+          existsSync(stamp) &&
+          (await readFile(stamp, 'utf8')) === made
+        ) {
+          say(`${role}: reusing ${models[role]}`);
+          return;
+        }
+        say(`${role} -> ${models[role]}`);
+        await rm(models[role], { recursive: true, force: true });
+        await pretrainRole(role, spec, worlds[role], models[role], o.seed, say, worlds.warmup);
+        await writeFileAtomic(stamp, made);
+      });
+    }
+    if (check) {
+      await progress.stage(STAGES.check, () =>
+        checkStartingTeacher(models.teacher, preset.models.teacher, worlds.teacher, o.seed, check, say),
+      );
+    }
+
+    const splits = await Promise.all(EVAL_SPLITS.map((s) => loadLabelled(worldDir, s)));
+    const { teacherAcc, before } = await progress.stage(STAGES.before, async () => {
+      const teacher = await loadPolicy(models.teacher, 'teacher', 'teacher');
+      const base = await loadPolicy(models.student, 'student', 'student');
+      try {
+        return {
+          teacherAcc: await evalSplits(teacher, splits, o.seed, 'teacher'),
+          before: await evalSplits(base, splits, o.seed, 'student before'),
+        };
+      } finally {
+        teacher.model.dispose();
+        base.model.dispose();
+      }
+    });
+
+    const runDir = join(o.out, 'vzero');
+    const trainConfig = parseTrainConfig({
+      ...preset.train,
+      method: 'vzero',
+      seed: o.seed,
+      steps: o.steps,
+      out: runDir,
+      checkpointEvery: 0,
+      data: { dir: worldDir, split: 'train' },
+      models,
+      eval: { splits: [] },
+    });
+    const result = await progress.stage(STAGES.train, async () => {
+      await rm(runDir, { recursive: true, force: true });
+      return runTrain(trainConfig, { log: say });
+    });
+    const negativeModes = addNegativeModes(result.records.map((r) => r.negativeModes));
+    const after = await progress.stage(STAGES.after, async () => {
+      try {
+        return await evalSplits(result.student, splits, o.seed, 'student after');
+      } finally {
+        result.student.model.dispose();
+      }
+    });
+    return await writeDemoReport(o, {
+      splits,
+      teacherAcc,
+      before,
+      after,
+      negativeModes,
+      trainConfig,
+      runDir,
+      started,
+    });
+  } finally {
+    progress.stop();
   }
+}
 
-  log('3/4 evaluate the starting models');
-  const teacher = await loadPolicy(models.teacher, 'teacher', 'teacher');
-  const base = await loadPolicy(models.student, 'student', 'student');
-  const splits = await Promise.all(EVAL_SPLITS.map((s) => loadLabelled(worldDir, s)));
-  const teacherAcc = await evalSplits(teacher, splits, o.seed, 'teacher');
-  const before = await evalSplits(base, splits, o.seed, 'student before');
-  teacher.model.dispose();
-  base.model.dispose();
-
-  log(`4/4 V-Zero training, ${o.steps} steps`);
-  const runDir = join(o.out, 'vzero');
-  await rm(runDir, { recursive: true, force: true });
-  const trainConfig = parseTrainConfig({
-    ...preset.train,
-    method: 'vzero',
-    seed: o.seed,
-    steps: o.steps,
-    out: runDir,
-    checkpointEvery: 0,
-    data: { dir: worldDir, split: 'train' },
-    models,
-    eval: { splits: [] },
-  });
-  const result = await runTrain(trainConfig, { log });
-  const negativeModes = addNegativeModes(result.records.map((r) => r.negativeModes));
-  const after = await evalSplits(result.student, splits, o.seed, 'student after');
-  result.student.model.dispose();
-
+async function writeDemoReport(
+  o: DemoOptions,
+  r: {
+    readonly splits: readonly (readonly WorldLabelledSample[])[];
+    readonly teacherAcc: readonly EvalSummary[];
+    readonly before: readonly EvalSummary[];
+    readonly after: readonly EvalSummary[];
+    readonly negativeModes: Record<string, number>;
+    readonly trainConfig: TrainConfig;
+    readonly runDir: string;
+    readonly started: number;
+  },
+): Promise<string> {
+  const { splits, teacherAcc, before, after, negativeModes, trainConfig, runDir, started } = r;
   // After minus before on the same questions: a paired bootstrap over the questions.
   const change = EVAL_SPLITS.map((_, i) =>
     pairedBootstrap([correctRow(after[i]?.correct ?? '')], [correctRow(before[i]?.correct ?? '')], {
