@@ -8,6 +8,7 @@ import { runLabels, type RunSummary } from '../src/commands/compare.js';
 import { train } from '../src/trainer.js';
 import { makeFixture, tinyConfig, type Fixture } from './fixture.js';
 import { run } from './cli-run.js';
+import { formatNumber } from '../src/tracking/curves.js';
 
 let f: Fixture;
 let a: string;
@@ -92,13 +93,19 @@ describe('vzero compare on two tiny real runs', () => {
     expect(svg).toContain('vzero-a');
     expect(svg).toContain('opd-b');
     expect(svg).toContain('data-title="gate: weight std"');
-    expect(svg).toContain('data-title="evaluation accuracy: val"');
-    // Two runs overlaid: the loss panel has a line of each colour.
+    // Each run evaluated at its first and last step: a panel of their own, unless every one of
+    // those accuracies is the same, which a line under the figure then names.
+    const points = [ra, rb].flatMap((x) => [x?.evals['val']?.first.accuracy, x?.evals['val']?.last.accuracy]);
+    if (points.every((p) => p === points[0]))
+      expect(svg).toContain(`evaluation accuracy: val ${formatNumber((points[0] as number) * 100)}%`);
+    else expect(svg).toContain('data-title="evaluation accuracy: val"');
+    // Two runs overlaid: the loss panel has a line of each colour, raw (faint) and smoothed.
     const lossPanel = svg.slice(
       svg.indexOf('data-title="loss"'),
       svg.indexOf('</g>', svg.indexOf('data-title="loss"')),
     );
-    expect(lossPanel.match(/<polyline/g)).toHaveLength(2);
+    expect(lossPanel.match(/<polyline class="raw"/g)).toHaveLength(2);
+    expect(lossPanel.match(/<polyline class="smoothed"/g)).toHaveLength(2);
     expect((await sharp(join(out, 'curves.png')).metadata()).format).toBe('png');
     const bars = JSON.parse(await readFile(join(out, 'accuracy-val.json'), 'utf8')) as {
       runs: { method: string; overall: { questions: number } }[];

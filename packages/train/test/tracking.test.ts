@@ -20,6 +20,7 @@ import { eventFiles } from '../src/tracking/tracker.js';
 import { makeFixture, tinyConfig, type Fixture } from './fixture.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { formatNumber } from '../src/tracking/curves.js';
 
 describe('TensorBoard event files', () => {
   it('CRC32C matches the standard check value and TensorFlow masks it', () => {
@@ -129,15 +130,26 @@ describe('a real run tracks itself', () => {
     expect(scalarSteps(events, 'eval/val/accuracy').map((l) => l.step)).toEqual([0, 3]);
 
     const svg = await readFile(join(out, 'curves.svg'), 'utf8');
-    for (const title of [
-      'loss',
-      'gradient norm (before clipping)',
-      'learning rate',
-      'gate: weight std',
-      'evaluation accuracy: val',
-    ])
-      expect(svg).toContain(`data-title="${title}"`);
+    const titles = [...svg.matchAll(/data-title="([^"]*)"/g)].map((m) => m[1]);
+    // Evaluation accuracy first, in a panel of its own (or, when both evaluations of this tiny
+    // random model scored the same, named with its value under the figure); then the step
+    // metrics, smoothed.
+    const accuracies = metrics.filter((m) => m['event'] === 'eval').map((m) => m['accuracy'] as number);
+    expect(accuracies).toHaveLength(2);
+    if (accuracies[0] === accuracies[1])
+      expect(svg).toMatch(
+        new RegExp(
+          `constant over the run, so not drawn: [^<]*evaluation accuracy: val ${formatNumber((accuracies[0] as number) * 100)}%`,
+        ),
+      );
+    else expect(titles[0]).toBe('evaluation accuracy: val');
+    for (const title of ['loss', 'gradient norm (before clipping)', 'gate: weight std'])
+      expect(svg).toContain(`<g class="panel smoothed" data-title="${title}">`);
+    expect(svg.match(/<polyline class="smoothed"/g)?.length).toBeGreaterThanOrEqual(3);
     expect(svg).not.toContain('reward (GRPO)'); // a panel without points is left out
+    // The learning rate is 1e-2 at every step: no panel, a line names it.
+    expect(titles).not.toContain('learning rate');
+    expect(svg).toMatch(/constant over the run, so not drawn: [^<]*learning rate 0\.01/);
     const png = await sharp(join(out, 'curves.png')).metadata();
     expect(png.format).toBe('png');
     expect(png.width).toBeGreaterThan(800);

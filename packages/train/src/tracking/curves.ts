@@ -2,9 +2,13 @@
 // renderer as the evaluation charts): a grid of small line charts, one per metric, with the
 // Okabe-Ito palette that bench's charts use. One run: each panel one line (the evaluation
 // panel one line per split). Several runs (`vzero compare`): each panel one line per run.
+// Step metrics are drawn as TensorBoard draws them: the raw series faint, its debiased
+// exponential moving average (TensorBoard's smoothing, weight 0.6 by default) bold. Evaluation
+// accuracy, measured a few times per run, is its own panel and never smoothed. A panel whose
+// points are all one value is left out; a line under the figure names it and its value.
 import { join } from 'node:path';
 import { svgToPng } from '@vzero/bench';
-import { writeFileAtomic } from '@vzero/core';
+import { InvalidInputError, writeFileAtomic } from '@vzero/core';
 import { evalSeries, stepSeries, type MetricsRecord, type Point } from './metrics.js';
 
 // Okabe-Ito colours: distinguishable with the common colour-vision deficiencies (as in @vzero/bench).
@@ -32,6 +36,40 @@ export interface CurvePanel {
   readonly percent?: boolean;
   /** A step to mark with a dashed vertical line (the step a report is about). */
   readonly markStep?: number;
+  /**
+   * Draw each series faint with its TensorBoard smoothing bold over it (step metrics, which are
+   * noisy from step to step). Off: each series one line with its points marked (evaluations).
+   */
+  readonly smooth?: boolean;
+}
+
+/** TensorBoard's default smoothing weight (its scalar dashboard's slider starts at 0.6). */
+export const SMOOTHING = 0.6;
+
+/**
+ * TensorBoard's smoothing of a scalar series (vz_line_chart2's resmoothDataset): an exponential
+ * moving average started at 0 and debiased by 1 - weight^n, so the first value is itself and
+ * early values are not pulled towards 0. A non-finite value is passed through and does not
+ * enter the average; a series of one value is returned as it is. `weight` 0 is no smoothing.
+ */
+export function emaSmooth(ys: readonly number[], weight = SMOOTHING): number[] {
+  if (!(weight >= 0 && weight < 1))
+    throw new InvalidInputError('smoothing', weight, 'must be a number in [0, 1)');
+  const constant = ys.every((y) => y === ys[0]);
+  let last = 0;
+  let n = 0;
+  return ys.map((y) => {
+    if (constant || !Number.isFinite(y)) return y;
+    last = last * weight + (1 - weight) * y;
+    n++;
+    return last / (1 - weight ** n);
+  });
+}
+
+/** Whether a panel has at least two points and every point of every series has the same y. */
+export function isConstantPanel(panel: CurvePanel): boolean {
+  const ys = panel.series.flatMap((s) => s.points.map((p) => p.y));
+  return ys.length > 1 && ys.every((y) => y === ys[0]);
 }
 
 /** The step metrics drawn as curves, in panel order: key in the record and panel title. */
@@ -76,7 +114,13 @@ const PANEL_W = 440;
 const PANEL_H = 260;
 const M = { left: 64, right: 16, top: 40, bottom: 40 };
 
-function panelSvg(panel: CurvePanel, ox: number, oy: number, ownLegend: boolean): string[] {
+function panelSvg(
+  panel: CurvePanel,
+  ox: number,
+  oy: number,
+  ownLegend: boolean,
+  smoothing: number,
+): string[] {
   const out: string[] = [];
   const pw = PANEL_W - M.left - M.right;
   const ph = PANEL_H - M.top - M.bottom;
@@ -96,7 +140,7 @@ function panelSvg(panel: CurvePanel, ox: number, oy: number, ownLegend: boolean)
   const X = (x: number) => ox + M.left + ((x - xlo) / (xhi - xlo)) * pw;
   const Y = (y: number) => oy + M.top + (1 - (y - ylo) / (yhi - ylo)) * ph;
   out.push(
-    `<g class="panel" data-title="${escapeXml(panel.title)}">`,
+    `<g class="panel${panel.smooth ? ' smoothed' : ''}" data-title="${escapeXml(panel.title)}">`,
     `<text x="${ox + M.left}" y="${oy + 22}" font-size="14" font-weight="bold" fill="#111">${escapeXml(panel.title)}</text>`,
   );
   for (const t of niceTicks(ylo, yhi, 4)) {
@@ -121,18 +165,33 @@ function panelSvg(panel: CurvePanel, ox: number, oy: number, ownLegend: boolean)
       `<line class="mark" x1="${X(panel.markStep)}" y1="${Y(yhi)}" x2="${X(panel.markStep)}" y2="${Y(ylo)}" stroke="#555" stroke-width="1" stroke-dasharray="4 3"/>`,
     );
   }
+  const line = (pts: readonly Point[], colour: string, attrs: string) =>
+    `<polyline ${attrs} fill="none" stroke="${colour}" points="${pts.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`;
   panel.series.forEach((s, i) => {
     const colour = s.colour ?? (COLOURS[i % COLOURS.length] as string);
     const pts = [...s.points].sort((a, b) => a.x - b.x);
-    if (pts.length > 1) {
-      out.push(
-        `<polyline fill="none" stroke="${colour}" stroke-width="1.8" points="${pts.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`,
-      );
+    const marks = pts.length <= 40;
+    if (panel.smooth) {
+      // Raw faint, smoothed bold, as in TensorBoard.
+      const smoothed = emaSmooth(
+        pts.map((p) => p.y),
+        smoothing,
+      ).map((y, k) => ({ x: (pts[k] as Point).x, y }));
+      if (pts.length > 1) {
+        out.push(line(pts, colour, 'class="raw" stroke-width="1" stroke-opacity="0.3"'));
+        out.push(line(smoothed, colour, 'class="smoothed" stroke-width="2.2"'));
+      }
+      if (marks)
+        for (const p of pts)
+          out.push(
+            `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="2.2" fill="${colour}" fill-opacity="${pts.length > 1 ? 0.35 : 1}"/>`,
+          );
+      return;
     }
-    if (pts.length <= 40) {
+    if (pts.length > 1) out.push(line(pts, colour, 'class="raw" stroke-width="1.8"'));
+    if (marks)
       for (const p of pts)
         out.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="2.6" fill="${colour}"/>`);
-    }
   });
   if (ownLegend && panel.series.length > 1) {
     let y = oy + M.top + 14;
@@ -150,21 +209,51 @@ function panelSvg(panel: CurvePanel, ox: number, oy: number, ownLegend: boolean)
   return out;
 }
 
+export interface CurvesOptions {
+  /** TensorBoard's smoothing weight for panels with `smooth` (default SMOOTHING, 0.6). */
+  readonly smoothing?: number;
+}
+
+/** How a constant panel is named under the figure: its title and its one value. */
+function constantNote(panel: CurvePanel): string {
+  const y = panel.series.find((s) => s.points.length > 0)?.points[0]?.y as number;
+  return `${panel.title} ${panel.percent ? `${formatNumber(y * 100)}%` : formatNumber(y)}`;
+}
+
 /**
- * A grid of panels (two columns) under a title; panels without points are left out. With
- * `legend` (one entry per run) the figure has one legend on top instead of one per panel.
+ * A grid of panels (two columns) under a title; panels without points are left out, and so
+ * are constant ones (every point one value: a flat line says nothing a number does not), which
+ * a line under the grid names with their value. With `legend` (one entry per run) the figure
+ * has one legend on top instead of one per panel. Smoothed panels get a line saying how.
  */
 export function curvesSvg(
   title: string,
   panels: readonly CurvePanel[],
   legend?: readonly CurveSeries[],
+  options: CurvesOptions = {},
 ): string {
-  const shown = panels.filter((p) => p.series.some((s) => s.points.length > 0));
+  const smoothing = options.smoothing ?? SMOOTHING;
+  emaSmooth([], smoothing); // checks the weight
+  const withPoints = panels.filter((p) => p.series.some((s) => s.points.length > 0));
+  const constant = withPoints.filter(isConstantPanel);
+  const shown = withPoints.filter((p) => !isConstantPanel(p));
   const cols = shown.length > 1 ? 2 : 1;
   const rows = Math.max(1, Math.ceil(shown.length / cols));
   const legendH = legend && legend.length > 0 ? 24 : 0;
   const width = cols * PANEL_W + 16;
-  const height = 48 + legendH + rows * PANEL_H + 8;
+  const notes: { cls: string; text: string }[] = [];
+  if (shown.some((p) => p.smooth))
+    notes.push({
+      cls: 'smoothing-note',
+      text: `faint: every step; bold: smoothed as TensorBoard does (debiased exponential moving average, weight ${smoothing})`,
+    });
+  if (constant.length > 0)
+    notes.push({
+      cls: 'constant-note',
+      text: `constant over the run, so not drawn: ${constant.map(constantNote).join('; ')}`,
+    });
+  const gridBottom = 40 + legendH + rows * PANEL_H;
+  const height = gridBottom + 8 + notes.length * 18;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
@@ -182,24 +271,35 @@ export function curvesSvg(
   }
   if (shown.length === 0) {
     out.push(
-      `<text x="${width / 2}" y="${48 + legendH + 40}" text-anchor="middle" font-size="14" fill="#555">no metrics recorded yet</text>`,
+      `<text x="${width / 2}" y="${48 + legendH + 40}" text-anchor="middle" font-size="14" fill="#555">${constant.length > 0 ? 'every metric was constant' : 'no metrics recorded yet'}</text>`,
     );
   }
   shown.forEach((p, i) => {
     out.push(
-      ...panelSvg(p, 8 + (i % cols) * PANEL_W, 40 + legendH + Math.floor(i / cols) * PANEL_H, legendH === 0),
+      ...panelSvg(
+        p,
+        8 + (i % cols) * PANEL_W,
+        40 + legendH + Math.floor(i / cols) * PANEL_H,
+        legendH === 0,
+        smoothing,
+      ),
+    );
+  });
+  notes.forEach((n, i) => {
+    out.push(
+      `<text class="${n.cls}" x="16" y="${gridBottom + 8 + i * 18}" font-size="12" fill="#444">${escapeXml(n.text)}</text>`,
     );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
 
-/** The panels of one run: each step metric it has, then evaluation accuracy (a line per split). */
+/**
+ * The panels of one run: evaluation accuracy first (a line per split, never smoothed), then each
+ * step metric it has (smoothed).
+ */
 export function runPanels(records: readonly MetricsRecord[], label = 'run'): CurvePanel[] {
-  const panels: CurvePanel[] = CURVE_METRICS.map((m) => ({
-    title: m.title,
-    series: [{ label, points: stepSeries(records, m.key) }],
-  }));
+  const panels: CurvePanel[] = [];
   const evals = evalSeries(records);
   if (evals.size > 0) {
     panels.push({
@@ -208,6 +308,8 @@ export function runPanels(records: readonly MetricsRecord[], label = 'run'): Cur
       series: [...evals].map(([split, points]) => ({ label: split, points })),
     });
   }
+  for (const m of CURVE_METRICS)
+    panels.push({ title: m.title, smooth: true, series: [{ label, points: stepSeries(records, m.key) }] });
   return panels;
 }
 
@@ -216,13 +318,13 @@ export interface LabelledRun {
   readonly records: readonly MetricsRecord[];
 }
 
-/** The panels of several runs overlaid: a line per run in each metric; a panel per eval split. */
+/**
+ * The panels of several runs overlaid: a panel per evaluation split first (never smoothed), then
+ * a line per run in each step metric (smoothed).
+ */
 export function comparisonPanels(runs: readonly LabelledRun[]): CurvePanel[] {
   const colour = (i: number) => COLOURS[i % COLOURS.length] as string;
-  const panels: CurvePanel[] = CURVE_METRICS.map((m) => ({
-    title: m.title,
-    series: runs.map((r, i) => ({ label: r.label, points: stepSeries(r.records, m.key), colour: colour(i) })),
-  }));
+  const panels: CurvePanel[] = [];
   const splits = [...new Set(runs.flatMap((r) => [...evalSeries(r.records).keys()]))];
   for (const split of splits) {
     panels.push({
@@ -235,6 +337,16 @@ export function comparisonPanels(runs: readonly LabelledRun[]): CurvePanel[] {
       })),
     });
   }
+  for (const m of CURVE_METRICS)
+    panels.push({
+      title: m.title,
+      smooth: true,
+      series: runs.map((r, i) => ({
+        label: r.label,
+        points: stepSeries(r.records, m.key),
+        colour: colour(i),
+      })),
+    });
   return panels;
 }
 
