@@ -1,16 +1,19 @@
-// `vzero inspect` end to end: a tiny real V-Zero run records its batches, the report is built
-// from them, and Debian's chromium (through playwright-core) loads the file from disk: the
-// elements are there, nothing is fetched, no console error, sorting and filtering work, and a
+// `vzero inspect` end to end: a tiny real V-Zero run records its batches (with its training
+// labels moved away: they are put back only for the report), the report is built from them, and
+// Debian's chromium (through playwright-core) loads the file from disk: the elements are there,
+// nothing is fetched, no console error, moving between steps, sorting and filtering work, and a
 // screenshot is not blank. Without /usr/bin/chromium (`apt-get install -y chromium`; .ci/run
 // installs it) the browser test is skipped and says so.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
+import { extractAnswer } from '@vzero/bench';
 import { gateConfig } from '@vzero/gate';
+import { readLabels } from '@vzero/world';
 import { parseTrainConfig } from '../src/config.js';
 import { train } from '../src/trainer.js';
 import { runInspect } from '../src/commands/inspect.js';
@@ -33,6 +36,9 @@ let html: string;
 beforeAll(async () => {
   f = await makeFixture({ train: 6, val: 3 });
   out = join(f.root, 'inspected');
+  // Training runs without the labels of its split; the report reads them afterwards.
+  const labels = join(f.world, 'train', 'labels.jsonl');
+  await rename(labels, `${labels}.away`);
   const result = await train(
     parseTrainConfig(
       tinyConfig(f, out, {
@@ -43,6 +49,7 @@ beforeAll(async () => {
     ),
   );
   result.student.model.dispose();
+  await rename(`${labels}.away`, labels);
   html = (await runInspect({ run: out })).html;
 }, 120_000);
 
@@ -73,6 +80,68 @@ describe('training records what vzero inspect shows', () => {
         expect(r.weight).toBeCloseTo(w, 3);
       }
     }
+    // Every group of the step in brief (3 prompts per step), the shown ones matching the full
+    // records, and "identical" meaning the same response tokens.
+    expect(rec.version).toBe(2);
+    expect(rec.batch).toHaveLength(3);
+    rec.prompts.forEach((p, i) => {
+      const group = rec.batch?.[i];
+      expect(group?.id).toBe(p.id);
+      expect(group?.texts).toEqual(p.rollouts.map((r) => r.text));
+      expect(group?.weights).toEqual(p.rollouts.map((r) => r.weight));
+      const pieces = p.rollouts.map((r) => JSON.stringify(r.tokens));
+      expect(group?.identical).toBe(pieces.every((t) => t === pieces[0]));
+    });
+    for (const group of rec.batch ?? []) expect(group.texts).toHaveLength(4);
+  });
+
+  it('records nothing of the answers: no field of a record names one', async () => {
+    const keys = new Set<string>();
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v !== null && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) {
+          keys.add(k);
+          walk(x);
+        }
+    };
+    for (const name of await readdir(join(out, 'inspect')))
+      walk(JSON.parse(await readFile(join(out, 'inspect', name), 'utf8')));
+    // Exactly the record's fields; an answer, label or correctness field would be a new key.
+    expect([...keys].sort()).toEqual(
+      [
+        ...['format', 'version', 'step', 'method', 'prompts', 'batch'],
+        ...['id', 'category', 'question', 'options', 'negativeMode', 'images', 'rollouts'],
+        ...['student', 'positive', 'negative'],
+        ...['index', 'text', 'finishReason', 'tokens', 'gateMask', 'score', 'advantage', 'weight'],
+        ...['identical', 'texts', 'weights'],
+      ].sort(),
+    );
+  });
+
+  it('the report says, per shown response, what the labels say of the option it reads', async () => {
+    const text = await readFile(html, 'utf8');
+    const labels = await readLabels(f.world, 'train');
+    const expected: string[] = [];
+    for (const step of [2, 4]) {
+      const rec = await readInspectRecord(join(out, 'inspect'), step);
+      for (const p of rec.prompts)
+        for (const r of p.rollouts) {
+          const read = extractAnswer(r.text, p.options);
+          const right = read !== undefined && read.index === labels.get(p.id)?.answerIndex;
+          expected.push(`${right ? 'right' : 'wrong'} ${right ? '✓' : '✗'} ${read?.letter ?? 'no answer'}`);
+        }
+    }
+    const cells = [...text.matchAll(/<td class="verdict (\w+)"[^>]*>([^<]*)<\/td>/g)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    expect(cells).toEqual(expected);
+    expect(text).toContain(`the labels in ${join(f.world, 'train', 'labels.jsonl')}, read by this report`);
+    // Each step's table row and the run's: every group of the step counted.
+    expect(text).toMatch(
+      /<tr data-target="step-2" data-step="2"><td><a href="#step-2">2<\/a><\/td><td>\d \/ 3<\/td>/,
+    );
+    expect(text).toMatch(/<tr class="overall"><td>all 2 recorded<\/td><td>\d \/ 6<\/td>/);
   });
 
   it('a resumed run drops the records past its checkpoint', async () => {
@@ -112,6 +181,10 @@ describe('training records what vzero inspect shows', () => {
     r = await run(['inspect', out, '--step', '2', '--out', join(f.root, 'report-2')]);
     expect(r.code, r.err).toBe(0);
     expect(r.out.trim()).toBe(join(f.root, 'report-2', 'index.html'));
+    // One page with every recorded step, opening at step 2.
+    const page = await readFile(join(f.root, 'report-2', 'index.html'), 'utf8');
+    expect(page).toContain('<section class="step opening" id="step-2"');
+    expect(page).toContain('<section class="step" id="step-4"');
   });
 });
 
@@ -148,12 +221,18 @@ describe('the report in a real browser', () => {
         await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
 
         const rec = await readInspectRecord(join(out, 'inspect'), 4);
-        expect(await page.locator('section.prompt').count()).toBe(2);
-        expect(await page.locator('tr.rollout').count()).toBe(8);
+        // Both recorded steps are on the page; the newest is the one on show.
+        expect(await page.locator('section.step').count()).toBe(2);
+        expect(await page.locator('section.step:visible').getAttribute('id')).toBe('step-4');
+        expect(await page.locator('#step-select').inputValue()).toBe('step-4');
+        const shown = page.locator('section.step:visible');
+        expect(await shown.locator('section.prompt').count()).toBe(2);
+        expect(await shown.locator('tr.rollout').count()).toBe(8);
+        expect(await page.locator('tr.rollout').count()).toBe(16);
         const tokens = rec.prompts.flatMap((p) => p.rollouts).reduce((n, r) => n + r.tokens.length, 0);
-        expect(await page.locator('span.tok').count()).toBe(tokens);
+        expect(await shown.locator('span.tok').count()).toBe(tokens);
         for (const cls of ['view-student', 'view-positive', 'view-negative']) {
-          const widths = await page
+          const widths = await shown
             .locator(`img.${cls}`)
             .evaluateAll((imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth));
           expect(widths).toHaveLength(2);
@@ -161,13 +240,37 @@ describe('the report in a real browser', () => {
         }
         expect(await page.locator('#legend .bar').count()).toBe(1);
         expect(await page.locator('#diagnostics svg g.panel').count()).toBeGreaterThanOrEqual(3);
-        expect(await page.locator('#diagnostics svg line.mark').count()).toBeGreaterThanOrEqual(3);
+        expect(
+          await page.locator('#run svg g.panel, #run svg text.constant-note').count(),
+        ).toBeGreaterThanOrEqual(1);
+        expect(await shown.locator('td.verdict').count()).toBe(8);
         await expect
-          .poll(() => page.locator('section.prompt').first().locator('.question li').count())
+          .poll(() => shown.locator('section.prompt').first().locator('.question li').count())
           .toBe(rec.prompts[0]?.options.length);
 
+        // Moving between steps: the previous-step link, the selector, the arrow keys, the table.
+        const visibleStep = () => page.locator('section.step:visible').getAttribute('id');
+        await shown.locator('a.prev').click();
+        expect(await visibleStep()).toBe('step-2');
+        expect(await page.locator('section.step:visible').count()).toBe(1);
+        expect(await page.locator('#step-select').inputValue()).toBe('step-2');
+        expect(await page.locator('#shown').textContent()).toBe('8');
+        expect(await page.locator('#step-table tr.current').getAttribute('data-target')).toBe('step-2');
+        await page.locator('#step-select').selectOption('step-4');
+        await expect.poll(visibleStep).toBe('step-4');
+        await page.locator('h1').click(); // the keys act on the page, not on the focused selector
+        await page.keyboard.press('ArrowLeft');
+        await expect.poll(visibleStep).toBe('step-2');
+        await page.keyboard.press('ArrowRight');
+        await expect.poll(visibleStep).toBe('step-4');
+        await page.locator('#step-table a[href="#step-2"]').click();
+        await expect.poll(visibleStep).toBe('step-2');
+        expect(new URL(page.url()).hash).toBe('#step-2');
+        await page.locator('#step-select').selectOption('step-4');
+        await expect.poll(visibleStep).toBe('step-4');
+
         // Sorting by weight: the first table's rows in descending weight.
-        const table = page.locator('table.rollouts').first();
+        const table = shown.locator('table.rollouts').first();
         await table.locator('th[data-sort="weight"]').click();
         const weights = await table
           .locator('tr.rollout')
@@ -179,7 +282,7 @@ describe('the report in a real browser', () => {
         const all = rec.prompts.flatMap((p) => p.rollouts.map((r) => r.weight)).sort((a, b) => a - b);
         const median = all[Math.floor(all.length / 2)] as number;
         await page.locator('#min-weight').fill(String(median));
-        const visible = await page.locator('tr.rollout:not(.hidden)').count();
+        const visible = await shown.locator('tr.rollout:not(.hidden)').count();
         expect(visible).toBe(all.filter((w) => w >= median).length);
         expect(await page.locator('#shown').textContent()).toBe(String(visible));
         await page.locator('#min-weight').fill('');
@@ -251,6 +354,10 @@ async function hostileRun(mutate?: (rec: Record<string, unknown>) => void): Prom
       r.text = r.tokens.join('');
       r.finishReason = next();
     }
+  }
+  for (const g of (rec as unknown as { batch: { id: string; texts: string[] }[] }).batch) {
+    g.id = next();
+    g.texts = g.texts.map(() => next());
   }
   mutate?.(rec as unknown as Record<string, unknown>);
   await writeFile(join(dir, 'inspect', 'step-000004.json'), JSON.stringify(rec));
@@ -372,7 +479,7 @@ describe('a hostile run folder', () => {
           expect(await tab.locator('#shown').textContent()).toBe('8');
           expect(await tab.locator('th.sorted-desc').count()).toBe(1);
           // The payloads are on the page as text.
-          expect(await tab.locator('section.prompt h2').first().textContent()).toContain('<');
+          expect(await tab.locator('section.prompt h3').first().textContent()).toContain('<');
           await tab.close();
         }
       } finally {

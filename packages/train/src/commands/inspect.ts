@@ -1,6 +1,9 @@
 // `vzero inspect RUN_DIR [--step N] [--out DIR]`: the static HTML report of what the gate did
-// on a recorded step of a run (recorded during training, config.inspect), written as
-// DIR/index.html (default RUN_DIR/inspect-report). No model is loaded.
+// on the recorded steps of a run (recorded during training, config.inspect), all on one page
+// that opens at step N (default: the newest), written as DIR/index.html (default
+// RUN_DIR/inspect-report). No model is loaded. Whether each response was right comes from the
+// labels of the run's training split (data.dir, data.split of its config.json), read here,
+// after training; without them the page says why and leaves that column out.
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -9,19 +12,28 @@ import { assertOutputsApart } from '../fs-safety.js';
 import { readMetrics, runDir } from '../run-dir.js';
 import { INSPECT_DIR, listInspectSteps, readInspectRecord } from '../tracking/inspect-record.js';
 import { inspectHtml } from '../tracking/inspect-html.js';
+import { readAnswerKey } from '../tracking/inspect-stats.js';
 import { flattenRecord } from '../tracking/metrics.js';
 
 export interface InspectCommandOptions {
   readonly run: string;
-  /** A recorded step (default: the newest). */
+  /** The recorded step the page opens at (default: the newest). */
   readonly step?: number;
   /** Folder of index.html (default: <run>/inspect-report). */
   readonly out?: string;
+  /** Dataset folder whose labels say what is right (default: the run's data.dir). */
+  readonly data?: string;
 }
 
 export interface InspectResult {
   readonly html: string;
+  /** The step the page opens at. */
   readonly step: number;
+  /** Every recorded step on the page. */
+  readonly steps: readonly number[];
+  /** The labels file read for right/wrong, or null (then `labelsMissing` says why). */
+  readonly labels: string | null;
+  readonly labelsMissing?: string;
   readonly bytes: number;
 }
 
@@ -57,7 +69,8 @@ export async function runInspect(
       { field: 'RUN_DIR', path: join(o.run, 'config.json') },
     ],
   );
-  const record = await readInspectRecord(recordsDir, step);
+  const records = [];
+  for (const s of steps) records.push(await readInspectRecord(recordsDir, s));
   const metrics = await readMetrics(runDir(o.run));
   let config: Map<string, unknown> = new Map();
   const configPath = join(o.run, 'config.json');
@@ -68,7 +81,7 @@ export async function runInspect(
       if (!(error instanceof SyntaxError)) throw toFileSystemError(error, configPath, 'read the run config');
     }
   }
-  const facts: Record<string, string> = { method: record.method };
+  const facts: Record<string, string> = { method: (records.at(-1) as (typeof records)[number]).method };
   for (const [key, label] of [
     ['gate.preset', 'gate preset'],
     ['gate.alpha', 'alpha'],
@@ -80,12 +93,34 @@ export async function runInspect(
     const v = config.get(key);
     if (v !== undefined) facts[label] = String(v);
   }
-  const text = inspectHtml({ run: basename(resolve(o.run)), record, steps, metrics, facts });
+  const dataDir = o.data ?? config.get('data.dir');
+  const split = config.get('data.split');
+  const answers = await readAnswerKey(
+    typeof dataDir === 'string' ? dataDir : undefined,
+    typeof split === 'string' ? split : undefined,
+  );
+  const text = inspectHtml({
+    run: basename(resolve(o.run)),
+    records,
+    openStep: step,
+    metrics,
+    facts,
+    answers,
+  });
   await ensureWritableDir(out, '--out');
   await writeFileAtomic(html, text);
   const bytes = Buffer.byteLength(text);
+  const labels = 'source' in answers ? answers.source : null;
+  if (!labels) log(`inspect: no right/wrong column: ${'reason' in answers ? answers.reason : ''}`);
   log(
-    `inspect: step ${step} (${record.prompts.length} prompts) -> ${html} (${(bytes / 1024).toFixed(0)} kB)`,
+    `inspect: ${steps.length} recorded steps (${steps.join(', ')}), opening at step ${step} -> ${html} (${(bytes / 1024).toFixed(0)} kB)`,
   );
-  return { html, step, bytes };
+  return {
+    html,
+    step,
+    steps,
+    labels,
+    ...('reason' in answers ? { labelsMissing: answers.reason } : {}),
+    bytes,
+  };
 }

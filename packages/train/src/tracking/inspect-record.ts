@@ -1,9 +1,14 @@
 // What `vzero inspect` shows, recorded during training: for a few prompts of every K-th step,
 // the student's image, the teacher's positive and negative views, the question and options,
 // and each of the G rollouts with its tokens, the teacher's per-token log-probs l+ and l-, the
-// gate's score, group z-score and weight. One JSON file per recorded step under <run>/inspect/,
-// images as small PNG data URLs, numbers rounded to 4 decimals; only the newest `keep` files
-// stay, so the folder is bounded (a recorded step of 2 prompts with G = 8 is a few tens of kB).
+// gate's score, group z-score and weight. Besides, every group of the step in brief (its sample
+// id, whether its G responses are all identical, each response's text and weight), from which
+// the report computes per-step statistics over the whole step. One JSON file per recorded step
+// under <run>/inspect/, images as small PNG data URLs, numbers rounded to 4 decimals; only the
+// newest `keep` files stay, so the folder is bounded (a recorded step of 2 prompts with G = 8 is
+// a few tens of kB). Like the step that records it, a record is label-free: it holds what the
+// student wrote and what the gate did, never an answer; whether a response was right is the
+// report's business (inspect-stats.ts), after training.
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,12 +98,27 @@ export interface InspectPrompt {
   readonly rollouts: readonly InspectRollout[];
 }
 
+/** One group of a step (a prompt and its G rollouts), in brief. */
+export interface InspectGroup {
+  /** The sample's id. */
+  readonly id: string;
+  /** Whether its G responses are all the same tokens: the gate cannot tell them apart. */
+  readonly identical: boolean;
+  /** Each rollout's text, in rollout order. */
+  readonly texts: readonly string[];
+  /** Each rollout's weight, in rollout order. */
+  readonly weights: readonly number[];
+}
+
 export interface InspectRecord {
   readonly format: typeof INSPECT_FORMAT;
-  readonly version: 1;
+  /** 1: records from before `batch` existed (still read). */
+  readonly version: 1 | 2;
   readonly step: number;
   readonly method: string;
   readonly prompts: readonly InspectPrompt[];
+  /** Every group of the step (version 2). */
+  readonly batch?: readonly InspectGroup[];
 }
 
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -165,7 +185,48 @@ export async function inspectRecord(batch: InspectBatch, prompts: number): Promi
       rollouts,
     });
   }
-  return { format: INSPECT_FORMAT, version: 1, step: batch.step, method: batch.method, prompts: out };
+  return {
+    format: INSPECT_FORMAT,
+    version: 2,
+    step: batch.step,
+    method: batch.method,
+    prompts: out,
+    batch: inspectGroups(batch),
+  };
+}
+
+/** The real tokens of a trajectory (its ids where the mask is 1). */
+const realTokens = (tr: Trajectory): number[] => tr.tokenIds.filter((_, k) => tr.mask[k] === 1);
+
+/** Whether every trajectory has the same real tokens (true for one or none). */
+export function allIdentical(trajectories: readonly Trajectory[]): boolean {
+  const first = trajectories[0];
+  if (!first) return true;
+  const ids = realTokens(first);
+  return trajectories.every((tr) => {
+    const other = realTokens(tr);
+    return other.length === ids.length && other.every((t, k) => t === ids[k]);
+  });
+}
+
+/** Every group of the batch, in brief, in prompt order. */
+export function inspectGroups(batch: InspectBatch): InspectGroup[] {
+  const byPrompt = new Map<string, number[]>();
+  batch.trajectories.forEach((tr, i) => {
+    const list = byPrompt.get(tr.promptId) ?? [];
+    list.push(i);
+    byPrompt.set(tr.promptId, list);
+  });
+  return batch.prompts.map((views, p) => {
+    const rows = byPrompt.get(views.student.id) ?? [];
+    const trs = rows.map((i) => batch.trajectories[i] as Trajectory);
+    return {
+      id: (batch.samples[p] as LabelFreeSample).id,
+      identical: allIdentical(trs),
+      texts: trs.map((tr) => tr.text),
+      weights: rows.map((i) => r4(batch.weights[i] as number)),
+    };
+  });
 }
 
 /** Checks settings, naming the key. */
@@ -244,10 +305,10 @@ export async function readInspectRecord(dir: string, step: number): Promise<Insp
     rec === null ||
     typeof rec !== 'object' ||
     rec.format !== INSPECT_FORMAT ||
-    rec.version !== 1 ||
+    (rec.version !== 1 && rec.version !== 2) ||
     !Array.isArray(rec.prompts)
   )
-    throw new InvalidInputError('inspect record', path, `is not a ${INSPECT_FORMAT} version 1 file`);
+    throw new InvalidInputError('inspect record', path, `is not a ${INSPECT_FORMAT} version 1 or 2 file`);
   // A run folder may come from anyone: every field is checked for its type (and images for
   // being base64 image data URLs) before the report puts it on a page.
   const checked = recordSchema.safeParse(parsed);
@@ -291,9 +352,17 @@ const rolloutSchema = z
       (r.negative === null || r.negative.length === r.tokens.length),
     'tokens, positive, negative and gateMask differ in length',
   );
+const groupSchema = z
+  .object({
+    id: z.string(),
+    identical: z.boolean(),
+    texts: z.array(z.string()),
+    weights: z.array(finite),
+  })
+  .refine((g) => g.texts.length === g.weights.length, 'texts and weights differ in length');
 const recordSchema = z.object({
   format: z.literal(INSPECT_FORMAT),
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(2)]),
   step: z.number().int().min(0),
   method: z.string(),
   prompts: z.array(
@@ -307,4 +376,5 @@ const recordSchema = z.object({
       rollouts: z.array(rolloutSchema),
     }),
   ),
+  batch: z.array(groupSchema).optional(),
 });
