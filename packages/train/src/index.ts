@@ -49,6 +49,7 @@ export { AdamW, type AdamWConfig, type AdamWState } from './optim.js';
 export { trainLossConfig, trainOptimizerConfig } from './run-setup.js';
 export { PromptFactory, type PromptSettings, type QuestionSample, type SamplePrompts } from './prompts.js';
 export { evaluatePolicy, summarise, type EvalSummary } from './evaluation.js';
+export { EvalPrompts } from './eval-prompts.js';
 export { groupAdvantages, grpoLoss, rewardOf } from './grpo.js';
 export { loadPolicy, type LoadedPolicy } from './models.js';
 export { setupTensors, formatNative, type TensorSetup } from './tensors.js';

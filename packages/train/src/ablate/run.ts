@@ -18,7 +18,6 @@ import {
 import { parseTrainConfig, type TrainConfigInput } from '../config.js';
 import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
-import { PromptFactory } from '../prompts.js';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
 import { train, type EvalRecord, type EvalStudent, type StepRecord } from '../trainer.js';
@@ -32,6 +31,7 @@ import { summarise, type AblateReport, type CurvePoint, type RunResult } from '.
 import { linkableFrom, renderMarkdown } from './markdown.js';
 import { runArmInProcess, stopRunProcesses } from './worker-client.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
+import { EvalPrompts } from '../eval-prompts.js';
 import { addNegativeModes, type NegativeModeCounts } from '../tracking/negative-modes.js';
 
 export const EVAL_SPLITS = ['val', 'test', 'test-counter-prior'] as const;
@@ -466,6 +466,9 @@ async function evalAll(
   return out as Record<EvalSplit, EvalSummary>;
 }
 
+/** Views of the evaluation questions, built once in this process for every run and step. */
+const evalPrompts = new EvalPrompts();
+
 async function evalSplit(
   loaded: EvalStudent,
   samples: readonly WorldLabelledSample[],
@@ -474,7 +477,7 @@ async function evalSplit(
   plain = false,
 ): Promise<EvalSummary> {
   const slots = loaded.imageSlots;
-  const factory = new PromptFactory(slots, view === 'student' ? undefined : slots, {
+  const factory = evalPrompts.factory(slots, view === 'student' ? undefined : slots, {
     negative: 'outside-downsampled',
     factor: 2,
     padding: DEFAULT_CROP_PADDING,

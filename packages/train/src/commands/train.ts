@@ -4,7 +4,7 @@ import { loadLabelled } from '@vzero/world';
 import { applyOverrides, parseTrainConfig, readConfigFile, type TrainConfig } from '../config.js';
 import { evaluatePolicy } from '../evaluation.js';
 import { createProgress, progressBars, type Progress } from '../progress.js';
-import { PromptFactory } from '../prompts.js';
+import { EvalPrompts } from '../eval-prompts.js';
 import {
   train,
   type EvalRecord,
@@ -39,10 +39,19 @@ export function splitEvaluator(
   config: TrainConfig,
   onProgress?: EvalProgress,
 ): NonNullable<TrainHooks['evaluate']> {
+  // The questions and their views are the same at every evaluation of the run: loaded and built once.
+  const prompts = new EvalPrompts();
+  const questions = new Map<string, Promise<Awaited<ReturnType<typeof loadLabelled>>>>();
   return async (student: EvalStudent, split: string, step: number): Promise<EvalRecord> => {
-    const samples = await loadLabelled(config.data.dir, split);
+    let loading = questions.get(split);
+    if (!loading) {
+      loading = loadLabelled(config.data.dir, split);
+      questions.set(split, loading);
+      loading.catch(() => questions.delete(split)); // a failed read is tried again next time
+    }
+    const samples = await loading;
     const limited = config.eval.limit > 0 ? samples.slice(0, config.eval.limit) : samples;
-    const factory = new PromptFactory(student.imageSlots, undefined, {
+    const factory = prompts.factory(student.imageSlots, undefined, {
       negative: 'blank',
       factor: 2,
       padding: config.views.padding,
