@@ -550,9 +550,9 @@ export function buildProgram(io: CliIo = defaultIo): Command {
   program
     .command('inspect <run>')
     .description(
-      'a static HTML report of what the gate did on a recorded step: views, rollouts with per-token delta, weights',
+      'a static HTML report of what the gate did on every recorded step (one page): views, rollouts with per-token delta, weights, right or wrong from the labels',
     )
-    .option('--step <n>', 'a recorded step (default: the newest)', integerOption('--step', 1))
+    .option('--step <n>', 'the recorded step the page opens at (default: the newest)', integerOption('--step', 1))
     .option('--out <dir>', 'folder of index.html (default: <run>/inspect-report)')
     .action(async (run: string, opts: { step?: number; out?: string }) => {
       const result = await runInspect(
