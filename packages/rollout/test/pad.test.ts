@@ -90,7 +90,18 @@ describe('rolloutStats', () => {
       maxLength: 3,
       fractionStopped: 2 / 3,
       meanLogprob: (-1 - 2 - 3 - 4 - 0.5 - 0.5) / 6,
+      identicalGroups: 0, // one group of two different responses; a single rollout is no group
     });
+  });
+
+  it('counts the groups whose rollouts are all the same tokens, padding ignored', () => {
+    const same = [traj([7, 8], [-1, -1]), traj([7, 8], [-2, -2], 'length'), traj([7, 8], [-1, -1])];
+    const differ = [traj([7, 8], [-1, -1]), traj([7, 9], [-1, -1])];
+    const prefix = [traj([7], [-1]), traj([7, 8], [-1, -1])];
+    // the same real tokens with different padding after them
+    const padded = [traj([3], [-1]), { ...traj([3, 0], [-1, 0]), mask: Uint8Array.from([1, 0]) }];
+    expect(rolloutStats([same, differ, prefix, padded]).identicalGroups).toBe(2 / 4);
+    expect(rolloutStats([[traj([1], [-1])]]).identicalGroups).toBe(0);
   });
 
   it('is all zeros for no trajectories', () => {

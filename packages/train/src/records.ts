@@ -44,7 +44,13 @@ export interface StepRecord {
   readonly opd?: OpdLossMetrics;
   readonly gate?: GateDiagnostics;
   readonly reward?: number;
-  readonly rollout?: { readonly meanLength: number; readonly stopFraction: number; readonly tokens: number };
+  readonly rollout?: {
+    readonly meanLength: number;
+    readonly stopFraction: number;
+    readonly tokens: number;
+    /** Share of the step's groups whose G responses are all the same (the gate cannot act on them). */
+    readonly identicalGroups?: number;
+  };
   /** Negative views made by a fallback mode instead of views.negative (this step's prompts). */
   readonly negativeFallbacks?: number;
   /** V-Zero: how many of this step's negative views each mode actually made. */

@@ -28,8 +28,11 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-const pixels = (p: Prompt) =>
-  p.images.map((i) => Array.from((i as { pixels: Uint8Array | Float32Array }).pixels));
+const pixels = (p: Prompt): number[][] =>
+  p.images.map((i) => {
+    if (!i.pixels) throw new Error(`prompt ${p.id}: no pixels`);
+    return Array.from(i.pixels.data);
+  });
 
 describe('EvalPrompts', () => {
   it('gives the prompts a fresh factory gives, building each view once over repeated evaluations', async () => {
@@ -45,6 +48,7 @@ describe('EvalPrompts', () => {
       const made = await Promise.all(samples.map((s) => factory.student(s)));
       made.forEach((p, i) => {
         expect(p.text).toBe(fresh[i]!.text);
+        expect(pixels(p)[0]!.length).toBe(64 * 64 * 3);
         expect(pixels(p)).toEqual(pixels(fresh[i]!));
       });
     }

@@ -49,7 +49,12 @@ export async function grpoStep(
     loss: update.loss,
     gradNorm: update.gradNorm,
     reward,
-    rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
+    rollout: {
+      meanLength: stats.meanLength,
+      stopFraction: stats.fractionStopped,
+      tokens: stats.tokens,
+      identicalGroups: stats.identicalGroups,
+    },
     time,
     tokensPerSecond: throughput(time, stats.tokens),
   };

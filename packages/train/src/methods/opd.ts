@@ -131,7 +131,12 @@ export async function opdStep(
     opd: meanMetrics(update.metrics),
     ...(gate ? { gate: gate.diagnostics } : {}),
     ...(gate?.spanFallbacks !== undefined ? { answerSpanFallbacks: gate.spanFallbacks } : {}),
-    rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
+    rollout: {
+      meanLength: stats.meanLength,
+      stopFraction: stats.fractionStopped,
+      tokens: stats.tokens,
+      identicalGroups: stats.identicalGroups,
+    },
     negativeFallbacks,
     ...(negativeModes ? { negativeModes } : {}),
     time,

@@ -268,7 +268,12 @@ async function trainRemoteLocked(
         gradNorm: update.gradNorm,
         opd: meanMetrics(update.metrics),
         ...(gate ? { gate: gate.diagnostics } : {}),
-        rollout: { meanLength: stats.meanLength, stopFraction: stats.fractionStopped, tokens: stats.tokens },
+        rollout: {
+          meanLength: stats.meanLength,
+          stopFraction: stats.fractionStopped,
+          tokens: stats.tokens,
+          identicalGroups: stats.identicalGroups,
+        },
         negativeFallbacks,
         ...(negativeModes ? { negativeModes } : {}),
         time,

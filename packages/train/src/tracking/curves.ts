@@ -81,6 +81,7 @@ export const CURVE_METRICS: readonly { readonly key: string; readonly title: str
   { key: 'gate.fractionDeltaPositive', title: 'gate: share of tokens with delta > 0' },
   { key: 'gate.deltaMean', title: 'gate: mean delta = l+ - l-' },
   { key: 'gate.fractionAtWMin', title: 'gate: share of weights at wMin' },
+  { key: 'rollout.identicalGroups', title: 'share of groups whose G responses are identical' },
   { key: 'reward', title: 'reward (GRPO)' },
 ];
 
