@@ -8,6 +8,7 @@ import { updateInMiniBatches } from '../mini-batch.js';
 import type { StepResult } from '../records.js';
 import { now, samplingOptions, studentPrompts, throughput, type StepContext } from '../steps/context.js';
 import type { MethodSpec } from './spec.js';
+import { rolloutRecord } from './opd.js';
 
 export async function grpoStep(
   ctx: StepContext,
@@ -49,12 +50,7 @@ export async function grpoStep(
     loss: update.loss,
     gradNorm: update.gradNorm,
     reward,
-    rollout: {
-      meanLength: stats.meanLength,
-      stopFraction: stats.fractionStopped,
-      tokens: stats.tokens,
-      identicalGroups: stats.identicalGroups,
-    },
+    rollout: rolloutRecord(stats),
     time,
     tokensPerSecond: throughput(time, stats.tokens),
   };

@@ -13,7 +13,7 @@ import {
   type GateDiagnostics,
 } from '@vzero/gate';
 import { opdLoss, opdLossMetrics, type OpdLossInputs, type OpdLossMetrics } from '@vzero/opd-loss';
-import { rolloutStats, sample } from '@vzero/rollout';
+import { rolloutStats, sample, type RolloutStats } from '@vzero/rollout';
 import { replay, type ReplayViews } from '@vzero/teacher';
 import type { TrainConfig } from '../config.js';
 import { answerSpanMask, responsePieces } from '../answer-span.js';
@@ -33,39 +33,23 @@ export async function opdStep(
   gated: boolean,
 ): Promise<StepResult> {
   const { config, student } = ctx;
-  const teacher = ctx.teacher as Policy;
   const time: Record<string, number> = {};
-  let t = now();
-  const built = await Promise.all(samples.map((s) => ctx.prompts.forSample(s)));
-  const { views, negativeFallbacks, negativeModes } = replayViews(built, gated, config.views.negative);
-  time['views'] = now() - t;
+  const { built, groups, trajectories, scores, gate, weights, topK, negativeFallbacks, negativeModes } =
+    await opdForward(
+      {
+        config,
+        step,
+        samples,
+        gated,
+        prompts: ctx.prompts,
+        student: student.policy,
+        tokenizer: student.tokenizer,
+        teacher: ctx.teacher as Policy,
+      },
+      time,
+    );
 
-  t = now();
-  const groups = await sample(
-    student.policy,
-    built.map((b) => b.student),
-    samplingOptions(config, step),
-  );
-  const trajectories = groups.flat();
-  time['rollout'] = now() - t;
-
-  t = now();
-  const topK = config.loss.estimator === 'forward-kl-topk' ? config.loss.topK : undefined;
-  const scores = await replay(teacher, trajectories, views, {
-    studentTokenizerId: student.tokenizer.id,
-    negative: gated,
-    ...(topK ? { topK } : {}),
-  });
-  time['teacher'] = now() - t;
-
-  t = now();
-  const gate = gated
-    ? gateWeights(config, trajectories, scores, (ids) => student.tokenizer.decode(ids))
-    : undefined;
-  const weights = gate?.weights ?? new Float64Array(trajectories.length).fill(1);
-  time['gate'] = now() - t;
-
-  t = now();
+  const t = now();
   const promptById = new Map(built.map((b) => [b.student.id, b.student]));
   const objective: ObjectiveOf<OpdLossMetrics> = ({ rows, padded, B, T }, hold) => {
     const packed = topK ? packTeacherTopK(rows, T, topK, scores) : undefined;
@@ -131,17 +115,73 @@ export async function opdStep(
     opd: meanMetrics(update.metrics),
     ...(gate ? { gate: gate.diagnostics } : {}),
     ...(gate?.spanFallbacks !== undefined ? { answerSpanFallbacks: gate.spanFallbacks } : {}),
-    rollout: {
-      meanLength: stats.meanLength,
-      stopFraction: stats.fractionStopped,
-      tokens: stats.tokens,
-      identicalGroups: stats.identicalGroups,
-    },
+    rollout: rolloutRecord(stats),
     negativeFallbacks,
     ...(negativeModes ? { negativeModes } : {}),
     time,
     tokensPerSecond: throughput(time, stats.tokens),
   };
+}
+
+/** A step record's rollout numbers from the batch's statistics. */
+export function rolloutRecord(stats: RolloutStats): NonNullable<StepResult['rollout']> {
+  return {
+    meanLength: stats.meanLength,
+    stopFraction: stats.fractionStopped,
+    tokens: stats.tokens,
+    identicalGroups: stats.identicalGroups,
+  };
+}
+
+/**
+ * The forward half of a V-Zero or OPD step, the same whether the student is in-process or at a
+ * training service: the prompts' views, the student's rollouts, the teacher's replay (under the
+ * negative view too when gated) and the gate's weights, each stage timed into `time`.
+ */
+export async function opdForward(
+  o: {
+    readonly config: TrainConfig;
+    readonly step: number;
+    readonly samples: readonly LabelFreeSample[];
+    readonly gated: boolean;
+    readonly prompts: { forSample(sample: LabelFreeSample): Promise<SamplePrompts> };
+    readonly student: Policy;
+    readonly tokenizer: { readonly id: string; decode(ids: readonly number[]): string };
+    readonly teacher: Policy;
+  },
+  time: Record<string, number>,
+) {
+  const { config, gated } = o;
+  let t = now();
+  const built = await Promise.all(o.samples.map((s) => o.prompts.forSample(s)));
+  const { views, negativeFallbacks, negativeModes } = replayViews(built, gated, config.views.negative);
+  time['views'] = now() - t;
+
+  t = now();
+  const groups = await sample(
+    o.student,
+    built.map((b) => b.student),
+    samplingOptions(config, o.step),
+  );
+  const trajectories = groups.flat();
+  time['rollout'] = now() - t;
+
+  t = now();
+  const topK = config.loss.estimator === 'forward-kl-topk' ? config.loss.topK : undefined;
+  const scores = await replay(o.teacher, trajectories, views, {
+    studentTokenizerId: o.tokenizer.id,
+    negative: gated,
+    ...(topK ? { topK } : {}),
+  });
+  time['teacher'] = now() - t;
+
+  t = now();
+  const gate = gated
+    ? gateWeights(config, trajectories, scores, (ids) => o.tokenizer.decode(ids))
+    : undefined;
+  const weights = gate?.weights ?? new Float64Array(trajectories.length).fill(1);
+  time['gate'] = now() - t;
+  return { built, groups, trajectories, scores, gate, weights, topK, negativeFallbacks, negativeModes };
 }
 
 /**

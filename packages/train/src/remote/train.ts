@@ -16,8 +16,7 @@ import {
   type LabelFreeSample,
   type Policy,
 } from '@vzero/core';
-import { rolloutStats, sample } from '@vzero/rollout';
-import { replay } from '@vzero/teacher';
+import { rolloutStats } from '@vzero/rollout';
 import type { AdamParamsInput } from '@vzero/tinker';
 import { loadLabelFree } from '@vzero/world';
 import { checkTrainConfig, type TrainConfig } from '../config.js';
@@ -34,8 +33,8 @@ import {
 } from '../run-dir.js';
 import { trainLossConfig } from '../run-setup.js';
 import { methodSpec, readsNegativeView, registeredMethods } from '../methods/index.js';
-import { gateWeights, meanMetrics, replayViews } from '../methods/opd.js';
-import { now, samplingOptions, throughput } from '../steps/context.js';
+import { meanMetrics, opdForward, rolloutRecord } from '../methods/opd.js';
+import { now, throughput } from '../steps/context.js';
 import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
 import { RunTracker } from '../tracking/tracker.js';
@@ -218,33 +217,20 @@ async function trainRemoteLocked(
       const rows = batchIndices(data.length, config.optim.promptsPerStep, step, config.seed);
       const batch = rows.map((r) => data[r] as LabelFreeSample);
 
-      t = now();
-      const built = await Promise.all(batch.map((s) => prompts.forSample(s)));
-      const { views, negativeFallbacks, negativeModes } = replayViews(built, gated, config.views.negative);
-      time['views'] = now() - t;
-
-      t = now();
-      const groups = await sample(
-        student.policy,
-        built.map((b) => b.student),
-        samplingOptions(config, step),
-      );
-      const trajectories = groups.flat();
-      time['rollout'] = now() - t;
-
-      t = now();
-      const scores = await replay(teacher, trajectories, views, {
-        studentTokenizerId: student.parts.tokenizer.id,
-        negative: gated,
-      });
-      time['teacher'] = now() - t;
-
-      t = now();
-      const gate = gated
-        ? gateWeights(config, trajectories, scores, (ids) => student.parts.tokenizer.decode(ids))
-        : undefined;
-      const weights = gate?.weights ?? new Float64Array(trajectories.length).fill(1);
-      time['gate'] = now() - t;
+      const { built, groups, trajectories, scores, gate, weights, negativeFallbacks, negativeModes } =
+        await opdForward(
+          {
+            config,
+            step,
+            samples: batch,
+            gated,
+            prompts,
+            student: student.policy,
+            tokenizer: student.parts.tokenizer,
+            teacher,
+          },
+          time,
+        );
 
       t = now();
       const promptById = new Map(built.map((b) => [b.student.id, b.student]));
@@ -268,12 +254,7 @@ async function trainRemoteLocked(
         gradNorm: update.gradNorm,
         opd: meanMetrics(update.metrics),
         ...(gate ? { gate: gate.diagnostics } : {}),
-        rollout: {
-          meanLength: stats.meanLength,
-          stopFraction: stats.fractionStopped,
-          tokens: stats.tokens,
-          identicalGroups: stats.identicalGroups,
-        },
+        rollout: rolloutRecord(stats),
         negativeFallbacks,
         ...(negativeModes ? { negativeModes } : {}),
         time,
