@@ -89,11 +89,10 @@ async function bench(backend: BackendName): Promise<void> {
       Array.from({ length: 16 }, (_, i) => responses[i]!),
     );
     const opt = new AdamW(p.model.trainableVariables);
-    supervisedStep(p.model, opt, batch, { learningRate: 1e-3, clipNorm: 1 });
+    supervisedStep(p.model, opt, batch, { lr: 1e-3, gradClip: 1 });
     const steps = 3;
     const { seconds } = await timed(async () => {
-      for (let i = 0; i < steps; i++)
-        supervisedStep(p.model, opt, batch, { learningRate: 1e-3, clipNorm: 1 });
+      for (let i = 0; i < steps; i++) supervisedStep(p.model, opt, batch, { lr: 1e-3, gradClip: 1 });
     });
     console.log(
       `${name} training (batch 16, ${p.model.parameterCount} params) ${(steps / seconds).toFixed(2)} steps/s`,

@@ -21,6 +21,52 @@ export function clipByGlobalNorm(
   return { clipped: grads.map((g) => tf.mul(g, scale)), norm };
 }
 
+/** The settings of one supervisedStep: the learning rate and the global-norm gradient clip. */
+export interface StepSettings {
+  readonly lr: number;
+  /** Global L2 norm the gradients are clipped to (0 disables). */
+  readonly gradClip: number;
+}
+
+/**
+ * Spellings of earlier versions, still read with a deprecation warning: each knob has one name
+ * across the workspace (`lr` and `gradClip`, as in @vzero/train's config and `vzero pretrain`).
+ */
+export interface DeprecatedStepSettings {
+  /** @deprecated Renamed `lr`. */
+  readonly learningRate?: number;
+  /** @deprecated Renamed `gradClip`. */
+  readonly clipNorm?: number;
+}
+
+const RENAMED = { learningRate: 'lr', clipNorm: 'gradClip' } as const;
+const warned = new Set<string>();
+
+/**
+ * `settings` with the old spellings (learningRate, clipNorm) under their names (lr, gradClip),
+ * each old one used warned about once per process; both spellings of one knob is an error.
+ */
+function renamed<T extends object>(settings: T, where: string): Omit<T, keyof DeprecatedStepSettings> {
+  const out: Record<string, unknown> = { ...(settings as Record<string, unknown>) };
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (!(old in out)) continue;
+    const value = out[old];
+    delete out[old];
+    if (value === undefined) continue;
+    if (out[now] !== undefined)
+      throw new InvalidInputError(`${where}.${old}`, value, `is the old name of ${now}, which is given too`);
+    out[now] = value;
+    if (!warned.has(old)) {
+      warned.add(old);
+      process.emitWarning(`${where}.${old} is deprecated, use ${now} (the old name will be removed)`, {
+        type: 'DeprecationWarning',
+        code: `VZERO_${old.toUpperCase()}`,
+      });
+    }
+  }
+  return out as Omit<T, keyof DeprecatedStepSettings>;
+}
+
 /**
  * One supervised step: loss, gradients, clipping, AdamW. Returns the loss and the gradient
  * norm before clipping. Leaves no tensors behind.
@@ -29,14 +75,15 @@ export function supervisedStep(
   model: VisionLanguageModel,
   optimizer: AdamW,
   batch: ResponseBatch,
-  settings: { readonly learningRate: number; readonly clipNorm: number },
+  given: StepSettings | Required<DeprecatedStepSettings>,
 ): { loss: number; gradNorm: number } {
+  const settings = renamed(given, 'supervisedStep') as StepSettings;
   const vars = model.trainableVariables;
   const { value, grads } = tf.variableGrads(() => model.supervisedLoss(batch), vars);
   const ordered = vars.map((v) => grads[v.name] as tf.Tensor);
   // Clipping is the optimizer's gradient scale: no scaled copies of the gradients.
   const norm = globalNorm(ordered);
-  optimizer.step(ordered, settings.learningRate, clipScale(norm, settings.clipNorm));
+  optimizer.step(ordered, settings.lr, clipScale(norm, settings.gradClip));
   const loss = (value.dataSync() as Float32Array)[0] ?? NaN;
   value.dispose();
   tf.dispose(ordered);
@@ -56,6 +103,9 @@ export interface PretrainProgress {
   readonly steps: number;
   readonly loss: number;
   readonly gradNorm: number;
+  /** The step's learning rate (warming up to PretrainOptions.lr). */
+  readonly lr: number;
+  /** @deprecated Renamed `lr`. */
   readonly learningRate: number;
   readonly stepsPerSecond: number;
   readonly elapsedMs: number;
@@ -64,12 +114,13 @@ export interface PretrainProgress {
 export interface PretrainOptions {
   readonly steps: number;
   readonly batchSize: number;
-  readonly learningRate: number;
+  /** Peak learning rate (reached after the warm-up). */
+  readonly lr: number;
   /** Linear warm-up from 0 over this many steps. */
   readonly warmupSteps: number;
   readonly weightDecay: number;
   /** Global-norm gradient clip (0 disables). */
-  readonly clipNorm: number;
+  readonly gradClip: number;
   readonly beta1: number;
   readonly beta2: number;
   /** Seed of the batch order. */
@@ -83,10 +134,10 @@ export interface PretrainOptions {
 export const PRETRAIN_DEFAULTS: PretrainOptions = {
   steps: 300,
   batchSize: 16,
-  learningRate: 3e-3,
+  lr: 3e-3,
   warmupSteps: 20,
   weightDecay: 0.01,
-  clipNorm: 1,
+  gradClip: 1,
   beta1: 0.9,
   beta2: 0.999,
   seed: 0,
@@ -109,15 +160,14 @@ export async function pretrain(
   model: VisionLanguageModel,
   tokenizer: Tokenizer,
   examples: readonly PretrainExample[],
-  options: Partial<PretrainOptions> = {},
+  options: Partial<PretrainOptions> & DeprecatedStepSettings = {},
 ): Promise<PretrainResult> {
-  const o = resolveConfig(PRETRAIN_DEFAULTS, options, 'pretrain');
+  const o = resolveConfig(PRETRAIN_DEFAULTS, renamed(options, 'pretrain'), 'pretrain');
   for (const key of ['steps', 'batchSize'] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1)
       throw new InvalidInputError(`pretrain.${key}`, o[key], 'expected a positive integer');
   }
-  if (!(o.learningRate > 0))
-    throw new InvalidInputError('pretrain.learningRate', o.learningRate, 'expected a number > 0');
+  if (!(o.lr > 0)) throw new InvalidInputError('pretrain.lr', o.lr, 'expected a number > 0');
   if (examples.length === 0) throw new InvalidInputError('examples', [], 'expected at least one example');
   if (model.config.vocabSize !== tokenizer.size) {
     throw new InvalidInputError(
@@ -156,11 +206,8 @@ export async function pretrain(
         prompts: rows.map((r) => encoded[r]!.prompt),
         responses: rows.map((r) => encoded[r]!.response),
       };
-      const learningRate = o.learningRate * Math.min(1, (step + 1) / Math.max(1, o.warmupSteps));
-      const { loss, gradNorm } = supervisedStep(model, optimizer, batch, {
-        learningRate,
-        clipNorm: o.clipNorm,
-      });
+      const lr = o.lr * Math.min(1, (step + 1) / Math.max(1, o.warmupSteps));
+      const { loss, gradNorm } = supervisedStep(model, optimizer, batch, { lr, gradClip: o.gradClip });
       losses.push(loss);
       const elapsedMs = performance.now() - start;
       if (o.onProgress) {
@@ -169,7 +216,8 @@ export async function pretrain(
           steps: o.steps,
           loss,
           gradNorm,
-          learningRate,
+          lr,
+          learningRate: lr,
           stepsPerSecond: (step + 1) / (elapsedMs / 1000),
           elapsedMs,
         });

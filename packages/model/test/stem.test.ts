@@ -134,11 +134,10 @@ describe.each(['cpu', 'wasm'] as const)('stem on %s', (backend) => {
       .tensor.dataSync()
       .slice();
     const opt = new AdamW(policy.model.trainableVariables);
-    const first = supervisedStep(policy.model, opt, batch, { learningRate: 1e-2, clipNorm: 1 });
+    const first = supervisedStep(policy.model, opt, batch, { lr: 1e-2, gradClip: 1 });
     const count = tf.memory().numTensors;
     let last = first;
-    for (let i = 0; i < 4; i++)
-      last = supervisedStep(policy.model, opt, batch, { learningRate: 1e-2, clipNorm: 1 });
+    for (let i = 0; i < 4; i++) last = supervisedStep(policy.model, opt, batch, { lr: 1e-2, gradClip: 1 });
     expect(tf.memory().numTensors).toBe(count);
     expect(last.loss).toBeLessThan(first.loss);
     const stemAfter = policy.model

@@ -73,11 +73,10 @@ describe.each(['cpu', 'wasm'] as const)('training on %s', (backend) => {
       [8, 9, 10, 2],
     ]);
     const opt = new AdamW(policy.model.trainableVariables);
-    const first = supervisedStep(policy.model, opt, batch, { learningRate: 1e-2, clipNorm: 1 });
+    const first = supervisedStep(policy.model, opt, batch, { lr: 1e-2, gradClip: 1 });
     const before = tf.memory().numTensors;
     let last = first;
-    for (let i = 0; i < 5; i++)
-      last = supervisedStep(policy.model, opt, batch, { learningRate: 1e-2, clipNorm: 1 });
+    for (let i = 0; i < 5; i++) last = supervisedStep(policy.model, opt, batch, { lr: 1e-2, gradClip: 1 });
     expect(tf.memory().numTensors).toBe(before);
     expect(last.loss).toBeLessThan(first.loss);
     expect(first.gradNorm).toBeGreaterThan(0);
@@ -97,7 +96,7 @@ describe.each(['cpu', 'wasm'] as const)('training on %s', (backend) => {
         [6, 2],
         [7, 2],
       ]),
-      { learningRate: 1e-3, clipNorm: 1 },
+      { lr: 1e-3, gradClip: 1 },
     );
     opt.dispose();
     policy.model.dispose();
@@ -117,7 +116,7 @@ describe('pretrain end to end', () => {
     const result = await pretrain(policy.model, policy.tokenizer, examples, {
       steps: 150,
       batchSize: 8,
-      learningRate: 1e-2,
+      lr: 1e-2,
       warmupSteps: 10,
       onProgress: (p) => {
         progress.push(p.step);
@@ -134,5 +133,47 @@ describe('pretrain end to end', () => {
     );
     expect(out.map((g) => g[0]!.text)).toEqual(examples.map((e) => e.response));
     policy.model.dispose();
+  });
+});
+
+describe('the old names of lr and gradClip (learningRate, clipNorm)', () => {
+  beforeAll(async () => {
+    await selectBackend({ prefer: 'wasm' });
+  });
+
+  it('still train as the new ones do, with one deprecation warning each; both names is an error', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const losses = async (options: Parameters<typeof pretrain>[3]) => {
+      const policy = tinyPolicy({}, studentTiny);
+      try {
+        return (
+          await pretrain(policy.model, policy.tokenizer, colourExamples(), {
+            steps: 2,
+            batchSize: 4,
+            ...options,
+          })
+        ).losses;
+      } finally {
+        policy.model.dispose();
+      }
+    };
+    try {
+      const now = await losses({ lr: 1e-2, gradClip: 0.5 });
+      expect(await losses({ learningRate: 1e-2, clipNorm: 0.5 })).toEqual(now);
+      expect(await losses({ learningRate: 1e-2, clipNorm: 0.5 })).toEqual(now);
+      expect(await losses({ learningRate: 1e-3 })).not.toEqual(now);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings).toEqual([
+        'DeprecationWarning: pretrain.learningRate is deprecated, use lr (the old name will be removed)',
+        'DeprecationWarning: pretrain.clipNorm is deprecated, use gradClip (the old name will be removed)',
+      ]);
+      await expect(losses({ lr: 1e-2, learningRate: 1e-2 })).rejects.toThrow(
+        /pretrain\.learningRate = 0\.01: is the old name of lr, which is given too/,
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
