@@ -26,15 +26,21 @@ export const GATE_PRESETS: Readonly<Record<GatePreset, GateConfig>> = Object.fre
   reference: Object.freeze({ alpha: 0.5, gamma: 1, wMin: 0, wMax: 2, eps: 1e-6 }),
 });
 
+/** The default preset: the reference code's (alpha 0.5). */
+export const DEFAULT_GATE_PRESET: GatePreset = 'reference';
+
 /** The default configuration: the reference code's (alpha 0.5). */
-export const DEFAULT_GATE_CONFIG: GateConfig = GATE_PRESETS.reference;
+export const DEFAULT_GATE_CONFIG: GateConfig = GATE_PRESETS[DEFAULT_GATE_PRESET];
 
 /**
  * A preset (default 'reference') with `overrides` applied and checked. Unknown keys throw
  * UnknownKeyError; a non-finite value, gamma < 0, wMin > wMax or eps <= 0 throws
  * InvalidInputError naming the field ("gate.gamma").
  */
-export function gateConfig(preset: GatePreset = 'reference', overrides?: Partial<GateConfig>): GateConfig {
+export function gateConfig(
+  preset: GatePreset = DEFAULT_GATE_PRESET,
+  overrides?: Partial<GateConfig>,
+): GateConfig {
   if (!Object.prototype.hasOwnProperty.call(GATE_PRESETS, preset)) {
     throw new InvalidInputError(
       'gate.preset',

@@ -1,4 +1,4 @@
-export { startServer } from './server.js';
+export { SERVE_DEFAULTS, startServer } from './server.js';
 export type { RunningServer, ServeOptions } from './server.js';
 export { HttpError } from './errors.js';
 export { MAX_LOGPROBS } from './schemas.js';

@@ -79,7 +79,8 @@ export interface RunningServer {
   readonly closed: Promise<void>;
 }
 
-const DEFAULTS = {
+/** The defaults of startServer's options (the `vzero serve` command shows these). */
+export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8000,
   maxBodyBytes: 32 * 1024 * 1024,
@@ -88,6 +89,7 @@ const DEFAULTS = {
   maxQueue: 256,
   shutdownTimeoutMs: 30_000,
 } as const;
+const DEFAULTS = SERVE_DEFAULTS;
 
 function positiveInt(field: string, value: number | undefined, min = 1): void {
   if (value !== undefined && (!Number.isInteger(value) || value < min)) {

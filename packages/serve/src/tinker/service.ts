@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createTinkerServer } from '@vzero/tinker';
 import { ToolkitTinkerBackend } from './backend.js';
+import { SERVE_DEFAULTS } from '../server.js';
 
 export interface TinkerServiceOptions {
   /** Base models by served name: a toolkit checkpoint folder each. */
@@ -36,8 +37,8 @@ export async function startTinkerService(options: TinkerServiceOptions): Promise
   });
   const server = await createTinkerServer({
     backend,
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 8000,
+    host: options.host ?? SERVE_DEFAULTS.host,
+    port: options.port ?? SERVE_DEFAULTS.port,
     ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
     onError: (error, context) => log(`${context}: ${error instanceof Error ? error.message : String(error)}`),
   });
