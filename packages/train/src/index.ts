@@ -62,4 +62,11 @@ export { parseGateLine, readGateJsonl, type GateOutputLine } from './gate-jsonl.
 export { runAblate, type AblateOptions, type AblateOutput } from './ablate/run.js';
 export { ABLATE_PRESETS, ablatePreset, type AblatePreset } from './ablate/presets.js';
 export { runAblateCommand, type AblateCommandOptions } from './commands/ablate.js';
-export { ablateSpecSchema, loadAblateSpec, parseAblateSpec } from './ablate/spec.js';
+export {
+  ablateSpecSchema,
+  currentAblateSpecSchema,
+  loadAblateSpec,
+  parseAblateSpec,
+  readAblateSpec,
+} from './ablate/spec.js';
+export { loadPlugins, loadedPlugins, type LoadPluginsOptions } from './plugins.js';

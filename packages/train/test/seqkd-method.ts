@@ -3,8 +3,10 @@
 // view (greedy by default), and the student learns that answer by teacher forcing from the full
 // image alone. It is label-free (manifests only), needs a teacher, and has a config section of
 // its own (`seqkd`). Importing this file registers it; after that `method: seqkd` trains with it
-// in `vzero train`, train() and `vzero ablate` (test/method-plugin.e2e.test.ts). Run as a script,
-// it is the `vzero` command with this method in it:
+// in `vzero train`, train() and `vzero ablate` (test/method-plugin.e2e.test.ts). It is a plug-in:
+//   pnpm vzero train --plugin packages/train/test/seqkd-method.ts --config FILE --set method=seqkd
+// (and `vzero ablate --plugin`, or an ablation spec's `plugins:`; test/plugin-cli.e2e.test.ts).
+// Run as a script, it is the `vzero` command with this method in it:
 //   pnpm exec tsx packages/train/test/seqkd-method.ts train --config FILE --set method=seqkd
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';

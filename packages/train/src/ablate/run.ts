@@ -30,6 +30,7 @@ import { checkStartingTeacher } from './starting-check.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
 import { linkableFrom, renderMarkdown } from './markdown.js';
 import { runArmInProcess, stopRunProcesses } from './worker-client.js';
+import { loadPlugins } from '../plugins.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 import { EvalPrompts } from '../eval-prompts.js';
 import { addNegativeModes, type NegativeModeCounts } from '../tracking/negative-modes.js';
@@ -95,6 +96,8 @@ export interface AblateOutput {
 export async function runAblate(o: AblateOptions, log: (line: string) => void): Promise<AblateOutput> {
   const started = performance.now();
   const named = typeof o.preset === 'string' ? ablatePreset(o.preset) : o.preset;
+  // A spec's plug-ins (loaded already when it was read from a file): its arms may name their methods.
+  await loadPlugins(named.plugins ?? [], { field: `preset ${named.name}: plugins` });
   const preset = onWorldSeed(named, o.worldSeed);
   const confirming = preset !== named;
   const seeds = o.seeds ?? preset.seeds;

@@ -7,7 +7,11 @@
 // (resolveExtends, below; the rules are in packages/train/README.md, "Ablations as files"). What is
 // returned is the file's own object, or for an extending spec the merged one (key order kept, no
 // defaults added), so that the ablation's reuse of finished runs, keyed on these settings, sees
-// exactly what was written; the work folder's spec.yaml is that resolved spec.
+// exactly what was written; the work folder's spec.yaml is that resolved spec. The one change is
+// `plugins:`, modules that register training methods: a path in it is made absolute (against the
+// folder of the spec file that lists it), so that the spec.yaml a work folder keeps loads them
+// too. readAblateSpec imports them before it checks the spec, whose arms may then name the
+// methods they register (the spec is checked against the methods registered at that time).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -16,9 +20,12 @@ import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
 import { DEFAULT_WORLD_CONFIG, resolveWorldConfig, type WorldConfig } from '@vzero/world';
 import { MODEL_PRESETS, resolveModelConfig, type ModelPresetName } from '@vzero/model';
-import { METHODS, trainConfigSchema } from '../config.js';
+import { METHODS, currentTrainConfigSchema, trainConfigSchema } from '../config.js';
 import { parseWithSchema } from '../validate.js';
-import type { Method, TrainConfigInput } from '../config.js';
+import type { MethodName, TrainConfigInput } from '../config.js';
+import { methodNames } from '../methods/index.js';
+import { registryVersion } from '../methods/registry.js';
+import { isPluginPath, loadPlugins, loadedPlugins, pluginKey } from '../plugins.js';
 import type { PretrainSpec } from './pretrain.js';
 import type { TeacherCheck } from './starting-check.js';
 
@@ -26,8 +33,8 @@ import type { TeacherCheck } from './starting-check.js';
 export interface AblateArm {
   readonly id: string;
   readonly label: string;
-  /** 'base' evaluates the starting student without training. */
-  readonly method: Method | 'base';
+  /** A registered method (a plug-in's too), or 'base': the starting student without training. */
+  readonly method: MethodName | 'base';
   readonly train?: TrainConfigInput;
 }
 
@@ -37,6 +44,11 @@ export type ArmId = string;
 export interface AblatePreset {
   readonly name: string;
   readonly description: string;
+  /**
+   * Modules that register training methods (registerMethod), imported before the spec is
+   * checked (readAblateSpec) and by every run process: paths (absolute once read) or packages.
+   */
+  readonly plugins?: readonly string[];
   readonly world: {
     /** WorldConfig overrides shared by both worlds. */
     readonly config: Partial<WorldConfig>;
@@ -135,82 +147,113 @@ const pretrainSpec = z
     ),
   );
 
-const armSchema = z.strictObject({
-  /** Names the arm's runs (runs/<id>-seed<k>) and its rows; 'base' is the untrained student. */
-  id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected lower-case letters, digits, "-" and "."'),
-  label: z.string().min(1),
-  method: z.enum([...METHODS, 'base']),
-  /** Training config keys that make this arm (merged over the spec's `train`, one level deep). */
-  train: trainConfigSchema.optional(),
-});
-
-export const ablateSpecSchema = z
-  .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name usable as a folder'),
-    description: z.string(),
-    world: z.strictObject({
-      config: worldOverrides,
-      teacherConfig: worldOverrides.optional(),
-      studentConfig: worldOverrides.optional(),
-      pretrain: z.strictObject({ train: int(1), val: int(1) }),
-      pretrainSeed: int(0),
-      main: z.strictObject({ train: int(1), val: int(1), test: int(1), 'test-counter-prior': int(1) }),
-      seed: int(0),
-    }),
-    models: z.strictObject({ teacher: pretrainSpec, student: pretrainSpec }),
-    train: trainConfigSchema,
-    steps: int(1),
-    evalEvery: int(1),
-    seeds: int(1),
-    arms: z.array(armSchema).min(1),
-    /** Paired comparisons (A minus B, arm ids); default: the paper's and each other arm's (compare.ts). */
-    comparisons: z.array(z.tuple([z.string(), z.string()])).optional(),
-    /** Conditions on the starting models, checked on val before any arm runs. */
-    checks: z
-      .strictObject({
-        teacher: z
-          .strictObject({
-            minCounterPrior: z.number().min(0).max(1),
-            extraSteps: int(1),
-            maxExtensions: int(0),
-          })
-          .optional(),
-      })
-      .optional(),
-  })
-  .superRefine((spec, ctx) => {
-    const seen = new Set<string>();
-    spec.arms.forEach((arm, i) => {
-      if (seen.has(arm.id))
-        ctx.addIssue({ code: 'custom', path: ['arms', i, 'id'], message: 'appears twice', input: arm.id });
-      seen.add(arm.id);
-      if ((arm.id === 'base') !== (arm.method === 'base'))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['arms', i, 'method'],
-          input: arm.method,
-          message: 'the arm "base" (and only it) has method base: the starting student, untrained',
-        });
-    });
-    spec.comparisons?.forEach((pair, i) => {
-      pair.forEach((id, j) => {
-        if (!seen.has(id))
+/** The spec's schema, with these methods for its arms and this schema for its training config. */
+function specSchema(methods: readonly string[], train: typeof trainConfigSchema) {
+  const armSchema = z.strictObject({
+    /** Names the arm's runs (runs/<id>-seed<k>) and its rows; 'base' is the untrained student. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected lower-case letters, digits, "-" and "."'),
+    label: z.string().min(1),
+    method: z.enum([...methods, 'base']),
+    /** Training config keys that make this arm (merged over the spec's `train`, one level deep). */
+    train: train.optional(),
+  });
+  return z
+    .strictObject({
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name usable as a folder'),
+      description: z.string(),
+      /** Modules that register training methods, imported before the spec is checked. */
+      plugins: z.array(z.string().min(1)).optional(),
+      world: z.strictObject({
+        config: worldOverrides,
+        teacherConfig: worldOverrides.optional(),
+        studentConfig: worldOverrides.optional(),
+        pretrain: z.strictObject({ train: int(1), val: int(1) }),
+        pretrainSeed: int(0),
+        main: z.strictObject({ train: int(1), val: int(1), test: int(1), 'test-counter-prior': int(1) }),
+        seed: int(0),
+      }),
+      models: z.strictObject({ teacher: pretrainSpec, student: pretrainSpec }),
+      train,
+      steps: int(1),
+      evalEvery: int(1),
+      seeds: int(1),
+      arms: z.array(armSchema).min(1),
+      /** Paired comparisons (A minus B, arm ids); default: the paper's and each other arm's (compare.ts). */
+      comparisons: z.array(z.tuple([z.string(), z.string()])).optional(),
+      /** Conditions on the starting models, checked on val before any arm runs. */
+      checks: z
+        .strictObject({
+          teacher: z
+            .strictObject({
+              minCounterPrior: z.number().min(0).max(1),
+              extraSteps: int(1),
+              maxExtensions: int(0),
+            })
+            .optional(),
+        })
+        .optional(),
+    })
+    .superRefine((spec, ctx) => {
+      const seen = new Set<string>();
+      spec.arms.forEach((arm, i) => {
+        if (seen.has(arm.id))
+          ctx.addIssue({ code: 'custom', path: ['arms', i, 'id'], message: 'appears twice', input: arm.id });
+        seen.add(arm.id);
+        if ((arm.id === 'base') !== (arm.method === 'base'))
           ctx.addIssue({
             code: 'custom',
-            path: ['comparisons', i, j],
-            input: id,
-            message: `not an arm of this spec (arms: ${[...seen].join(', ')})`,
+            path: ['arms', i, 'method'],
+            input: arm.method,
+            message: 'the arm "base" (and only it) has method base: the starting student, untrained',
           });
       });
-      if (pair[0] === pair[1])
-        ctx.addIssue({
-          code: 'custom',
-          path: ['comparisons', i],
-          input: pair,
-          message: 'compares an arm with itself',
+      spec.comparisons?.forEach((pair, i) => {
+        pair.forEach((id, j) => {
+          if (!seen.has(id))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['comparisons', i, j],
+              input: id,
+              message: `not an arm of this spec (arms: ${[...seen].join(', ')})`,
+            });
         });
+        if (pair[0] === pair[1])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['comparisons', i],
+            input: pair,
+            message: 'compares an arm with itself',
+          });
+      });
     });
-  });
+}
+
+/** The schema of a spec with the built-in methods (specs are checked with currentAblateSpecSchema). */
+export const ablateSpecSchema = specSchema(METHODS, trainConfigSchema);
+
+let registeredSpecSchema: { readonly version: number; readonly schema: typeof ablateSpecSchema } | undefined;
+
+/** The schema of a spec with every method registered now (plug-ins' too): arms may name any. */
+export function currentAblateSpecSchema(): typeof ablateSpecSchema {
+  if (registeredSpecSchema?.version !== registryVersion())
+    registeredSpecSchema = {
+      version: registryVersion(),
+      schema: specSchema(methodNames(), currentTrainConfigSchema()),
+    };
+  return registeredSpecSchema.schema;
+}
+
+/**
+ * A spec object with the paths in its `plugins` list made absolute against `dir` (the folder of
+ * its file): the spec itself when it lists none, else a copy. Package names stay as they are.
+ */
+function withPluginPaths(raw: unknown, dir: string): unknown {
+  if (!isObject(raw) || !Array.isArray(raw['plugins'])) return raw;
+  const plugins = (raw['plugins'] as unknown[]).map((p) =>
+    typeof p === 'string' && p !== '' && isPluginPath(p) ? pluginKey(p, dir) : p,
+  );
+  return { ...raw, plugins };
+}
 
 /** The key by which a spec builds on another (see resolveExtends). */
 const EXTENDS = 'extends';
@@ -261,7 +304,8 @@ const specLabel = (file: string) =>
  * keys merged over it (mergeOver), the key `extends` dropped. `chain` holds the files on the way
  * here, so that a spec that comes back to itself is named with the whole cycle.
  */
-function resolveExtends(raw: unknown, where: string, dir: string, chain: readonly string[]): unknown {
+function resolveExtends(given: unknown, where: string, dir: string, chain: readonly string[]): unknown {
+  const raw = withPluginPaths(given, dir);
   if (!isObject(raw) || !Object.hasOwn(raw, EXTENDS)) return raw;
   const { [EXTENDS]: value, ...own } = raw;
   const file = extendedFile(value, where, dir);
@@ -362,26 +406,68 @@ function editArms(base: unknown, edits: Obj, where: string): unknown[] {
 }
 
 /** Resolves `extends` and validates the whole spec; returns it (see the header). */
-function checkSpec(raw: unknown, where: string, dir: string, chain: readonly string[]): AblatePreset {
+/** The spec with its `extends` resolved, and the label its errors go under. */
+function resolveSpec(raw: unknown, where: string, dir: string, chain: readonly string[]) {
   const spec = resolveExtends(raw, where, dir, chain);
   // Errors name paths in the spec as resolved, which for an extending spec says so.
-  const label = spec === raw ? where : `${where} (extends ${String((raw as Obj)[EXTENDS])})`;
-  parseWithSchema(ablateSpecSchema, spec, label);
+  const extending = isObject(raw) && Object.hasOwn(raw, EXTENDS);
+  const label = extending ? `${where} (extends ${String(raw[EXTENDS])})` : where;
+  return { spec, label };
+}
+
+/** The spec's plug-ins as listed (paths absolute), or none. */
+function pluginsOf(spec: unknown): unknown[] {
+  return isObject(spec) && Array.isArray(spec['plugins']) ? spec['plugins'] : [];
+}
+
+/**
+ * Validates a resolved spec with the methods registered now. Plug-ins it lists that are not
+ * loaded are named first: without them an arm's method may read as unknown.
+ */
+function checkSpec(spec: unknown, label: string): AblatePreset {
+  const loaded = loadedPlugins();
+  const missing = pluginsOf(spec).filter((p) => typeof p === 'string' && !loaded.includes(p));
+  if (missing.length > 0)
+    throw new InvalidInputError(
+      `${label}: plugins`,
+      missing,
+      'are not loaded: read the spec with readAblateSpec (vzero ablate does), which imports them before it checks the spec',
+    );
+  parseWithSchema(currentAblateSpecSchema(), spec, label);
   return spec as AblatePreset;
 }
 
 /**
  * Validates a spec object (its `extends` resolved first: a path in it is relative to `dir`);
- * returns it as written, or as resolved (see the header).
+ * returns it as written, or as resolved (see the header). Plug-ins it lists must be loaded.
  */
 export function parseAblateSpec(raw: unknown, where: string, dir = process.cwd()): AblatePreset {
-  return checkSpec(raw, where, dir, []);
+  const { spec, label } = resolveSpec(raw, where, dir, []);
+  return checkSpec(spec, label);
 }
 
-/** Reads and validates a spec file (YAML, or JSON by its extension), its `extends` resolved. */
+/**
+ * Reads and validates a spec file (YAML, or JSON by its extension), its `extends` resolved.
+ * Plug-ins it lists must be loaded (readAblateSpec loads them).
+ */
 export function loadAblateSpec(file: string): AblatePreset {
   const path = resolve(file);
-  return checkSpec(readSpecFile(file, '--spec'), file, dirname(path), [path]);
+  const { spec, label } = resolveSpec(readSpecFile(file, '--spec'), file, dirname(path), [path]);
+  return checkSpec(spec, label);
+}
+
+/**
+ * Reads a spec file as loadAblateSpec does, importing the plug-ins it lists (paths relative to
+ * the file that lists them) before it is checked: its arms may name the methods they register.
+ */
+export async function readAblateSpec(file: string): Promise<AblatePreset> {
+  const path = resolve(file);
+  const { spec, label } = resolveSpec(readSpecFile(file, '--spec'), file, dirname(path), [path]);
+  const plugins = pluginsOf(spec);
+  if (plugins.some((p) => typeof p !== 'string' || p === ''))
+    parseWithSchema(currentAblateSpecSchema(), spec, label); // names the bad entry
+  await loadPlugins(plugins as string[], { from: dirname(path), field: `${label}: plugins` });
+  return checkSpec(spec, label);
 }
 
 /** Names of the shipped specs (presets/<name>.yaml). */

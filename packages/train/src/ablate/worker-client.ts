@@ -2,6 +2,8 @@
 // use N cores. The child gets the run by a job file beside the run's folder, takes this process's
 // tensor backend (the same numbers as a run made here), prints its log lines on stdout (passed to
 // `log`) and its progress on stderr (passed through), and leaves result.json in the run's folder.
+// It loads the plug-ins this process loaded (--plugin, a spec's plugins:) before its run, so an
+// arm may name a method a plug-in registers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { VZeroError } from '@vzero/core';
 import type { AblateArm, AblatePreset } from './presets.js';
 import type { RunResult } from './report.js';
 import type { RunContext } from './run.js';
+import { loadedPlugins } from '../plugins.js';
 
 /** What a run's process needs (the splits it reads from the world itself). */
 export interface RunJob {
@@ -19,6 +22,8 @@ export interface RunJob {
   readonly armId: string;
   readonly seed: number;
   readonly ctx: Omit<RunContext, 'splits' | 'parallel'>;
+  /** Plug-ins to load before the run (this process's: absolute paths or package names). */
+  readonly plugins: readonly string[];
 }
 
 /** The run's script: worker.ts beside this file, or its build. */
@@ -63,10 +68,13 @@ export async function runArmInProcess(
     armId: arm.id,
     seed,
     ctx: { out: ctx.out, world: ctx.world, models: ctx.models, baseEval: ctx.baseEval },
+    plugins: loadedPlugins(),
   };
   await writeFile(jobFile, JSON.stringify(job));
-  // From the sources (tests, `pnpm vzero`) the script is TypeScript, run through tsx.
-  const script = WORKER.endsWith('.ts') ? ['--import', 'tsx', WORKER] : [WORKER];
+  // From the sources (tests, `pnpm vzero`) the script is TypeScript, run through tsx; so are
+  // TypeScript plug-ins.
+  const typescript = [WORKER, ...job.plugins].some((f) => /\.[cm]?ts$/.test(f));
+  const script = typescript ? ['--import', 'tsx', WORKER] : [WORKER];
   const child = spawn(process.execPath, [...script, jobFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VZERO_BACKEND: tf.getBackend() },
