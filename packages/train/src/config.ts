@@ -1,5 +1,8 @@
 // The training app's config: one typed schema with documented defaults (like TRL's *_config
 // files). User config is validated at the boundary; an unknown key is an error naming the key.
+// A default that a package owns is that package's (the loss's, the rollout's, AdamW's, the
+// views'), read from it rather than written again here; the app's own choices (a 12-token
+// answer cap, 1e-3 learning rate, ...) are written here.
 // The sections every method shares are here; the method names, and each method's own section
 // (V-Zero's `gate`), come from the method registry (methods/), so a registered method's section
 // is validated with the rest.
@@ -7,8 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { AGGREGATIONS, ESTIMATORS, LOSS_MODES } from '@vzero/opd-loss';
-import { NEGATIVE_VIEW_MODES } from '@vzero/views';
+import { ADAMW_DEFAULTS } from '@vzero/model';
+import { AGGREGATIONS, DEFAULT_OPD_LOSS_CONFIG, ESTIMATORS, LOSS_MODES } from '@vzero/opd-loss';
+import { DEFAULT_ROLLOUT_OPTIONS } from '@vzero/rollout';
+import { DEFAULT_VIEW_SPEC, NEGATIVE_VIEW_MODES } from '@vzero/views';
 import { BUILTIN_METHODS, registeredMethods, registryVersion } from './methods/registry.js';
 import type { AnyMethodSpec, ConfigIssue } from './methods/spec.js';
 import { DEFAULT_CROP_PADDING } from './view-settings.js';
@@ -49,9 +54,9 @@ const viewsSchema = z.strictObject({
    * Negative view for the gate (docs/METHOD.md): the paper's default is outside-downsampled;
    * 'random-positive' is the paper's "Rand." ablation (random crops for both views).
    */
-  negative: z.enum(NEGATIVE_VIEW_MODES).default('outside-downsampled'),
+  negative: z.enum(NEGATIVE_VIEW_MODES).default(DEFAULT_VIEW_SPEC.negative),
   /** Downsampling factor of the negative view. */
-  factor: positive.default(2),
+  factor: positive.default(DEFAULT_VIEW_SPEC.factor),
   /** Padding around the target box, as a fraction of the box size (see DEFAULT_CROP_PADDING). */
   padding: nonNegative.default(DEFAULT_CROP_PADDING),
   /** Side of the crop views sent to a remote teacher (a local teacher uses its crop slot size). */
@@ -69,32 +74,33 @@ const rolloutSchema = z.strictObject({
     .max(MAX_ROLLOUTS_PER_PROMPT, {
       message: `at most ${MAX_ROLLOUTS_PER_PROMPT} rollouts per prompt (every rollout of a step is held in memory at once)`,
     })
-    .default(8),
-  temperature: nonNegative.default(1),
-  topP: z.number().gt(0).max(1).default(1),
-  topK: int(0).default(0),
+    .default(DEFAULT_ROLLOUT_OPTIONS.n),
+  temperature: nonNegative.default(DEFAULT_ROLLOUT_OPTIONS.temperature),
+  topP: z.number().gt(0).max(1).default(DEFAULT_ROLLOUT_OPTIONS.topP),
+  topK: int(0).default(DEFAULT_ROLLOUT_OPTIONS.topK),
+  /** Longest response (the app's short answers; the rollout package's own default is 2048). */
   maxTokens: int(1).default(12),
 });
 
 const lossSchema = z.strictObject({
-  estimator: z.enum(ESTIMATORS).default('k1'),
-  mode: z.enum(LOSS_MODES).default('pg'),
-  aggregation: z.enum(AGGREGATIONS).default('token-mean'),
-  clamp: positive.default(10),
+  estimator: z.enum(ESTIMATORS).default(DEFAULT_OPD_LOSS_CONFIG.estimator),
+  mode: z.enum(LOSS_MODES).default(DEFAULT_OPD_LOSS_CONFIG.mode),
+  aggregation: z.enum(AGGREGATIONS).default(DEFAULT_OPD_LOSS_CONFIG.aggregation),
+  clamp: positive.default(DEFAULT_OPD_LOSS_CONFIG.clamp),
   /** Teacher top-K for the forward-KL estimator. */
   topK: int(1).default(8),
 });
 
 const optimSchema = z.strictObject({
   lr: positive.default(1e-3),
-  beta1: z.number().min(0).lt(1).default(0.9),
-  beta2: z.number().min(0).lt(1).default(0.999),
+  beta1: z.number().min(0).lt(1).default(ADAMW_DEFAULTS.beta1),
+  beta2: z.number().min(0).lt(1).default(ADAMW_DEFAULTS.beta2),
   /**
    * Adam's epsilon. Where a gradient is far below it the first steps are lr * g / eps; far above,
    * lr * sign(g): a tiny eps turns gradients at the level of float rounding into lr-sized moves.
    */
-  eps: positive.default(1e-8),
-  weightDecay: nonNegative.default(0.01),
+  eps: positive.default(ADAMW_DEFAULTS.epsilon),
+  weightDecay: nonNegative.default(ADAMW_DEFAULTS.weightDecay),
   gradClip: positive.default(1),
   /** Prompts per step (the reference: 32). */
   promptsPerStep: int(1).default(8),

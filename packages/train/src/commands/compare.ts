@@ -17,7 +17,9 @@ import {
   type Report,
 } from '@vzero/bench';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
+import { z } from 'zod';
 import { migrateSavedTrainConfig } from '../config.js';
+import { flag } from '../cli-options.js';
 import { correctRow } from '../evaluation.js';
 import { assertOutputsApart } from '../fs-safety.js';
 import { readMetrics, runDir } from '../run-dir.js';
@@ -25,6 +27,20 @@ import { comparisonPanels, curvesSvg, writeSvgAndPng, COLOURS } from '../trackin
 import { flattenRecord, isEval, isStep, type MetricsRecord } from '../tracking/metrics.js';
 
 export const COMPARE_DEFAULTS = { out: 'runs/compare', last: 5 } as const;
+
+/** `vzero compare <runs...>`'s options. */
+export const COMPARE_OPTIONS = z.strictObject({
+  out: flag(
+    z.string().default(COMPARE_DEFAULTS.out),
+    'where comparison.md/.json, curves.svg/.png and accuracy-<split>.* go',
+    { value: 'dir' },
+  ),
+  last: flag(
+    z.number().int().min(1).default(COMPARE_DEFAULTS.last),
+    "the loss and gate columns average each run's last n steps",
+    { value: 'n' },
+  ),
+});
 
 export interface CompareOptions {
   readonly runs: readonly string[];

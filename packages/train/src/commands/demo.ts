@@ -22,6 +22,8 @@ import { RESOLVED_CONFIG_FILE, saveResolvedConfig } from '../resolved-config.js'
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 import { checkStartingTeacher } from '../ablate/starting-check.js';
+import { z } from 'zod';
+import { flag, seedValue } from '../cli-options.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',
@@ -40,6 +42,18 @@ export const DEMO_DEFAULTS = {
   pretrainWorld: { train: 2000, val: 200 },
   world: { train: 512, test: 400, 'test-counter-prior': 400 },
 };
+
+/** `vzero demo`'s options. */
+export const DEMO_OPTIONS = z.strictObject({
+  out: flag(
+    z.string().default(DEMO_DEFAULTS.out),
+    'work folder (reused: existing world and models are loaded)',
+    { value: 'dir' },
+  ),
+  steps: flag(z.number().int().min(1).default(DEMO_DEFAULTS.steps), 'V-Zero training steps', { value: 'n' }),
+  seed: flag(seedValue().default(DEMO_DEFAULTS.seed), 'seed', { value: 'k' }),
+  fresh: flag(z.boolean().optional(), 'discard the work folder and rebuild everything'),
+});
 
 const EVAL_SPLITS = ['test', 'test-counter-prior'] as const;
 

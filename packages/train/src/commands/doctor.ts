@@ -5,6 +5,13 @@ import type { BackendReport } from '@vzero/core';
 import type { NativeKernelsReport } from '@vzero/tfjs-native';
 import { formatNative, setupTensors } from '../tensors.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { flag } from '../cli-options.js';
+
+/** `vzero doctor`'s options. */
+export const DOCTOR_OPTIONS = z.strictObject({
+  json: flag(z.boolean().optional(), 'print the report as JSON'),
+});
 
 export interface DoctorReport {
   readonly node: string;

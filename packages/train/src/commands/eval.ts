@@ -34,6 +34,8 @@ import {
 } from '../unanswerable.js';
 import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 import { DEFAULT_CROP_PADDING } from '../view-settings.js';
+import { z } from 'zod';
+import { flag, parseOptions, seedValue } from '../cli-options.js';
 
 /**
  * How a question becomes a prompt.
@@ -45,49 +47,86 @@ import { DEFAULT_CROP_PADDING } from '../view-settings.js';
  * - 'auto': 'vzero' for a checkpoint or a `vzero serve` server (it publishes its image slots),
  *   'mcq' for any other server.
  */
-export type PromptFormat = 'auto' | 'vzero' | 'mcq';
-const PROMPT_FORMATS: readonly PromptFormat[] = ['auto', 'vzero', 'mcq'];
+export type PromptFormat = (typeof PROMPT_FORMATS)[number];
+const PROMPT_FORMATS = ['auto', 'vzero', 'mcq'] as const;
 
-export interface EvalCommandOptions {
-  /** A local checkpoint folder; or: */
-  readonly checkpoint?: string;
-  /** Base URLs of an OpenAI-compatible server (several: replicas of one model). */
-  readonly url?: readonly string[];
-  /** Served model name (default: the first the server lists). */
-  readonly model?: string;
-  /** Environment variable holding the server's API key (default VZERO_API_KEY). */
-  readonly apiKeyEnv?: string;
-  /** Requests in flight per replica (default 8). */
-  readonly concurrency?: number;
-  /** Per-attempt timeout in seconds for a remote model (default 300). */
-  readonly timeout?: number;
-  readonly promptFormat?: PromptFormat;
-  /** Longest answer in tokens (default 16 in the 'vzero' format, 64 in 'mcq'). */
-  readonly maxTokens?: number;
-  /** 'mcq': downscale images larger than this many pixels before sending (default: send as is). */
-  readonly maxPixels?: number;
-  /** World dataset folder, V* Bench folder or HR-Bench .tsv file. */
-  readonly data: string;
-  readonly split: string;
-  readonly out?: string;
-  readonly limit: number;
-  readonly seed: number;
-  /** Continue the evaluation whose answers --out holds (answers.jsonl): only the rest is asked. */
-  readonly resume?: boolean;
-  /** Start over although --out holds answers of an earlier evaluation. */
-  readonly force?: boolean;
-  /** Seconds of outage of every server a remote evaluation rides out (default 120). */
-  readonly maxOutage?: number;
-  /** Largest response body of a server, in MiB (default 64); a larger one fails over. */
-  readonly maxResponseMb?: number;
-}
+/** `vzero eval`'s options (the command line's, a --config file's, and runEval's). */
+export const EVAL_OPTIONS = z.strictObject({
+  checkpoint: flag(z.string().optional(), 'model checkpoint folder (a local model)', { value: 'dir' }),
+  url: flag(
+    z.array(z.string()).optional(),
+    'base URL of an OpenAI-compatible server; repeat for replicas of one model (API key from --api-key-env)',
+    { value: 'url' },
+  ),
+  model: flag(
+    z.string().optional(),
+    'served model name (what vzero serve --model named it; default: the first the server lists)',
+    { value: 'name' },
+  ),
+  apiKeyEnv: flag(
+    z.string().default(DEFAULT_API_KEY_ENV),
+    "environment variable holding the server's API key",
+    { value: 'var' },
+  ),
+  promptFormat: flag(
+    z.enum(PROMPT_FORMATS).default('auto'),
+    "auto, vzero (the toolkit's views and text) or mcq (the original image, VLMEvalKit's multiple-choice prompt)",
+    { value: 'f' },
+  ),
+  maxTokens: flag(
+    z.number().int().min(1).optional(),
+    'longest answer (default 16 for vzero prompts, 64 for mcq)',
+    { value: 'n' },
+  ),
+  maxPixels: flag(
+    z.number().int().min(1).optional(),
+    'mcq: downscale larger images to this many pixels before sending',
+    { value: 'n' },
+  ),
+  concurrency: flag(z.number().int().min(1).default(8), 'requests in flight per server', { value: 'n' }),
+  timeout: flag(z.number().min(1, 'a request needs time').default(300), 'seconds per request attempt', {
+    value: 's',
+  }),
+  data: flag(z.string(), 'world dataset folder, V* Bench folder or HR-Bench .tsv file (required)', {
+    value: 'path',
+    deprecated: ['--bench'],
+  }),
+  split: flag(z.string().default('test'), 'split of a world dataset', { value: 'name' }),
+  out: flag(z.string().optional(), 'write report.json/.md/.svg/.png and resolved-config.yaml here', {
+    value: 'dir',
+  }),
+  limit: flag(z.number().int().min(0, '0 means all').default(0), 'first n questions only (0 = all)', {
+    value: 'n',
+  }),
+  seed: flag(seedValue().default(0), 'seed of the views', { value: 'k' }),
+  resume: flag(
+    z.boolean().optional(),
+    'continue the evaluation whose answers --out keeps (answers.jsonl): ask only the rest',
+  ),
+  force: flag(z.boolean().optional(), 'start over although --out keeps answers of an earlier evaluation'),
+  maxOutage: flag(
+    z.number().min(0, 'seconds').default(120),
+    'seconds of outage of every server a remote evaluation rides out before it stops (answers kept)',
+    { value: 's' },
+  ),
+  maxResponseMb: flag(
+    z.number().min(1, 'a response needs room').default(64),
+    "largest server response in MiB (a larger one is cut off and that server's requests fail over)",
+    { value: 'n' },
+  ),
+});
+
+/** What runEval takes: EVAL_OPTIONS' keys, a default for each one left out. */
+export type EvalCommandOptions = z.input<typeof EVAL_OPTIONS>;
+/** The options with every default filled in. */
+type EvalSettings = z.output<typeof EVAL_OPTIONS>;
 
 /** Answers as they arrive, one JSON line per question after a header line: --resume reads them. */
 export const ANSWERS_FILE = 'answers.jsonl';
 const ANSWERS_FORMAT = 'vzero-eval-answers';
 
 /** What decides an evaluation's answers: a resume must match it (server URLs may change). */
-function answersKey(o: EvalCommandOptions): Record<string, unknown> {
+function answersKey(o: EvalSettings): Record<string, unknown> {
   return {
     format: ANSWERS_FORMAT,
     version: 1,
@@ -97,7 +136,7 @@ function answersKey(o: EvalCommandOptions): Record<string, unknown> {
     seed: o.seed,
     checkpoint: o.checkpoint !== undefined ? resolve(o.checkpoint) : null,
     model: o.model ?? null,
-    promptFormat: o.promptFormat ?? 'auto',
+    promptFormat: o.promptFormat,
     maxTokens: o.maxTokens ?? null,
     maxPixels: o.maxPixels ?? null,
   };
@@ -113,7 +152,7 @@ interface KeptAnswers {
 }
 
 /** What an answers file holds (undefined: no file, or an empty one). */
-async function readAnswers(path: string, o: EvalCommandOptions): Promise<KeptAnswers | undefined> {
+async function readAnswers(path: string, o: EvalSettings): Promise<KeptAnswers | undefined> {
   if (!existsSync(path)) return undefined;
   const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '');
   if (lines.length === 0) return undefined;
@@ -151,7 +190,7 @@ async function readAnswers(path: string, o: EvalCommandOptions): Promise<KeptAns
  */
 function answersToUse(
   kept: KeptAnswers | undefined,
-  o: EvalCommandOptions,
+  o: EvalSettings,
   ids: readonly string[],
   path: string,
   log: (line: string) => void,
@@ -313,11 +352,7 @@ interface Evaluated {
   readonly describe?: (found: readonly Unanswerable[], total: number) => string[];
 }
 
-async function localModel(
-  o: EvalCommandOptions,
-  dir: string,
-  log: (line: string) => void,
-): Promise<Evaluated> {
+async function localModel(o: EvalSettings, dir: string, log: (line: string) => void): Promise<Evaluated> {
   if (o.promptFormat === 'mcq') {
     throw new InvalidInputError(
       '--prompt-format',
@@ -343,28 +378,24 @@ async function localModel(
 }
 
 async function remoteModel(
-  o: EvalCommandOptions,
+  o: EvalSettings,
   urls: readonly string[],
   log: (line: string) => void,
 ): Promise<Evaluated> {
-  const timeout = o.timeout ?? 300;
-  if (!(Number.isFinite(timeout) && timeout > 0))
-    throw new InvalidInputError('--timeout', timeout, 'expected seconds > 0');
   const policy = await RemotePolicy.connect({
     baseUrl: urls.length === 1 ? (urls[0] as string) : urls,
     ...(o.model !== undefined ? { model: o.model } : {}),
-    apiKeyEnv: o.apiKeyEnv ?? DEFAULT_API_KEY_ENV,
-    concurrency: o.concurrency ?? 8,
-    timeoutMs: Math.round(timeout * 1000),
+    apiKeyEnv: o.apiKeyEnv,
+    concurrency: o.concurrency,
+    timeoutMs: Math.round(o.timeout * 1000),
     // A long evaluation rides out a short outage of every server, and no longer.
-    maxOutageMs: Math.round((o.maxOutage ?? 120) * 1000),
-    maxResponseBytes: Math.round((o.maxResponseMb ?? 64) * 2 ** 20),
+    maxOutageMs: Math.round(o.maxOutage * 1000),
+    maxResponseBytes: Math.round(o.maxResponseMb * 2 ** 20),
     logger: log,
   });
   const slots = policy.server.vzero_image_slots;
-  const requested = o.promptFormat ?? 'auto';
-  const format = requested === 'auto' ? (slots ? 'vzero' : 'mcq') : requested;
-  const batchSize = Math.max(16, policy.stats().replicas.length * (o.concurrency ?? 8));
+  const format = o.promptFormat === 'auto' ? (slots ? 'vzero' : 'mcq') : o.promptFormat;
+  const batchSize = Math.max(16, policy.stats().replicas.length * o.concurrency);
   const label = `${policy.model} at ${urls.join(', ')}`;
   const dispose = () => policy.close();
   if (format === 'mcq') {
@@ -412,6 +443,23 @@ async function remoteModel(
   };
 }
 
+/** What `vzero eval` prints: the accuracy with its interval, per category, and HR-Bench's cyclic average. */
+export function formatEvalReport(report: Report): string {
+  const o = report.overall;
+  const line = (label: string, c: typeof o) =>
+    `${label}${(c.accuracy * 100).toFixed(1)}% (${c.correct}/${c.questions}, unanswered ${c.unanswered}), 95% CI ${(c.ci95.lo * 100).toFixed(1)}-${(c.ci95.hi * 100).toFixed(1)}%\n`;
+  let out = line('accuracy ', o);
+  for (const [category, c] of Object.entries(report.categories)) out += line(`  ${category}: `, c);
+  if (report.cyclic) {
+    const a = report.cyclic.averaged;
+    const cells = [['all', a.overall] as const, ...Object.entries(a.categories)];
+    out += `average over ${report.cyclic.cycles.length} cyclic option orders (HR-Bench): ${cells
+      .map(([k, c]) => `${k} ${(c.accuracy * 100).toFixed(1)}%`)
+      .join(', ')}\n`;
+  }
+  return out;
+}
+
 /**
  * Neither of two alternative options was given, and one of them is required. An
  * InvalidInputError whose `field` names both ("--checkpoint | --url") and whose message says so.
@@ -425,7 +473,9 @@ export class OneOfRequiredError extends InvalidInputError {
   }
 }
 
-export async function runEval(o: EvalCommandOptions, log: (line: string) => void): Promise<Report> {
+export async function runEval(options: EvalCommandOptions, log: (line: string) => void): Promise<Report> {
+  // Every value checked and every default filled in, by the schema the command line has.
+  const o = parseOptions(EVAL_OPTIONS, options);
   const urls = o.url ?? [];
   // What to evaluate is checked before anything is printed: the error is the whole output.
   if (o.checkpoint === undefined && urls.length === 0) {
@@ -435,8 +485,6 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
     );
   }
   log(formatResolvedConfig('eval', o));
-  if (!(Number.isInteger(o.limit) && o.limit >= 0))
-    throw new InvalidInputError('--limit', o.limit, 'expected an integer >= 0 (0 means all)');
   if (o.checkpoint !== undefined && urls.length > 0) {
     throw new InvalidInputError(
       '--checkpoint',
@@ -446,14 +494,6 @@ export async function runEval(o: EvalCommandOptions, log: (line: string) => void
   }
   if (o.model !== undefined && urls.length === 0)
     throw new InvalidInputError('--model', o.model, 'names a served model: only with --url');
-  if (o.promptFormat !== undefined && !PROMPT_FORMATS.includes(o.promptFormat))
-    throw new InvalidInputError('--prompt-format', o.promptFormat, `expected ${PROMPT_FORMATS.join(', ')}`);
-  if (o.maxPixels !== undefined && !(Number.isInteger(o.maxPixels) && o.maxPixels >= 1))
-    throw new InvalidInputError('--max-pixels', o.maxPixels, 'expected an integer >= 1');
-  if (o.maxOutage !== undefined && !(Number.isFinite(o.maxOutage) && o.maxOutage >= 0))
-    throw new InvalidInputError('--max-outage', o.maxOutage, 'expected seconds >= 0');
-  if (o.maxResponseMb !== undefined && !(Number.isFinite(o.maxResponseMb) && o.maxResponseMb > 0))
-    throw new InvalidInputError('--max-response-mb', o.maxResponseMb, 'expected a size in MiB > 0');
   if ((o.resume || o.force) && o.out === undefined)
     throw new InvalidInputError(
       o.resume ? '--resume' : '--force',

@@ -1,9 +1,41 @@
 // `vzero gate`: the contrastive evidence gate over a JSONL file of teacher log-probs.
 import { dirname } from 'node:path';
-import { gateConfig, type GateConfig, type GatePreset } from '@vzero/gate';
+import { z } from 'zod';
+import { DEFAULT_GATE_PRESET, gateConfig, type GateConfig, type GatePreset } from '@vzero/gate';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { streamGate } from '../gate-jsonl.js';
 import { assertOutputsApart, sameFile } from '../fs-safety.js';
+import { flag } from '../cli-options.js';
+
+/** `vzero gate`'s options (runGateCommand takes them with `out` for --out-file). */
+export const GATE_OPTIONS = z.strictObject({
+  in: flag(z.string(), 'input JSONL: {"group", "teacher_pos": [...], "teacher_neg": [...], "mask"?: [...]}', {
+    value: 'file',
+  }),
+  outFile: flag(
+    z.string(),
+    'output JSONL: {"group", "score", "advantage", "weight"} per input line, in order (required)',
+    { value: 'file', deprecated: ['--out'] },
+  ),
+  preset: flag(z.string().default(DEFAULT_GATE_PRESET), 'paper (alpha 1) or reference (alpha 0.5)', {
+    value: 'name',
+  }),
+  alpha: flag(
+    z
+      .number()
+      .min(0, 'a negative alpha inverts the gate: rollouts the evidence supports get less weight')
+      .optional(),
+    'gate strength (>= 0)',
+    { value: 'a' },
+  ),
+  gamma: flag(z.number().optional(), 'penalty on negative evidence (>= 0; 1 gives the plain delta)', {
+    value: 'g',
+  }),
+  wMin: flag(z.number().optional(), 'lower clip of the weights', { value: 'x' }),
+  wMax: flag(z.number().optional(), 'upper clip of the weights', { value: 'y' }),
+  eps: flag(z.number().optional(), 'numerical floor', { value: 'e' }),
+  metrics: flag(z.string().optional(), 'write the batch diagnostics as JSON', { value: 'file' }),
+});
 
 export interface GateCommandOptions {
   readonly in: string;
@@ -20,7 +52,7 @@ export interface GateCommandOptions {
 export async function runGateCommand(
   options: GateCommandOptions,
 ): Promise<{ lines: number; config: GateConfig }> {
-  const preset = options.preset ?? 'reference';
+  const preset = options.preset ?? DEFAULT_GATE_PRESET;
   if (preset !== 'paper' && preset !== 'reference') {
     throw new InvalidInputError('--preset', preset, 'expected "paper" or "reference"');
   }

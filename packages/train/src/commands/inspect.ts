@@ -14,6 +14,20 @@ import { INSPECT_DIR, listInspectSteps, readInspectRecord } from '../tracking/in
 import { inspectHtml } from '../tracking/inspect-html.js';
 import { readAnswerKey } from '../tracking/inspect-stats.js';
 import { flattenRecord } from '../tracking/metrics.js';
+import { z } from 'zod';
+import { flag } from '../cli-options.js';
+
+/** `vzero inspect <run>`'s options. */
+export const INSPECT_OPTIONS = z.strictObject({
+  step: flag(
+    z.number().int().min(1).optional(),
+    'the recorded step the page opens at (default: the newest)',
+    {
+      value: 'n',
+    },
+  ),
+  out: flag(z.string().optional(), 'folder of index.html (default: <run>/inspect-report)', { value: 'dir' }),
+});
 
 export interface InspectCommandOptions {
   readonly run: string;

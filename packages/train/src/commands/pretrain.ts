@@ -8,6 +8,7 @@ import { InvalidInputError, Rng, deriveSeed, ensureWritableDir, writeFileAtomic 
 import { assertOutputsApart, assertReplaceable, swapInFolder } from '../fs-safety.js';
 import {
   LocalPolicy,
+  PRETRAIN_DEFAULTS,
   createModel,
   loadCheckpoint,
   pretrain,
@@ -19,6 +20,7 @@ import {
 import { loadLabelled } from '@vzero/world';
 import {
   DEFAULT_TOKENIZER,
+  TOKENIZER_CHOICES,
   tokenizerDefaults,
   worldTokenizer,
   type TokenizerChoice,
@@ -34,6 +36,8 @@ export type PretrainEval = EvalSummary & {
   readonly counterPrior?: { readonly accuracy: number; readonly n: number };
 };
 import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
+import { z } from 'zod';
+import { flag, seedValue } from '../cli-options.js';
 
 export interface PretrainCommandOptions {
   readonly role: string;
@@ -63,15 +67,62 @@ export interface PretrainCommandOptions {
   readonly force?: boolean;
 }
 
+/** The command's defaults; the batch size, learning rate and seed are @vzero/model's pretrain()'s. */
 export const PRETRAIN_COMMAND_DEFAULTS = {
   steps: 400,
-  batchSize: 16,
-  lr: 3e-3,
-  seed: 0,
+  batchSize: PRETRAIN_DEFAULTS.batchSize,
+  lr: PRETRAIN_DEFAULTS.lr,
+  seed: PRETRAIN_DEFAULTS.seed,
   evalSplit: 'val',
   evalLimit: 0,
   negativeFraction: 0,
 };
+
+/**
+ * `vzero pretrain <role>`'s options (runPretrain takes --split and --limit as evalSplit and
+ * evalLimit: they are the evaluation's).
+ */
+export const PRETRAIN_OPTIONS = z.strictObject({
+  data: flag(z.string(), 'world dataset folder (required; trains on its train split, evaluates on --split)', {
+    value: 'dir',
+  }),
+  out: flag(z.string(), 'checkpoint folder to write (required)', { value: 'dir' }),
+  steps: flag(z.number().int().min(1).default(PRETRAIN_COMMAND_DEFAULTS.steps), 'optimizer steps', {
+    value: 'n',
+  }),
+  batchSize: flag(z.number().int().min(1).default(PRETRAIN_COMMAND_DEFAULTS.batchSize), 'examples per step', {
+    value: 'n',
+  }),
+  lr: flag(
+    z.number().min(0, 'a negative rate climbs the loss').default(PRETRAIN_COMMAND_DEFAULTS.lr),
+    'peak learning rate',
+    { value: 'x' },
+  ),
+  seed: flag(seedValue().default(PRETRAIN_COMMAND_DEFAULTS.seed), 'seed', { value: 'k' }),
+  split: flag(z.string().default(PRETRAIN_COMMAND_DEFAULTS.evalSplit), 'split to report accuracy on', {
+    value: 'name',
+    deprecated: ['--eval-split'],
+  }),
+  limit: flag(
+    z.number().int().min(0, '0 means all').default(PRETRAIN_COMMAND_DEFAULTS.evalLimit),
+    'evaluate on the first n samples (0 = all)',
+    { value: 'n', deprecated: ['--eval-limit'] },
+  ),
+  negativeFraction: flag(
+    z.number().default(PRETRAIN_COMMAND_DEFAULTS.negativeFraction),
+    'teacher only: also train on the negative view for this fraction of samples',
+    { value: 'x' },
+  ),
+  tokenizer: flag(
+    z.enum(TOKENIZER_CHOICES).default(DEFAULT_TOKENIZER),
+    'tokenizer of a fresh model (docs/results/tokenizer.md)',
+    { value: 'kind' },
+  ),
+  force: flag(
+    z.boolean().optional(),
+    'replace the model --out holds (the new one is swapped in once complete)',
+  ),
+});
 
 export interface PretrainCommandResult {
   readonly role: 'teacher' | 'student';
@@ -163,7 +214,7 @@ export async function runPretrain(
     const result = await pretrain(model, tokenizer, examples, {
       steps: o.steps,
       batchSize: o.batchSize,
-      learningRate: o.lr,
+      lr: o.lr,
       seed: o.seed,
       onProgress: (p) => progress.update(p.step, { loss: p.loss, 'steps/s': p.stepsPerSecond }),
     });

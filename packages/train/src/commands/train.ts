@@ -1,7 +1,18 @@
 // `vzero train --config FILE [--set key=value ...] [--resume]`.
 import { join } from 'node:path';
 import { loadLabelled } from '@vzero/world';
-import { applyOverrides, parseTrainConfig, readConfigFile, type TrainConfig } from '../config.js';
+import { z } from 'zod';
+import { InvalidInputError, deriveSeed } from '@vzero/core';
+import {
+  applyOverrides,
+  parseTrainConfig,
+  readConfigFile,
+  trainConfigSchema,
+  type TrainConfig,
+} from '../config.js';
+import { flag, seedValue, type GivenOptions } from '../cli-options.js';
+import { loadPlugins } from '../plugins.js';
+import { isRemoteStudent } from '../remote/student.js';
 import { evaluatePolicy } from '../evaluation.js';
 import { createProgress, progressBars, type Progress } from '../progress.js';
 import { EvalPrompts } from '../eval-prompts.js';
@@ -13,11 +24,85 @@ import {
   type TrainHooks,
   type TrainResult,
 } from '../trainer.js';
-import { deriveSeed } from '@vzero/core';
 import { configWarnings } from '../sanity.js';
 import { formatResolvedConfig } from '../resolved-config.js';
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 import { trainRemote, type RemoteTrainResult } from '../remote/train.js';
+
+/**
+ * `vzero train`'s options: the config file and overrides of its keys (--set, and shorthands for
+ * four of them), how to go on from a run, and plug-ins that add methods the config may name.
+ */
+export const TRAIN_OPTIONS = z.strictObject({
+  config: flag(z.string().optional(), 'JSON or YAML config (unknown keys are rejected)', { value: 'file' }),
+  set: flag(z.array(z.string()).default([]), 'override config keys, e.g. --set method=opd gate.alpha=1', {
+    value: 'key=value',
+    variadic: true,
+  }),
+  data: flag(z.string().optional(), 'world dataset folder (= --set data.dir=DIR)', { value: 'dir' }),
+  out: flag(z.string().optional(), 'run folder (= --set out=DIR)', { value: 'dir' }),
+  steps: flag(trainConfigSchema.shape.steps.unwrap().optional(), 'optimizer steps (= --set steps=N)', {
+    value: 'n',
+  }),
+  seed: flag(seedValue().optional(), 'seed (= --set seed=K)', { value: 'k' }),
+  resume: flag(z.boolean().optional(), 'continue the run in config.out from its last intact checkpoint'),
+  allowConfigChange: flag(
+    z.boolean().optional(),
+    "with --resume: accept a config that differs from the run's (recorded in config-changes.jsonl)",
+  ),
+  plugins: flag(
+    z.array(z.string()).optional(),
+    'a module that registers training methods (registerMethod), imported before the config is read; repeatable',
+    { value: 'module', flag: 'plugin' },
+  ),
+});
+
+/** The config keys that TRAIN_OPTIONS' shorthands set (as --set overrides after the others). */
+const SHORTHANDS = { data: 'data.dir', out: 'out', steps: 'steps', seed: 'seed' } as const;
+
+/**
+ * `vzero train` as the command line runs it: plug-ins loaded, the config read and resolved, the
+ * run made (in-process, or with the student at a training service). SIGINT (Ctrl-C) and SIGTERM
+ * (a scheduler's stop) finish the current step, write a checkpoint and end the run as interrupted
+ * (exit 130 / 143 from the CLI); a second signal ends the process at once.
+ */
+export async function runTrainCommand(
+  o: GivenOptions<z.output<typeof TRAIN_OPTIONS>>,
+  log: (line: string) => void,
+): Promise<{ config: TrainConfig; result: TrainResult | RemoteTrainResult }> {
+  if (o.allowConfigChange && !o.resume)
+    throw new InvalidInputError('--allow-config-change', true, 'only applies with --resume');
+  await loadPlugins(o.plugins ?? []);
+  const shorthands = Object.entries(SHORTHANDS).flatMap(([key, path]) => {
+    const value = o[key as keyof typeof SHORTHANDS];
+    return value !== undefined ? [`${path}=${JSON.stringify(value)}`] : [];
+  });
+  const config = await resolveTrainConfig({ ...o, set: [...o.set, ...shorthands] });
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    log(`\n${signal}: stopping after this step (a checkpoint will be written; send it again to abort)`);
+    controller.abort(signal);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const options = {
+      ...(o.resume ? { resume: true } : {}),
+      ...(o.allowConfigChange ? { allowConfigChange: true } : {}),
+      log,
+      signal: controller.signal,
+    };
+    const result = isRemoteStudent(config)
+      ? await runRemoteTrain(config, options)
+      : await runTrain(config, options);
+    return { config, result };
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
 
 export interface TrainCommandOptions {
   readonly config?: string;

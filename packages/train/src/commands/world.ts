@@ -13,9 +13,44 @@ import {
   type Split,
   type WorldConfig,
 } from '@vzero/world';
+import { DEFAULT_VIEW_SPEC } from '@vzero/views';
+import { z } from 'zod';
 import { readConfigFile } from '../config.js';
+import { flag, seedValue } from '../cli-options.js';
 import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
 import { createProgress } from '../progress.js';
+
+/** `vzero world generate`'s options. */
+export const GENERATE_OPTIONS = z.strictObject({
+  out: flag(z.string(), 'dataset folder (required)', { value: 'dir' }),
+  split: flag(z.string().default('all'), 'train, val, test, test-counter-prior or all', { value: 'name' }),
+  n: flag(z.number().int().min(1).default(200), 'samples per split', { value: 'count' }),
+  seed: flag(seedValue().default(0), 'world seed', { value: 'k' }),
+  settings: flag(
+    z.string().optional(),
+    'YAML or JSON file of world settings (width, height, targetSizeMin, priorStrength, ...); unset ones keep the defaults',
+    { value: 'file' },
+  ),
+  force: flag(z.boolean().optional(), 'replace splits the folder already holds (swapped in once complete)'),
+});
+
+/** `vzero world export-parquet`'s options (runWorldExport takes them with `out` for --out-file). */
+export const EXPORT_OPTIONS = z.strictObject({
+  data: flag(z.string().optional(), 'world dataset folder (required; the positional [dir] is deprecated)', {
+    value: 'dir',
+  }),
+  outFile: flag(z.string(), 'parquet file to write (required)', { value: 'file', deprecated: ['--out'] }),
+  split: flag(z.string().default('train'), 'split to export', { value: 'name' }),
+  negative: flag(
+    z.string().default(DEFAULT_VIEW_SPEC.negative),
+    'negative view in the negative teacher prompt',
+    { value: 'mode' },
+  ),
+  labels: flag(
+    z.boolean().optional(),
+    'fill reward_model.ground_truth from the labels file (baselines only)',
+  ),
+});
 
 export interface GenerateCommandOptions {
   readonly out: string;
