@@ -124,17 +124,58 @@ const boundaries = {
   },
 };
 
+// Inside the training app (packages/train/src): the entry points (cli.ts, bin.ts, index.ts) wire
+// the commands, the commands run experiments (ablate/) and the library below them, and nothing
+// imports upwards (docs/ARCHITECTURE.md, "The training app's folders").
+const TRAIN_SRC = resolve(root, 'packages', 'train', 'src');
+const TRAIN_ENTRY = new Set(['cli.ts', 'bin.ts', 'index.ts']);
+/** 3: entry points, 2: commands/, 1: ablate/, 0: the rest (methods, steps, run, evaluation, tracking, remote, root modules). */
+function trainTier(file) {
+  const rel = relative(TRAIN_SRC, file).split(sep);
+  if (rel[0] === '..') return undefined;
+  if (rel.length === 1 && TRAIN_ENTRY.has(rel[0])) return 3;
+  if (rel[0] === 'commands') return 2;
+  if (rel[0] === 'ablate') return 1;
+  return 0;
+}
+const TIER_NAMES = ['the library', 'ablate/ (experiments)', 'commands/', 'the entry points'];
+const trainFolders = {
+  meta: { type: 'problem', docs: { description: 'training app folders: no upward import' }, schema: [] },
+  create(context) {
+    const from = trainTier(context.filename);
+    if (from === undefined) return {};
+    const check = (node, source) => {
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const target = resolve(dirname(context.filename), source).replace(/\.js$/, '.ts');
+      const to = trainTier(target);
+      if (to !== undefined && to > from) {
+        context.report({
+          node,
+          message: `"${source}" imports upwards: ${TIER_NAMES[from]} may not import ${TIER_NAMES[to]} (docs/ARCHITECTURE.md, "The training app's folders")`,
+        });
+      }
+    };
+    return {
+      ImportDeclaration: (node) => check(node, node.source.value),
+      ExportAllDeclaration: (node) => check(node, node.source.value),
+      ExportNamedDeclaration: (node) => node.source && check(node, node.source.value),
+      ImportExpression: (node) => node.source.type === 'Literal' && check(node, node.source.value),
+    };
+  },
+};
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/build/**', '**/.nx/**', 'runs/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
-    plugins: { vzero: { rules: { boundaries } } },
+    plugins: { vzero: { rules: { boundaries, 'train-folders': trainFolders } } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'vzero/boundaries': 'error',
+      'vzero/train-folders': 'error',
     },
   },
 );

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { createModel, resolveModelConfig, saveCheckpoint, sha256 } from '@vzero/model';
 import { generateWorld } from '@vzero/world';
 import { parseTrainConfig } from '../src/config.js';
-import { listCheckpoints, verifyCheckpoint } from '../src/run-dir.js';
+import { listCheckpoints, verifyCheckpoint } from '../src/run/run-dir.js';
 import { setupTensors } from '../src/tensors.js';
 import { train } from '../src/trainer.js';
 import { tokenizerDefaults, worldTokenizer } from '../src/world-tokenizer.js';

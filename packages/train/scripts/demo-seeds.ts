@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatDifference } from '../src/ablate/markdown.js';
-import type { EvalSummary } from '../src/evaluation.js';
+import type { EvalSummary } from '../src/evaluation/accuracy.js';
 
 interface Difference {
   readonly mean: number;

@@ -1,7 +1,7 @@
 // The `vzero` command line. Each command is a thin wrapper over a package function, so that
 // everything the CLI does is also available to programs. Its options are the zod schema next to
 // that function (commands/*.ts: EVAL_OPTIONS beside runEval, ...): flags, defaults, checks and
-// help text all come from it (cli-options.ts), so a default is written once and a new key is a
+// help text all come from it (commands/options.ts), so a default is written once and a new key is a
 // new flag. What is left here is what each command prints.
 import { Command } from 'commander';
 import { InvalidInputError, VZeroError, isSystemError, toFileSystemError } from '@vzero/core';
@@ -20,7 +20,7 @@ import { SERVE_OPTIONS, runServe } from './commands/serve.js';
 import { COMPARE_OPTIONS, runCompare } from './commands/compare.js';
 import { toolkitVersion } from './version.js';
 import { INSPECT_OPTIONS, runInspect } from './commands/inspect.js';
-import { addCommand } from './cli-options.js';
+import { addCommand } from './commands/options.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;

@@ -44,12 +44,12 @@ export {
   type TrainHooks,
   type TrainResult,
 } from './trainer.js';
-export { RunLockedError, RUN_LOCK_FILE, acquireRunLock, type LockHolder, type RunLock } from './run-lock.js';
+export { RunLockedError, RUN_LOCK_FILE, acquireRunLock, type LockHolder, type RunLock } from './run/run-lock.js';
 export { AdamW, type AdamWConfig, type AdamWState } from './optim.js';
 export { trainLossConfig, trainOptimizerConfig } from './run-setup.js';
 export { PromptFactory, type PromptSettings, type QuestionSample, type SamplePrompts } from './prompts.js';
-export { evaluatePolicy, summarise, type EvalSummary } from './evaluation.js';
-export { EvalPrompts } from './eval-prompts.js';
+export { evaluatePolicy, summarise, type EvalSummary } from './evaluation/accuracy.js';
+export { EvalPrompts } from './evaluation/prompts.js';
 export { groupAdvantages, grpoLoss, rewardOf } from './grpo.js';
 export { loadPolicy, type LoadedPolicy } from './models.js';
 export { setupTensors, formatNative, type TensorSetup } from './tensors.js';
@@ -69,4 +69,4 @@ export {
   parseAblateSpec,
   readAblateSpec,
 } from './ablate/spec.js';
-export { loadPlugins, loadedPlugins, type LoadPluginsOptions } from './plugins.js';
+export { loadPlugins, loadedPlugins, type LoadPluginsOptions } from './methods/plugins.js';

@@ -6,7 +6,7 @@ import type { OpdLossMetrics } from '@vzero/opd-loss';
 import type { TrainConfig } from './config.js';
 import type { LoadedPolicy } from './models.js';
 import type { ImageSlots } from './prompts.js';
-import type { RunDir } from './run-dir.js';
+import type { RunDir } from './run/run-dir.js';
 
 export interface TrainHooks {
   /** Called after every step with its metrics record. */

@@ -13,7 +13,7 @@ import { SelfTeacher } from './self-teacher.js';
 import type { StepContext } from './steps/context.js';
 import { connectTeacher } from './teacher-server.js';
 import { InspectRecorder } from './tracking/inspect-record.js';
-import type { RunDir } from './run-dir.js';
+import type { RunDir } from './run/run-dir.js';
 
 export interface RunSetup {
   readonly student: LoadedPolicy;

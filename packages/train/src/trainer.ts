@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { VZeroError } from '@vzero/core';
 import { saveCheckpoint as saveModel } from '@vzero/model';
 import { checkTrainConfig, type TrainConfig } from './config.js';
-import { checkpoint, restore } from './checkpoint.js';
+import { checkpoint, restore } from './run/checkpoint.js';
 import { batchIndices } from './data-order.js';
 import type { LoadedPolicy } from './models.js';
 import {
@@ -16,9 +16,9 @@ import {
   type TrainHooks,
   type TrainResult,
 } from './records.js';
-import { resumeRun } from './resume.js';
-import { appendMetrics, prepareRunDir, type ResumeOptions, type RunDir } from './run-dir.js';
-import { evalSchedule } from './eval-schedule.js';
+import { resumeRun } from './run/resume.js';
+import { appendMetrics, prepareRunDir, type ResumeOptions, type RunDir } from './run/run-dir.js';
+import { evalSchedule } from './evaluation/schedule.js';
 import { setupRun } from './run-setup.js';
 import { methodStep } from './steps/index.js';
 import { setupTensors } from './tensors.js';

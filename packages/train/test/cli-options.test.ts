@@ -1,4 +1,4 @@
-// A command's options come from its zod schema (cli-options.ts): the flag, its value's check, its
+// A command's options come from its zod schema (commands/options.ts): the flag, its value's check, its
 // default and help text, --config file keys, deprecated spellings, required options. Tested on a
 // toy command built with the real helper and parsed by commander, then on the vzero commands:
 // each one's options are its schema's keys, with the schema's defaults, and the train config's
@@ -14,7 +14,7 @@ import { DEFAULT_OPD_LOSS_CONFIG } from '@vzero/opd-loss';
 import { DEFAULT_ROLLOUT_OPTIONS } from '@vzero/rollout';
 import { DEFAULT_VIEW_SPEC } from '@vzero/views';
 import { buildProgram, runCli } from '../src/cli.js';
-import { addCommand, flag, parseOptions, seedValue } from '../src/cli-options.js';
+import { addCommand, flag, parseOptions, seedValue } from '../src/commands/options.js';
 import { parseTrainConfig } from '../src/config.js';
 import { EVAL_OPTIONS } from '../src/commands/eval.js';
 import { PRETRAIN_OPTIONS } from '../src/commands/pretrain.js';

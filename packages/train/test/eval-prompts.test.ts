@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveSeed, type Prompt } from '@vzero/core';
 import { resolveModelConfig } from '@vzero/model';
 import { generateWorld, loadLabelled, type WorldLabelledSample } from '@vzero/world';
-import { EvalPrompts } from '../src/eval-prompts.js';
+import { EvalPrompts } from '../src/evaluation/prompts.js';
 import { PromptFactory, type PromptSettings } from '../src/prompts.js';
 
 let root: string;

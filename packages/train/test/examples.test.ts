@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTrainConfig, readConfigFile } from '../src/config.js';
 import { buildProgram } from '../src/cli.js';
-import { configFileSchema } from '../src/cli-options.js';
+import { configFileSchema } from '../src/commands/options.js';
 import { parseWithSchema } from '../src/validate.js';
 
 const dir = fileURLToPath(new URL('../examples', import.meta.url));

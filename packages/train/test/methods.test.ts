@@ -26,7 +26,7 @@ import {
   type MethodSpec,
 } from '../src/methods/index.js';
 import { trainRemote } from '../src/remote/train.js';
-import { runInputs } from '../src/run-dir.js';
+import { runInputs } from '../src/run/run-dir.js';
 import { configWarnings } from '../src/sanity.js';
 import { train } from '../src/trainer.js';
 

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli.js';
 import { resolveTrainConfig } from '../src/commands/train.js';
-import { configFileSchema } from '../src/cli-options.js';
+import { configFileSchema } from '../src/commands/options.js';
 import { parseWithSchema } from '../src/validate.js';
 import { loadAblateSpec } from '../src/ablate/spec.js';
 import { parse } from 'yaml';

@@ -9,7 +9,7 @@ import {
   readMetrics,
   saveCheckpoint,
   truncateMetrics,
-} from '../src/run-dir.js';
+} from '../src/run/run-dir.js';
 
 describe('run folder', () => {
   it('refuses to overwrite an existing run unless resuming', async () => {

@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUN_LOCK_FILE, RunLockedError, acquireRunLock, processStartTime } from '../src/run-lock.js';
-import { prepareRunDir } from '../src/run-dir.js';
+import { RUN_LOCK_FILE, RunLockedError, acquireRunLock, processStartTime } from '../src/run/run-lock.js';
+import { prepareRunDir } from '../src/run/run-dir.js';
 
 async function folder(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'vzero-lock-'));

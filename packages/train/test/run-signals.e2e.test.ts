@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseTrainConfig } from '../src/config.js';
 import { splitEvaluator } from '../src/commands/train.js';
-import { readMetrics, runDir, RUN_LOCK_FILE } from '../src/run-dir.js';
+import { readMetrics, runDir, RUN_LOCK_FILE } from '../src/run/run-dir.js';
 import { train, type EvalRecord } from '../src/trainer.js';
 import { expectOneLineError, repoRoot, vzero } from './cli-process.js';
 import { makeFixture, tinyConfig, type Fixture } from './fixture.js';

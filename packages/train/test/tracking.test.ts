@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseTrainConfig } from '../src/config.js';
 import { splitEvaluator } from '../src/commands/train.js';
-import { readMetrics, runDir } from '../src/run-dir.js';
+import { readMetrics, runDir } from '../src/run/run-dir.js';
 import { train } from '../src/trainer.js';
 import {
   crc32c,

@@ -3,7 +3,7 @@
 // it: the interval excludes 0) and, beside it, a Student-t interval over per-seed differences.
 // Both methods are taken at their val-selected step; nothing is chosen on a test split.
 import { pairedBootstrap, seedDifference, type PairedDifference } from '@vzero/bench';
-import { correctRow, type EvalSummary } from '../evaluation.js';
+import { correctRow, type EvalSummary } from '../evaluation/accuracy.js';
 import type { AblateArm, ArmId } from './presets.js';
 import { selectOnVal, type CurvePoint, type RunResult } from './run-result.js';
 

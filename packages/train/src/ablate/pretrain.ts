@@ -5,7 +5,7 @@
 import type { ModelConfig, ModelPresetName } from '@vzero/model';
 import type { WorldConfig } from '@vzero/world';
 import { InvalidInputError } from '@vzero/core';
-import { runPretrain, type PretrainEval } from '../commands/pretrain.js';
+import { runPretrain, type PretrainEval } from '../pretraining.js';
 
 export interface PretrainSpec {
   /** Model preset the overrides apply to ('tiny', 'student' or 'teacher'). */

@@ -1,7 +1,7 @@
 // Reducing the runs of an ablation to what RESULTS.md shows: per arm, the val-selected
 // checkpoint's accuracy (mean and sample standard deviation over seeds), the accuracy curve by
 // step (mean over seeds) and the training time to the selected step.
-import type { EvalSummary } from '../evaluation.js';
+import type { EvalSummary } from '../evaluation/accuracy.js';
 import type { AblatePreset, ArmId } from './presets.js';
 import { compareArms, type Comparison } from './compare.js';
 import { selectOnVal, stat, type CurvePoint, type RunResult, type Stat } from './run-result.js';

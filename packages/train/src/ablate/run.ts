@@ -16,7 +16,7 @@ import {
   type WorldLabelledSample,
 } from '@vzero/world';
 import { parseTrainConfig, type TrainConfigInput } from '../config.js';
-import { evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { evaluatePolicy, type EvalSummary } from '../evaluation/accuracy.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { createProgress } from '../progress.js';
 import { setupTensors } from '../tensors.js';
@@ -30,9 +30,9 @@ import { checkStartingTeacher } from './starting-check.js';
 import { summarise, type AblateReport, type CurvePoint, type RunResult } from './report.js';
 import { linkableFrom, renderMarkdown } from './markdown.js';
 import { runArmInProcess, stopRunProcesses } from './worker-client.js';
-import { loadPlugins } from '../plugins.js';
+import { loadPlugins } from '../methods/plugins.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
-import { EvalPrompts } from '../eval-prompts.js';
+import { EvalPrompts } from '../evaluation/prompts.js';
 import { addNegativeModes, type NegativeModeCounts } from '../tracking/negative-modes.js';
 
 export const EVAL_SPLITS = ['val', 'test', 'test-counter-prior'] as const;

@@ -25,7 +25,7 @@ import { parseWithSchema } from '../validate.js';
 import type { MethodName, TrainConfigInput } from '../config.js';
 import { methodNames } from '../methods/index.js';
 import { registryVersion } from '../methods/registry.js';
-import { isPluginPath, loadPlugins, loadedPlugins, pluginKey } from '../plugins.js';
+import { isPluginPath, loadPlugins, loadedPlugins, pluginKey } from '../methods/plugins.js';
 import type { PretrainSpec } from './pretrain.js';
 import type { TeacherCheck } from './starting-check.js';
 

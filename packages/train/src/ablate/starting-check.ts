@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { VZeroError } from '@vzero/core';
 import { loadLabelled } from '@vzero/world';
-import { counterPriorAccuracy, evaluatePolicy } from '../evaluation.js';
+import { counterPriorAccuracy, evaluatePolicy } from '../evaluation/accuracy.js';
 import { loadPolicy } from '../models.js';
 import { promptsForModel } from '../prompts.js';
 import { createProgress } from '../progress.js';

@@ -14,7 +14,7 @@ import { VZeroError } from '@vzero/core';
 import type { AblateArm, AblatePreset } from './presets.js';
 import type { RunResult } from './report.js';
 import type { RunContext } from './run.js';
-import { loadedPlugins } from '../plugins.js';
+import { loadedPlugins } from '../methods/plugins.js';
 
 /** What a run's process needs (the splits it reads from the world itself). */
 export interface RunJob {

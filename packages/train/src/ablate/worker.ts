@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
 import { setupTensors } from '../tensors.js';
-import { loadPlugins } from '../plugins.js';
+import { loadPlugins } from '../methods/plugins.js';
 import { EVAL_SPLITS, runArm, type EvalSplit } from './run.js';
 import type { RunJob } from './worker-client.js';
 

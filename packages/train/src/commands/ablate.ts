@@ -10,10 +10,10 @@ import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/co
 import { onWorldSeed, runAblate, type AblateOutput } from '../ablate/run.js';
 import { ablatePreset } from '../ablate/presets.js';
 import { readAblateSpec, shippedSpecFile } from '../ablate/spec.js';
-import { formatResolvedConfig, saveResolvedConfig, toYaml } from '../resolved-config.js';
+import { formatResolvedConfig, saveResolvedConfig, toYaml } from '../run/resolved-config.js';
 import { z } from 'zod';
-import { flag, seedValue } from '../cli-options.js';
-import { loadPlugins } from '../plugins.js';
+import { flag, seedValue } from './options.js';
+import { loadPlugins } from '../methods/plugins.js';
 
 export const ABLATE_DEFAULTS = { preset: 'paper-table' };
 

@@ -19,10 +19,10 @@ import {
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
 import { z } from 'zod';
 import { migrateSavedTrainConfig } from '../config.js';
-import { flag } from '../cli-options.js';
-import { correctRow } from '../evaluation.js';
-import { assertOutputsApart } from '../fs-safety.js';
-import { readMetrics, runDir } from '../run-dir.js';
+import { flag } from './options.js';
+import { correctRow } from '../evaluation/accuracy.js';
+import { assertOutputsApart } from '../run/fs-safety.js';
+import { readMetrics, runDir } from '../run/run-dir.js';
 import { comparisonPanels, curvesSvg, writeSvgAndPng, COLOURS } from '../tracking/curves.js';
 import { flattenRecord, isEval, isStep, type MetricsRecord } from '../tracking/metrics.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { loadLabelled, type WorldLabelledSample } from '@vzero/world';
 import { parseTrainConfig, type TrainConfig } from '../config.js';
-import { correctRow, evaluatePolicy, type EvalSummary } from '../evaluation.js';
+import { correctRow, evaluatePolicy, type EvalSummary } from '../evaluation/accuracy.js';
 import { formatDifference } from '../ablate/markdown.js';
 import { loadPolicy, type LoadedPolicy } from '../models.js';
 import { promptsForModel } from '../prompts.js';
@@ -18,12 +18,12 @@ import { pretrainRole } from '../ablate/pretrain.js';
 import { createProgress, createStagedProgress, type StageSpec } from '../progress.js';
 import { setupTensors, type TensorSetup } from '../tensors.js';
 import { runTrain } from './train.js';
-import { RESOLVED_CONFIG_FILE, saveResolvedConfig } from '../resolved-config.js';
+import { RESOLVED_CONFIG_FILE, saveResolvedConfig } from '../run/resolved-config.js';
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 import { DEFAULT_CROP_PADDING, NEGATIVE_VIEW_FALLBACKS } from '../view-settings.js';
 import { checkStartingTeacher } from '../ablate/starting-check.js';
 import { z } from 'zod';
-import { flag, seedValue } from '../cli-options.js';
+import { flag, seedValue } from './options.js';
 
 export const DEMO_DEFAULTS = {
   out: 'runs/demo',

@@ -6,7 +6,7 @@ import type { NativeKernelsReport } from '@vzero/tfjs-native';
 import { formatNative, setupTensors } from '../tensors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { flag } from '../cli-options.js';
+import { flag } from './options.js';
 
 /** `vzero doctor`'s options. */
 export const DOCTOR_OPTIONS = z.strictObject({

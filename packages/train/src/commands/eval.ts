@@ -17,7 +17,7 @@ import {
   type Prompt,
   type PromptImage,
 } from '@vzero/core';
-import { assertOutputsApart } from '../fs-safety.js';
+import { assertOutputsApart } from '../run/fs-safety.js';
 import { evaluate, scorePredictions, writeReport, type BenchSample, type Report } from '@vzero/bench';
 import type { ModelConfig } from '@vzero/model';
 import { DEFAULT_API_KEY_ENV, RemotePolicy } from '@vzero/remote';
@@ -31,11 +31,11 @@ import {
   findUnanswerable,
   skippingPolicy,
   type Unanswerable,
-} from '../unanswerable.js';
-import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
+} from '../evaluation/unanswerable.js';
+import { RESOLVED_CONFIG_FILE, formatResolvedConfig, saveResolvedConfig } from '../run/resolved-config.js';
 import { DEFAULT_CROP_PADDING } from '../view-settings.js';
 import { z } from 'zod';
-import { flag, parseOptions, seedValue } from '../cli-options.js';
+import { flag, parseOptions, seedValue } from './options.js';
 
 /**
  * How a question becomes a prompt.

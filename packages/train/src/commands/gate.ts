@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { DEFAULT_GATE_PRESET, gateConfig, type GateConfig, type GatePreset } from '@vzero/gate';
 import { InvalidInputError, ensureWritableDir, writeFileAtomic } from '@vzero/core';
 import { streamGate } from '../gate-jsonl.js';
-import { assertOutputsApart, sameFile } from '../fs-safety.js';
-import { flag } from '../cli-options.js';
+import { assertOutputsApart, sameFile } from '../run/fs-safety.js';
+import { flag } from './options.js';
 
 /** `vzero gate`'s options (runGateCommand takes them with `out` for --out-file). */
 export const GATE_OPTIONS = z.strictObject({

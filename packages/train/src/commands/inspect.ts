@@ -8,14 +8,14 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
-import { assertOutputsApart } from '../fs-safety.js';
-import { readMetrics, runDir } from '../run-dir.js';
+import { assertOutputsApart } from '../run/fs-safety.js';
+import { readMetrics, runDir } from '../run/run-dir.js';
 import { INSPECT_DIR, listInspectSteps, readInspectRecord } from '../tracking/inspect-record.js';
 import { inspectHtml } from '../tracking/inspect-html.js';
 import { readAnswerKey } from '../tracking/inspect-stats.js';
 import { flattenRecord } from '../tracking/metrics.js';
 import { z } from 'zod';
-import { flag } from '../cli-options.js';
+import { flag } from './options.js';
 
 /** `vzero inspect <run>`'s options. */
 export const INSPECT_OPTIONS = z.strictObject({

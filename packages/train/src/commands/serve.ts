@@ -4,7 +4,7 @@
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { SERVE_DEFAULTS, startServer, startTinkerService } from '@vzero/serve';
-import { flag, type GivenOptions } from '../cli-options.js';
+import { flag, type GivenOptions } from './options.js';
 import { setupTensors } from '../tensors.js';
 
 /** `vzero serve`'s options. */

@@ -10,12 +10,12 @@ import {
   trainConfigSchema,
   type TrainConfig,
 } from '../config.js';
-import { flag, seedValue, type GivenOptions } from '../cli-options.js';
-import { loadPlugins } from '../plugins.js';
+import { flag, seedValue, type GivenOptions } from './options.js';
+import { loadPlugins } from '../methods/plugins.js';
 import { isRemoteStudent } from '../remote/student.js';
-import { evaluatePolicy } from '../evaluation.js';
+import { evaluatePolicy } from '../evaluation/accuracy.js';
 import { createProgress, progressBars, type Progress } from '../progress.js';
-import { EvalPrompts } from '../eval-prompts.js';
+import { EvalPrompts } from '../evaluation/prompts.js';
 import {
   train,
   type EvalRecord,
@@ -25,7 +25,7 @@ import {
   type TrainResult,
 } from '../trainer.js';
 import { configWarnings } from '../sanity.js';
-import { formatResolvedConfig } from '../resolved-config.js';
+import { formatResolvedConfig } from '../run/resolved-config.js';
 import { addNegativeModes, formatNegativeModes } from '../tracking/negative-modes.js';
 import { trainRemote, type RemoteTrainResult } from '../remote/train.js';
 

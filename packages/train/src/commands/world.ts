@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidInputError, ensureWritableDir } from '@vzero/core';
-import { assertOutputsApart, assertReplaceable, swapInFolder } from '../fs-safety.js';
+import { assertOutputsApart, assertReplaceable, swapInFolder } from '../run/fs-safety.js';
 import {
   NEGATIVE_VIEW_MODES,
   SPLITS,
@@ -16,8 +16,8 @@ import {
 import { DEFAULT_VIEW_SPEC } from '@vzero/views';
 import { z } from 'zod';
 import { readConfigFile } from '../config.js';
-import { flag, seedValue } from '../cli-options.js';
-import { formatResolvedConfig, saveResolvedConfig } from '../resolved-config.js';
+import { flag, seedValue } from './options.js';
+import { formatResolvedConfig, saveResolvedConfig } from '../run/resolved-config.js';
 import { createProgress } from '../progress.js';
 
 /** `vzero world generate`'s options. */

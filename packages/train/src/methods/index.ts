@@ -1,7 +1,7 @@
 // The method registry: every training method the app knows, built in (methods/opd.ts: vzero and
 // opd; methods/sft.ts; methods/grpo.ts) or registered at run time with registerMethod(spec). The
 // app derives everything per method from here: the config's `method` names and method sections
-// (config.ts), whether a run loads a teacher (run-setup.ts) and reads its folder (run-dir.ts),
+// (config.ts), whether a run loads a teacher (run-setup.ts) and reads its folder (run/run-dir.ts),
 // the warnings (sanity.ts), which data a step loads and the step itself (steps/index.ts), and
 // whether a student at a training service can train with it (config.ts, remote/train.ts).
 import { InvalidInputError } from '@vzero/core';

@@ -30,7 +30,7 @@ import {
   truncateMetrics,
   type ResumeOptions,
   type RunDir,
-} from '../run-dir.js';
+} from '../run/run-dir.js';
 import { trainLossConfig } from '../run-setup.js';
 import { methodSpec, readsNegativeView, registeredMethods } from '../methods/index.js';
 import { meanMetrics, opdForward, rolloutRecord } from '../methods/opd.js';
@@ -39,7 +39,7 @@ import { connectTeacher } from '../teacher-server.js';
 import { setupTensors } from '../tensors.js';
 import { RunTracker } from '../tracking/tracker.js';
 import { RunInterruptedError } from '../trainer.js';
-import { evalSchedule } from '../eval-schedule.js';
+import { evalSchedule } from '../evaluation/schedule.js';
 import { remoteUpdate } from './update.js';
 import { RemoteStudent, TINKER_SCHEME, remoteTeacherRenderer } from './student.js';
 import { TinkerTeacherPolicy } from './teacher.js';

@@ -6,7 +6,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { toFileSystemError, writeFileAtomic } from '@vzero/core';
-import { readMetrics, runDir, type RunDir } from '../run-dir.js';
+import { readMetrics, runDir, type RunDir } from '../run/run-dir.js';
 import { curvesSvg, runPanels, writeSvgAndPng } from './curves.js';
 import { isEval, isStep, metricsCsv, scalarsOf, wallTimeOf, type MetricsRecord } from './metrics.js';
 import { EVENT_FILE_MARKER, EventFileWriter } from './tfevents.js';

@@ -2,9 +2,9 @@
 // eval.splits through the app's evaluator (none given: no evaluation) before the first step,
 // every eval.every steps, and after the last; on resume, the evaluations a run stopped before
 // (its metrics lack them). Records go to metrics (logRecord) and to hooks.onEval.
-import type { TrainConfig } from './config.js';
-import type { EvalRecord, EvalStudent, StepRecord, TrainHooks } from './records.js';
-import { readMetrics, type RunDir } from './run-dir.js';
+import type { TrainConfig } from '../config.js';
+import type { EvalRecord, EvalStudent, StepRecord, TrainHooks } from '../records.js';
+import { readMetrics, type RunDir } from '../run/run-dir.js';
 
 /** Whether evaluations are due after step `step` (> 0): every eval.every steps, and at the last. */
 export function evalDue(config: TrainConfig, step: number): boolean {

@@ -9,9 +9,9 @@ import { appendFile, readFile, readdir, rename, rm, stat } from 'node:fs/promise
 import { join, relative } from 'node:path';
 import { InvalidInputError, ensureWritableDir, toFileSystemError, writeFileAtomic } from '@vzero/core';
 import { sha256 } from '@vzero/model';
-import { migrateSavedTrainConfig, withTrainDefaults } from './config.js';
+import { migrateSavedTrainConfig, withTrainDefaults } from '../config.js';
 import { assertOutputsApart, type PathUse } from './fs-safety.js';
-import { methodNeedsTeacher } from './methods/index.js';
+import { methodNeedsTeacher } from '../methods/index.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 
 export { RUN_LOCK_FILE, RunLockedError, acquireRunLock, type LockHolder, type RunLock } from './run-lock.js';

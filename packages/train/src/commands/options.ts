@@ -15,8 +15,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { InvalidInputError, UnknownKeyError } from '@vzero/core';
-import { readConfigFile } from './config.js';
-import { parseWithSchema } from './validate.js';
+import { readConfigFile } from '../config.js';
+import { parseWithSchema } from '../validate.js';
 
 /** What an option needs beyond its key, type, default and help text. */
 export interface FlagMeta {

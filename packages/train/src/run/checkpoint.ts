@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import type * as tf from '@tensorflow/tfjs-core';
 import { saveCheckpoint as saveModel, loadCheckpoint } from '@vzero/model';
-import type { AdamWState } from './optim.js';
+import type { AdamWState } from '../optim.js';
 import { saveCheckpoint, type RunDir } from './run-dir.js';
-import type { StepContext } from './steps/context.js';
+import type { StepContext } from '../steps/context.js';
 
 interface TrainerState {
   readonly step: number;

@@ -2,7 +2,7 @@
 // the same ones), so its views are built once per process and reused: the prompts come out the
 // same as from a fresh factory (views are a function of the sample, the settings and the seed),
 // only without decoding and resizing every image again at each evaluation.
-import { PromptFactory, type ImageSlots, type PromptSettings } from './prompts.js';
+import { PromptFactory, type ImageSlots, type PromptSettings } from '../prompts.js';
 
 export class EvalPrompts {
   private readonly factories = new Map<string, PromptFactory>();
