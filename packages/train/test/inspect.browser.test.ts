@@ -188,25 +188,30 @@ describe('training records what vzero inspect shows', () => {
   });
 });
 
+/** A headless chromium with a fresh profile and no network of its own. */
+async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  const profile = await mkdtemp(join(tmpdir(), 'vzero-chromium-'));
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
 describe('the report in a real browser', () => {
   it.skipIf(!haveChromium)(
     `loads from disk in chromium with its elements, no request and no console error; sorts, filters, and renders a non-blank page${haveChromium ? '' : ` (SKIPPED: ${CHROMIUM} not found; apt-get install -y chromium)`}`,
     async () => {
-      const { chromium } = await import('playwright-core');
-      const profile = await mkdtemp(join(tmpdir(), 'vzero-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const context = await launchChromium();
       try {
         const page = await context.newPage();
         const errors: string[] = [];
@@ -441,21 +446,7 @@ describe('a hostile run folder', () => {
           `<body><script>${RUN}</script><img src="data:," onerror="${RUN}"><a id="js" href="javascript:${RUN}">x</a>`,
         ),
       );
-      const { chromium } = await import('playwright-core');
-      const profile = await mkdtemp(join(tmpdir(), 'vzero-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const context = await launchChromium();
       try {
         for (const file of [page, injected]) {
           const tab = await context.newPage();
