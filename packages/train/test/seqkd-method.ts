@@ -89,6 +89,7 @@ export const seqkdMethod = defineMethod({
 
 registerMethod(seqkdMethod);
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Run as a script with a command (`... seqkd-method.ts train --config FILE`), it is the vzero CLI.
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.length > 2) {
   process.exitCode = await runCli(process.argv.slice(2));
 }
