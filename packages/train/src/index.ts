@@ -44,7 +44,13 @@ export {
   type TrainHooks,
   type TrainResult,
 } from './trainer.js';
-export { RunLockedError, RUN_LOCK_FILE, acquireRunLock, type LockHolder, type RunLock } from './run/run-lock.js';
+export {
+  RunLockedError,
+  RUN_LOCK_FILE,
+  acquireRunLock,
+  type LockHolder,
+  type RunLock,
+} from './run/run-lock.js';
 export { AdamW, type AdamWConfig, type AdamWState } from './optim.js';
 export { trainLossConfig, trainOptimizerConfig } from './run-setup.js';
 export { PromptFactory, type PromptSettings, type QuestionSample, type SamplePrompts } from './prompts.js';
