@@ -6,6 +6,7 @@
 //   pnpm exec tsx tools/bench/src/experiment-profile.ts runs/ablate/paper-table [--json FILE]
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Seconds spent per part of one run. */
 export interface RunProfile {
@@ -131,7 +132,7 @@ export function readRuns(dir: string): RunProfile[] {
     .sort((a, b) => a.run.localeCompare(b.run));
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = process.argv[2];
   if (!dir) {
     process.stderr.write('usage: tsx tools/bench/src/experiment-profile.ts WORK-FOLDER [--json FILE]\n');
