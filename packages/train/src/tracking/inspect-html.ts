@@ -30,6 +30,7 @@ import {
   type RunStats,
   type StepStats,
 } from './inspect-stats.js';
+import { deltaRows, deltaSplit, type DeltaSplit } from './inspect-delta.js';
 
 export interface InspectReportInput {
   readonly run: string;
@@ -371,6 +372,26 @@ export function contentSecurityPolicy(style: string): string {
 export const stepAnchor = (step: number): string => `step-${num(step)}`;
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
+const signed = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
+
+/** Where the run's mean delta comes from: right vs wrong responses, answer vs wording tokens. */
+function deltaTable(split: DeltaSplit): string {
+  if (split.all.tokens === 0) return '';
+  const rows = deltaRows(split)
+    .map(
+      (r) =>
+        `<tr${r.part === 'all' ? ' class="overall"' : ''}><td>${esc(r.part)}</td><td>${r.tokens}</td><td>${esc(pct(r.share))}</td><td>${esc(signed(r.mean))}</td><td>${esc(signed(r.contribution))}</td><td>${esc(pct(r.positiveShare))}</td></tr>`,
+    )
+    .join('\n');
+  return `<h3>Where the mean delta comes from</h3>
+<table class="stats" id="delta-table">
+<thead><tr><th>tokens of</th><th>tokens</th><th>share</th><th>mean delta</th><th>adds to the mean</th><th>delta &gt; 0</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<p class="note">delta = l+ − l− of each scored token of the rollouts shown above. An answer token names one of the options; the rest is wording. Log-probs are at most 0: a right answer the teacher already expects without the evidence gains little, a wrong one the evidence rules out loses a lot, so the mean can be below 0 while right responses still score above wrong ones.</p>`;
+}
 
 /** A row of the per-step table (or the run's total). */
 function statsRow(s: StepStats | RunStats, label: string, withLabels: boolean, target?: string): string {
@@ -488,6 +509,7 @@ ${statsRow(total, `all ${total.steps} recorded`, withLabels)}
         ? "A step's numbers cover every group of that step, or only the prompts it shows where its record is from before whole-step summaries"
         : 'These records are from before whole-step summaries: the numbers cover only the prompts shown'
   }; the last row pools the recorded steps.</p>
+${answers ? deltaTable(deltaSplit(records, answers)) : ''}
 ${runPanelsSvg}
 </section>
 <section id="diagnostics"><h2>Every step, from metrics.jsonl</h2>
