@@ -86,11 +86,11 @@ const isEval = (label: string) => label.startsWith('eval ');
 
 /**
  * The demo's stages, with the work each does when nothing is reused. Seconds per unit are the
- * README's measured run's stage times (a 2-core machine at load 8-11, read from its work folder's
- * file times; docs/PERFORMANCE.md): worlds 237 s for 7912 images, the teacher 398 s for 1200
- * steps, the student 309 s for 1500, the starting evaluations 23 s for 1600 questions, the 180
- * V-Zero steps 166 s, the last evaluation 17 s for 800 questions. They weight the overall bar;
- * its time left comes from the pace measured as the demo goes.
+ * README's measured run's stage times (the 2-core machine, quiet, read from its work folder's
+ * file times; docs/PERFORMANCE.md): worlds 80 s for 7912 images, the teacher 92 s for 1200
+ * steps, the student 116 s for 1500, the teacher check and the starting evaluations 13 s for
+ * 200 + 1600 questions, the 180 V-Zero steps 68 s, the last evaluation 9 s for 800 questions.
+ * They weight the overall bar; its time left comes from the pace measured as the demo goes.
  */
 export function demoStages(
   o: Pick<DemoOptions, 'steps' | 'scale'>,
@@ -110,26 +110,26 @@ export function demoStages(
     {
       name: STAGES.worlds,
       units: pretrainWorlds * perWorld + Object.values(scale.world).reduce((a, n) => a + n, 0),
-      secondsPerUnit: 0.03,
+      secondsPerUnit: 0.01,
     },
     {
       name: STAGES.teacher,
       units: steps('teacher', scale.teacherSteps),
-      secondsPerUnit: 0.33,
+      secondsPerUnit: 0.077,
       counts: pretrain,
     },
     {
       name: STAGES.student,
       units: steps('student', scale.studentSteps),
-      secondsPerUnit: 0.21,
+      secondsPerUnit: 0.077,
       counts: pretrain,
     },
     ...(checksTeacher
-      ? [{ name: STAGES.check, units: scale.pretrainWorld.val, secondsPerUnit: 0.02, counts: isEval }]
+      ? [{ name: STAGES.check, units: scale.pretrainWorld.val, secondsPerUnit: 0.01, counts: isEval }]
       : []),
-    { name: STAGES.before, units: 2 * questions, secondsPerUnit: 0.015 },
-    { name: STAGES.train, units: o.steps, secondsPerUnit: 0.92, counts: (l) => l.startsWith('train ') },
-    { name: STAGES.after, units: questions, secondsPerUnit: 0.02 },
+    { name: STAGES.before, units: 2 * questions, secondsPerUnit: 0.007 },
+    { name: STAGES.train, units: o.steps, secondsPerUnit: 0.38, counts: (l) => l.startsWith('train ') },
+    { name: STAGES.after, units: questions, secondsPerUnit: 0.011 },
   ];
 }
 
