@@ -337,13 +337,59 @@ export class VisionLanguageModel {
   }
 
   /**
-   * Differentiable log-probs [B, T] of each response token under its prompt (T = longest
-   * response; padded entries are 0). Call inside tf.variableGrads / optimizer.minimize.
+   * fullLogprobs, differentiable, with the image prefix encoded once per distinct set of images
+   * (by PromptImage.id) instead of once per row: an update's G rollouts of one prompt share their
+   * images, and the image tokens attend only to images, so their hidden states are the same in
+   * every row. The prefix's keys and values are copied to the rows by a one-hot matmul (exact
+   * copies forward; the backward pass sums the rows' gradients, which the wasm backend's missing
+   * gather gradient rules out). Forward values equal fullLogprobs' on the tfjs kernels and within
+   * a few ulp with the native kernels, gradients up to the order of float sums
+   * (test/shared-prefix.test.ts). Falls back to fullLogprobs when no two rows share their images.
    */
-  responseLogprobs(batch: ResponseBatch): tf.Tensor2D {
+  sharedPrefixLogprobs(batch: ResponseBatch, extra: 0 | 1 = 0): tf.Tensor3D {
+    const chain = batch.prompts.map((p) => p.images.map((img) => img.id).join('\u0000'));
+    const unique: number[] = [];
+    const index = new Map<string, number>();
+    const rowOf = chain.map((key, r) => {
+      let u = index.get(key);
+      if (u === undefined) {
+        u = unique.length;
+        index.set(key, u);
+        unique.push(r);
+      }
+      return u;
+    });
+    if (unique.length === batch.prompts.length) return this.fullLogprobs(batch, extra);
+    return tf.tidy(() => {
+      const prefix = this.encodePrefix(
+        unique.map((r) => batch.prompts[r]?.images as readonly PromptImage[]),
+        false,
+      );
+      const copy = oneHot(rowOf, unique.length); // [B, U]
+      const rows = prefix.map((c) => {
+        const [U, H, T, dh] = c.k.shape;
+        const spread = (t: tf.Tensor4D) =>
+          tf.reshape(tf.matMul(copy, tf.reshape(t, [U, H * T * dh])), [
+            rowOf.length,
+            H,
+            T,
+            dh,
+          ]) as tf.Tensor4D;
+        return { k: spread(c.k), v: spread(c.v) };
+      });
+      return this.cachedLogprobs(batch, rows, extra);
+    });
+  }
+
+  /**
+   * Differentiable log-probs [B, T] of each response token under its prompt (T = longest
+   * response; padded entries are 0). Call inside tf.variableGrads / optimizer.minimize. With
+   * `sharePrefix`, rows with the same images encode them once (sharedPrefixLogprobs).
+   */
+  responseLogprobs(batch: ResponseBatch, options: { readonly sharePrefix?: boolean } = {}): tf.Tensor2D {
     checkBatch(this.config, batch);
     return tf.tidy(() => {
-      const lp = this.fullLogprobs(batch);
+      const lp = options.sharePrefix ? this.sharedPrefixLogprobs(batch) : this.fullLogprobs(batch);
       return pickTokens(lp, batch.responses, this.config.vocabSize);
     });
   }

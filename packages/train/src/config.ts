@@ -106,6 +106,13 @@ const optimSchema = z.strictObject({
   promptsPerStep: int(1).default(8),
   /** Mini-batches per step (the reference: 2, one PPO epoch). */
   miniBatches: int(1).default(2),
+  /**
+   * Encode each prompt's images once per mini-batch in the update instead of once per rollout
+   * (the G rollouts of a prompt share them). Same forward values (a few ulp with the native
+   * kernels), gradients up to the order of float sums; off by default until the results are
+   * regenerated with it (docs/PERFORMANCE.md, "The update's shared image prefix").
+   */
+  sharePrefix: z.boolean().default(false),
 });
 
 /**

@@ -53,6 +53,10 @@ export function updateInMiniBatches<M = never>(
   promptById: ReadonlyMap<string, Prompt>,
   miniBatches: number,
   objectiveOf: ObjectiveOf<M>,
+  options: {
+    /** Rows with the same images encode them once (optim.sharePrefix; Model.sharedPrefixLogprobs). */
+    readonly sharePrefix?: boolean;
+  } = {},
 ): MiniBatchUpdate<M> {
   const chunks = splitRows(trajectories.length, miniBatches);
   let lossSum = 0;
@@ -75,7 +79,9 @@ export function updateInMiniBatches<M = never>(
       let kept: StudentForward | undefined;
       const result = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => {
-          const logprobs = student.model.responseLogprobs(batch);
+          const logprobs = student.model.responseLogprobs(batch, {
+            sharePrefix: options.sharePrefix ?? false,
+          });
           const topK = objective.topKIds
             ? student.model.responseTopKLogprobs(batch, objective.topKIds)
             : undefined;

@@ -39,6 +39,7 @@ export async function grpoStep(
         loss: (forward) => grpoLoss(forward.logprobs, oldLogprobs, rowAdvantages, mask, ctx.lossConfig),
       };
     },
+    { sharePrefix: config.optim.sharePrefix },
   );
   time['update'] = now() - t;
   time['total'] = Object.values(time).reduce((a, b) => a + b, 0);

@@ -84,6 +84,7 @@ export async function opdStep(
     promptById,
     config.optim.miniBatches,
     objective,
+    { sharePrefix: config.optim.sharePrefix },
   );
   ctx.self?.update(student.model);
   time['update'] = now() - t;
