@@ -1,7 +1,8 @@
 // The paper-table teacher pre-trained on spatial questions only ("is the red triangle on the left
 // or right of the blue circle ?") with the compact pair (docs/results/spatial.md), then evaluated
-// on test and test-counter-prior with its crop and with the whole image in the crop slot (what the
-// crop adds). One world seed per call; the world folder and the teacher are reused when present.
+// on test and test-counter-prior with its crop, with the whole image in the crop slot (what the
+// crop adds) and with the paper's negative view there (what V-Zero's l- reads). One world seed per
+// call; the world folder and the teacher are reused when present.
 //   node --import tsx packages/train/scripts/spatial-teacher.ts --world-seed 11 [--steps 3000]
 //     [--train 12000] [--batch 64] [--lr 0.001] [--init-seed 0] [--out runs/spatial]
 // Prints one JSON line per split and writes them to <out>/teacher-w<seed>-.../spatial.json.
@@ -44,6 +45,7 @@ export interface SpatialTeacherResult {
     readonly n: number;
     readonly withCrop: number;
     readonly wholeImageInCropSlot: number;
+    readonly negativeView: number;
   }[];
 }
 
@@ -93,7 +95,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         },
       ).then((r) => ({ accuracy: r.val.accuracy, seconds: r.seconds }));
   const loaded = await loadPolicy(teacherDir, 'models.teacher', 'teacher');
-  const { promptFor } = promptsForModel(loaded.model.config, 0);
+  const { promptFor, negativeFor } = promptsForModel(loaded.model.config, 0);
   const width = world['width'] as number;
   const height = world['height'] as number;
   const splits = [];
@@ -103,7 +105,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     // the crop slot shows the whole image: what the crop adds over the full image
     const whole = samples.map((s) => ({ ...s, boxes: [{ x0: 0, y0: 0, x1: width, y1: height }] }));
     const full = await evaluatePolicy(loaded.policy, whole, promptFor, { maxTokens: 64 });
-    splits.push({ split, n: samples.length, withCrop: crop.accuracy, wholeImageInCropSlot: full.accuracy });
+    // the paper's negative view in the crop slot: what V-Zero's l- reads
+    const negative = await evaluatePolicy(loaded.policy, samples, negativeFor, { maxTokens: 64 });
+    splits.push({
+      split,
+      n: samples.length,
+      withCrop: crop.accuracy,
+      wholeImageInCropSlot: full.accuracy,
+      negativeView: negative.accuracy,
+    });
   }
   loaded.model.dispose();
   const result: SpatialTeacherResult = {
