@@ -34,11 +34,13 @@ const PRESETS: [string, ModelPreset][] = [
 ];
 
 // the backends training runs on: plain cpu and wasm, and wasm with the native kernels (where built)
-const SETUPS = [
+const SETUPS: readonly { name: string; backend: 'cpu' | 'wasm'; native: boolean }[] = [
   { name: 'cpu', backend: 'cpu', native: false },
   { name: 'wasm', backend: 'wasm', native: false },
-  ...(nativeKernelsAvailable() ? [{ name: 'wasm + native kernels', backend: 'wasm', native: true }] : []),
-] as const;
+  ...(nativeKernelsAvailable()
+    ? [{ name: 'wasm + native kernels', backend: 'wasm' as const, native: true }]
+    : []),
+];
 
 describe.each(SETUPS)('shared image prefix on $name', ({ backend, native }) => {
   beforeAll(async () => {
