@@ -337,47 +337,24 @@ export class VisionLanguageModel {
   }
 
   /**
-   * fullLogprobs, differentiable, with the image prefix encoded once per distinct set of images
-   * (by PromptImage.id) instead of once per row: an update's G rollouts of one prompt share their
-   * images, and the image tokens attend only to images, so their hidden states are the same in
-   * every row. The prefix's keys and values are copied to the rows by a one-hot matmul (exact
-   * copies forward; the backward pass sums the rows' gradients, which the wasm backend's missing
-   * gather gradient rules out). Forward values equal fullLogprobs' on the tfjs kernels and within
-   * a few ulp with the native kernels, gradients up to the order of float sums
+   * fullLogprobs, differentiable, with the image prefix encoded once per distinct image chain
+   * (encodePrefix's sharing, by PromptImage.id) instead of once per row: an update's G rollouts
+   * of one prompt share their images, and the image tokens attend only to images, so their hidden
+   * states are the same in every row. The shared keys and values reach the rows through
+   * cacheRows' differentiable copy. Forward values equal fullLogprobs' on the tfjs kernels and
+   * within a few ulp with the native kernels, gradients up to the order of float sums
    * (test/shared-prefix.test.ts). Falls back to fullLogprobs when no two rows share their images.
    */
   sharedPrefixLogprobs(batch: ResponseBatch, extra: 0 | 1 = 0): tf.Tensor3D {
-    const chain = batch.prompts.map((p) => p.images.map((img) => img.id).join('\u0000'));
-    const unique: number[] = [];
-    const index = new Map<string, number>();
-    const rowOf = chain.map((key, r) => {
-      let u = index.get(key);
-      if (u === undefined) {
-        u = unique.length;
-        index.set(key, u);
-        unique.push(r);
-      }
-      return u;
-    });
-    if (unique.length === batch.prompts.length) return this.fullLogprobs(batch, extra);
+    const chains = new Set(batch.prompts.map((p) => p.images.map((img) => img.id).join('\u0000')));
+    if (chains.size === batch.prompts.length) return this.fullLogprobs(batch, extra);
     return tf.tidy(() => {
       const prefix = this.encodePrefix(
-        unique.map((r) => batch.prompts[r]?.images as readonly PromptImage[]),
-        false,
+        batch.prompts.map((p) => p.images),
+        true,
+        true,
       );
-      const copy = oneHot(rowOf, unique.length); // [B, U]
-      const rows = prefix.map((c) => {
-        const [U, H, T, dh] = c.k.shape;
-        const spread = (t: tf.Tensor4D) =>
-          tf.reshape(tf.matMul(copy, tf.reshape(t, [U, H * T * dh])), [
-            rowOf.length,
-            H,
-            T,
-            dh,
-          ]) as tf.Tensor4D;
-        return { k: spread(c.k), v: spread(c.v) };
-      });
-      return this.cachedLogprobs(batch, rows, extra);
+      return this.cachedLogprobs(batch, prefix, extra);
     });
   }
 
@@ -426,8 +403,13 @@ export class VisionLanguageModel {
    * Keys/values of the image prefixes of `prompts` ([rows = prompts, ...]). With `share`, each
    * distinct image chain (by PromptImage.id) is encoded once: slot s of a chain reuses the cache
    * of its slots 0..s-1, so a teacher's two views of one prompt encode the full image once.
+   * `differentiable` copies shared rows so that gradients flow back (cacheRows), for training.
    */
-  encodePrefix(images: readonly (readonly PromptImage[])[], share: boolean): LayerCache[] {
+  encodePrefix(
+    images: readonly (readonly PromptImage[])[],
+    share: boolean,
+    differentiable = false,
+  ): LayerCache[] {
     return tf.tidy(() => {
       let chainKeys: string[] = images.map(() => '');
       let cache: LayerCache[] | null = null;
@@ -452,6 +434,7 @@ export class VisionLanguageModel {
           past = cacheRows(
             cache,
             firstRow.map((r) => uniqueKeys.indexOf(chainKeys[r] as string)),
+            differentiable,
           );
         }
         cache = this.forwardChunk(x, past, null).cache;
@@ -461,6 +444,7 @@ export class VisionLanguageModel {
       return cacheRows(
         cache ?? [],
         chainKeys.map((k) => uniqueKeys.indexOf(k)),
+        differentiable,
       );
     });
   }
