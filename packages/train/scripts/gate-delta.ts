@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listInspectSteps, readInspectRecord, INSPECT_DIR } from '../src/tracking/inspect-record.js';
 import { readAnswerKey } from '../src/tracking/inspect-stats.js';
-import { deltaRows, deltaSplit, poolSplits, type DeltaSplit } from '../src/tracking/inspect-delta.js';
+import {
+  DELTA_HEADERS,
+  deltaCells,
+  deltaSplit,
+  poolSplits,
+  type DeltaSplit,
+} from '../src/tracking/inspect-delta.js';
 
 /** The pooled split of an arm's runs under `<ablation>/runs`, and how many runs and steps it read. */
 export async function armDeltaSplit(
@@ -36,18 +42,12 @@ export async function armDeltaSplit(
   return { split: poolSplits(splits), runs: runs.length, steps };
 }
 
-const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
-const signed = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
-
 /** The split as a markdown table. */
 export function deltaMarkdown(split: DeltaSplit): string {
   return [
-    '| tokens of | tokens | share | mean delta | adds to the mean | delta > 0 |',
-    '|---|---|---|---|---|---|',
-    ...deltaRows(split).map(
-      (r) =>
-        `| ${r.part} | ${r.tokens} | ${pct(r.share)} | ${signed(r.mean)} | ${signed(r.contribution)} | ${pct(r.positiveShare)} |`,
-    ),
+    `| ${DELTA_HEADERS.join(' | ')} |`,
+    `|${DELTA_HEADERS.map(() => '---|').join('')}`,
+    ...deltaCells(split).map((cells) => `| ${cells.join(' | ')} |`),
   ].join('\n');
 }
 

@@ -123,3 +123,28 @@ export function deltaRows(split: DeltaSplit): {
     };
   });
 }
+
+/** The columns of the split's table (the inspector's and the gate-delta script's). */
+export const DELTA_HEADERS = [
+  'tokens of',
+  'tokens',
+  'share',
+  'mean delta',
+  'adds to the mean',
+  'delta > 0',
+] as const;
+
+const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
+const signed = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
+
+/** The split as formatted table cells, one row per part, in DELTA_HEADERS order. */
+export function deltaCells(split: DeltaSplit): string[][] {
+  return deltaRows(split).map((r) => [
+    r.part,
+    String(r.tokens),
+    pct(r.share),
+    signed(r.mean),
+    signed(r.contribution),
+    pct(r.positiveShare),
+  ]);
+}

@@ -30,7 +30,7 @@ import {
   type RunStats,
   type StepStats,
 } from './inspect-stats.js';
-import { deltaRows, deltaSplit, type DeltaSplit } from './inspect-delta.js';
+import { DELTA_HEADERS, deltaCells, deltaSplit, type DeltaSplit } from './inspect-delta.js';
 
 export interface InspectReportInput {
   readonly run: string;
@@ -372,20 +372,19 @@ export function contentSecurityPolicy(style: string): string {
 export const stepAnchor = (step: number): string => `step-${num(step)}`;
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
-const signed = (x: number | null) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`);
 
 /** Where the run's mean delta comes from: right vs wrong responses, answer vs wording tokens. */
 function deltaTable(split: DeltaSplit): string {
   if (split.all.tokens === 0) return '';
-  const rows = deltaRows(split)
+  const rows = deltaCells(split)
     .map(
-      (r) =>
-        `<tr${r.part === 'all' ? ' class="overall"' : ''}><td>${esc(r.part)}</td><td>${r.tokens}</td><td>${esc(pct(r.share))}</td><td>${esc(signed(r.mean))}</td><td>${esc(signed(r.contribution))}</td><td>${esc(pct(r.positiveShare))}</td></tr>`,
+      (cells) =>
+        `<tr${cells[0] === 'all' ? ' class="overall"' : ''}>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`,
     )
     .join('\n');
   return `<h3>Where the mean delta comes from</h3>
 <table class="stats" id="delta-table">
-<thead><tr><th>tokens of</th><th>tokens</th><th>share</th><th>mean delta</th><th>adds to the mean</th><th>delta &gt; 0</th></tr></thead>
+<thead><tr>${DELTA_HEADERS.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>
