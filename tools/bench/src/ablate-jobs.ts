@@ -4,10 +4,8 @@
 // pre-training is timed and no finished run is reused). Prints each time and the ratio.
 // Usage (from the repository root):
 //   pnpm tsx tools/bench/src/ablate-jobs.ts [preset (paper-table-60)] [seeds (1)] [steps (20)] [pairs (1)] [warm folder (runs/ablate/paper-table)]
-import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { timeWarmAblation } from './warm-ablation.js';
 
 const [
   preset = 'paper-table-60',
@@ -17,40 +15,10 @@ const [
   warm = 'runs/ablate/paper-table',
 ] = process.argv.slice(2);
 const pairs = Number(pairsArg);
-const WARM_ENTRIES = ['world', 'models', 'pretrain-world', 'pretrain-world-teacher', 'pretrain-world-warmup'];
 
 async function once(jobs: number): Promise<number> {
-  const out = await mkdtemp(join(tmpdir(), `vzero-ablate-jobs${jobs}-`));
-  try {
-    for (const e of WARM_ENTRIES) await cp(join(warm, e), join(out, e), { recursive: true });
-    const started = performance.now();
-    const r = spawnSync(
-      'pnpm',
-      [
-        '-s',
-        'vzero',
-        'ablate',
-        '--preset',
-        preset,
-        '--seeds',
-        seeds,
-        '--steps',
-        steps,
-        '--out',
-        out,
-        '--docs',
-        out,
-        '--jobs',
-        String(jobs),
-      ],
-      { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
-    );
-    const minutes = (performance.now() - started) / 60000;
-    if (r.status !== 0) throw new Error(`--jobs ${jobs} failed:\n${r.stderr.slice(-2000)}`);
-    return minutes;
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
+  const args = ['--preset', preset, '--seeds', seeds, '--steps', steps, '--jobs', String(jobs)];
+  return (await timeWarmAblation(warm, args, async () => undefined)).minutes;
 }
 
 const times: Record<number, number[]> = { 1: [], 2: [] };

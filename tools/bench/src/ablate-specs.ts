@@ -7,11 +7,11 @@
 // Usage (from the repository root):
 //   pnpm tsx tools/bench/src/ablate-specs.ts SPEC-A SPEC-B [seeds (1)] [steps (180)] [pairs (1)] [warm folder (runs/ablate/paper-table)]
 // A spec is a file, or a shipped preset's name.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { timeWarmAblation } from './warm-ablation.js';
 
 const [specA, specB, seeds = '1', steps = '180', pairsArg = '1', warm = 'runs/ablate/paper-table'] =
   process.argv.slice(2);
@@ -20,8 +20,6 @@ if (!specA || !specB) {
   process.exit(2);
 }
 const pairs = Number(pairsArg);
-const WARM_ENTRIES = ['world', 'models', 'pretrain-world', 'pretrain-world-teacher', 'pretrain-world-warmup'];
-
 interface ArmNumbers {
   readonly label: string;
   readonly test: number;
@@ -29,33 +27,19 @@ interface ArmNumbers {
 }
 
 async function once(spec: string): Promise<{ minutes: number; arms: ArmNumbers[] }> {
-  const out = await mkdtemp(join(tmpdir(), 'vzero-ablate-specs-'));
-  try {
-    for (const e of WARM_ENTRIES) await cp(join(warm, e), join(out, e), { recursive: true });
-    const which = existsSync(spec) ? ['--spec', spec] : ['--preset', spec];
-    const started = performance.now();
-    const r = spawnSync(
-      'pnpm',
-      ['-s', 'vzero', 'ablate', ...which, '--seeds', seeds, '--steps', steps, '--out', out, '--docs', out],
-      { encoding: 'utf8', env: { ...process.env, CI: 'true' } },
-    );
-    const minutes = (performance.now() - started) / 60000;
-    if (r.status !== 0) throw new Error(`${spec} failed:\n${r.stderr.slice(-2000)}`);
+  const which = existsSync(spec) ? ['--spec', spec] : ['--preset', spec];
+  const r = await timeWarmAblation(warm, [...which, '--seeds', seeds, '--steps', steps], async (out) => {
     const json = (await readdir(join(out, 'results'))).find((f) => f.endsWith('.json'));
     const report = JSON.parse(await readFile(join(out, 'results', json as string), 'utf8')) as {
       arms: { label: string; selected: { test: { mean: number }; counterPrior: { mean: number } } }[];
     };
-    return {
-      minutes,
-      arms: report.arms.map((a) => ({
-        label: a.label,
-        test: a.selected.test.mean,
-        counterPrior: a.selected.counterPrior.mean,
-      })),
-    };
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
+    return report.arms.map((a) => ({
+      label: a.label,
+      test: a.selected.test.mean,
+      counterPrior: a.selected.counterPrior.mean,
+    }));
+  });
+  return { minutes: r.minutes, arms: r.read };
 }
 
 console.log(
